@@ -1,0 +1,574 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Two engines in one process, wired through test/inproc's fake UDP network
+ * and TUN inboxes, with the clock moved by hand: handshakes, data, timers,
+ * cookies, replays and bad input, as the whitepaper and the Linux
+ * implementation specify them.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/receive.h"
+#include "engine/send.h"
+#include "test/inproc.h"
+
+enum { A = 0, B = 1 };
+
+static struct wm_inproc_net net;
+
+static void setup(void)
+{
+	wm_inproc_init(&net, 2, 0x5eed);
+	wm_inproc_pair(&net, A, B);
+}
+
+static void teardown(void)
+{
+	wm_inproc_free(&net);
+}
+
+static struct wm_peer *peer_of(size_t self, size_t other)
+{
+	return wm_device_lookup_peer(net.nodes[self].dev, net.nodes[other].public_key);
+}
+
+/* Sends one packet from `from` to `to` and delivers; true when it reached to's TUN intact. */
+static bool send_and_check(size_t from, size_t to, bool v6, size_t payload, uint8_t pattern)
+{
+	uint8_t pkt[WM_INPROC_MAX_PACKET];
+	size_t len = wm_inproc_make_packet(pkt, &net.nodes[from], &net.nodes[to], v6, payload, pattern);
+	size_t before = net.nodes[to].tun_count;
+
+	wm_inproc_send_ip(&net, from, pkt, len);
+	wm_inproc_deliver(&net);
+	if (net.nodes[to].tun_count != before + 1)
+		return false;
+	return net.nodes[to].tun[before].len == len && !memcmp(net.nodes[to].tun[before].data, pkt, len);
+}
+
+static bool drop_everything(void *ctx, struct wm_inproc_datagram *dg)
+{
+	(void)ctx;
+	(void)dg;
+	return false;
+}
+
+START_TEST(handshake_then_data_both_ways)
+{
+	struct wm_peer *pa = peer_of(A, B), *pb = peer_of(B, A);
+
+	ck_assert(send_and_check(A, B, false, 100, 1));
+	ck_assert_ptr_nonnull(pa->keypairs.current);
+	ck_assert(pa->keypairs.current->i_am_initiator);
+	/* B confirmed the session on A's first data packet (it waited in "next" until then). */
+	ck_assert_ptr_nonnull(pb->keypairs.current);
+	ck_assert_ptr_null(pb->keypairs.next);
+	ck_assert(send_and_check(B, A, false, 1300, 2));
+	ck_assert(send_and_check(A, B, true, 0, 3));
+	ck_assert(send_and_check(B, A, true, 1380, 4));
+	ck_assert_uint_eq(net.nodes[A].handshake_initiations_sent, 1);
+	ck_assert_uint_eq(net.nodes[B].handshake_initiations_sent, 0);
+	ck_assert_uint_gt(pa->last_handshake_wall_ns, 1700000000ULL * WM_NSEC_PER_SEC);
+	ck_assert_uint_gt(pa->rx_bytes, 0);
+	ck_assert_uint_gt(pb->tx_bytes, 1300);
+}
+END_TEST
+
+START_TEST(packets_wait_for_the_handshake_in_order)
+{
+	uint8_t pkt[WM_INPROC_MAX_PACKET];
+	size_t i, len;
+
+	for (i = 0; i < 5; i++) {
+		len = wm_inproc_make_packet(pkt, &net.nodes[A], &net.nodes[B], false, 40, (uint8_t)i);
+		ck_assert_int_eq(wm_inproc_send_ip(&net, A, pkt, len), WM_VERDICT_CONSUMED);
+	}
+	ck_assert_uint_eq(peer_of(A, B)->staged_count, 5);
+	wm_inproc_deliver(&net);
+	ck_assert_uint_eq(net.nodes[B].tun_count, 5);
+	for (i = 0; i < 5; i++)
+		ck_assert_uint_eq(net.nodes[B].tun[i].data[20], (uint8_t)i);
+	ck_assert_uint_eq(peer_of(A, B)->staged_count, 0);
+}
+END_TEST
+
+START_TEST(padding_is_trimmed_and_sizes_are_multiples_of_16)
+{
+	uint8_t pkt[WM_INPROC_MAX_PACKET];
+	size_t len = wm_inproc_make_packet(pkt, &net.nodes[A], &net.nodes[B], false, 1, 9);
+
+	ck_assert(send_and_check(A, B, false, 10, 0));
+	net.record = true;
+	wm_inproc_send_ip(&net, A, pkt, len);
+	wm_inproc_deliver(&net);
+	ck_assert_uint_eq(net.log_count, 1);
+	/* 21 bytes of plaintext pad to 32: 16 header + 32 + 16 tag. */
+	ck_assert_uint_eq(net.log[0].len, 64);
+	ck_assert_uint_eq(net.nodes[B].tun[net.nodes[B].tun_count - 1].len, 21);
+}
+END_TEST
+
+START_TEST(rekey_after_time_by_the_initiator)
+{
+	struct wm_peer *pa = peer_of(A, B);
+	uint64_t first;
+
+	ck_assert(send_and_check(A, B, false, 64, 0));
+	first = pa->keypairs.current->internal_id;
+	/* Keep traffic flowing both ways for a bit over REKEY_AFTER_TIME. */
+	while (net.now < 1000 * WM_NSEC_PER_SEC + WM_REKEY_AFTER_TIME + 5 * WM_NSEC_PER_SEC) {
+		ck_assert(send_and_check(A, B, false, 64, 1));
+		ck_assert(send_and_check(B, A, false, 64, 2));
+		wm_inproc_advance(&net, 2 * WM_NSEC_PER_SEC, WM_NSEC_PER_SEC);
+	}
+	ck_assert_uint_eq(net.nodes[A].handshake_initiations_sent, 2);
+	ck_assert_uint_ne(pa->keypairs.current->internal_id, first);
+	ck_assert_ptr_nonnull(pa->keypairs.previous);
+	ck_assert(send_and_check(A, B, true, 500, 3));
+}
+END_TEST
+
+START_TEST(keepalive_after_keepalive_timeout)
+{
+	struct wm_peer *pb = peer_of(B, A);
+	uint64_t sent_before;
+
+	ck_assert(send_and_check(A, B, false, 64, 0));
+	sent_before = net.nodes[B].datagrams_sent;
+	net.record = true;
+	/* B received data and sends nothing: a keepalive must leave B after KEEPALIVE_TIMEOUT. */
+	wm_inproc_advance(&net, WM_KEEPALIVE_TIMEOUT - WM_NSEC_PER_SEC, WM_NSEC_PER_SEC / 10);
+	ck_assert_uint_eq(net.nodes[B].datagrams_sent, sent_before);
+	wm_inproc_advance(&net, 2 * WM_NSEC_PER_SEC, WM_NSEC_PER_SEC / 10);
+	ck_assert_uint_eq(net.nodes[B].datagrams_sent, sent_before + 1);
+	ck_assert_uint_eq(net.log[net.log_count - 1].len, WM_MSG_DATA_MIN_LEN);
+	ck_assert_uint_eq(pb->timers.send_keepalive, 0);
+	/* A keepalive is not data: no keepalive answers it. */
+	wm_inproc_advance(&net, 3 * WM_KEEPALIVE_TIMEOUT, WM_NSEC_PER_SEC);
+	ck_assert_uint_eq(net.nodes[B].datagrams_sent, sent_before + 1);
+}
+END_TEST
+
+START_TEST(keys_rejected_after_reject_after_time)
+{
+	uint8_t pkt[WM_INPROC_MAX_PACKET];
+	size_t len = wm_inproc_make_packet(pkt, &net.nodes[A], &net.nodes[B], false, 64, 5);
+	uint64_t expired_before = net.nodes[B].dev->drops[WM_DROP_KEY_EXPIRED];
+
+	ck_assert(send_and_check(A, B, false, 64, 0));
+	/* Capture one sealed packet while the keys are fresh, deliver it much later. */
+	net.filter = drop_everything;
+	net.record = false;
+	wm_inproc_send_ip(&net, A, pkt, len);
+	struct wm_inproc_datagram held = net.inflight[net.inflight_count - 1];
+	wm_inproc_deliver(&net);
+	wm_inproc_advance(&net, WM_REJECT_AFTER_TIME + WM_NSEC_PER_SEC, 10 * WM_NSEC_PER_SEC);
+	net.filter = NULL;
+	wm_inproc_inject(&net, B, &held.from, held.data, held.len);
+	wm_inproc_deliver(&net);
+	ck_assert_uint_eq(net.nodes[B].dev->drops[WM_DROP_KEY_EXPIRED], expired_before + 1);
+	/* And A will not seal under the expired keypair: it stages and handshakes again. */
+	ck_assert(!wm_keypair_can_send(peer_of(A, B)->keypairs.current, net.now));
+	/* A is still retrying its handshake from the silent period, so the next one carries it. */
+	size_t tun_before = net.nodes[B].tun_count;
+	ck_assert_int_eq(wm_inproc_send_ip(&net, A, pkt, len), WM_VERDICT_CONSUMED);
+	wm_inproc_advance(&net, WM_REKEY_TIMEOUT + WM_REKEY_TIMEOUT_JITTER_MAX, WM_NSEC_PER_SEC / 10);
+	ck_assert_uint_eq(net.nodes[B].tun_count, tun_before + 1);
+	ck_assert_mem_eq(net.nodes[B].tun[tun_before].data, pkt, len);
+}
+END_TEST
+
+START_TEST(handshake_retransmits_with_jitter_then_gives_up)
+{
+	uint8_t pkt[WM_INPROC_MAX_PACKET];
+	size_t len = wm_inproc_make_packet(pkt, &net.nodes[A], &net.nodes[B], false, 64, 0);
+	struct wm_peer *pa = peer_of(A, B);
+	uint64_t last = 0, start = net.now, gap;
+	unsigned initiations = 0, distinct_gaps = 0;
+	uint64_t prev_gap = 0;
+
+	net.filter = drop_everything;
+	wm_inproc_send_ip(&net, A, pkt, len);
+	ck_assert_uint_eq(pa->staged_count, 1);
+	while (net.now < start + 200 * WM_NSEC_PER_SEC) {
+		uint64_t before = net.nodes[A].handshake_initiations_sent;
+
+		wm_inproc_advance(&net, 10 * WM_NSEC_PER_MSEC, WM_NSEC_PER_SEC);
+		if (net.nodes[A].handshake_initiations_sent != before) {
+			initiations++;
+			if (last) {
+				gap = net.now - last;
+				ck_assert_uint_ge(gap, WM_REKEY_TIMEOUT);
+				ck_assert_uint_le(gap, WM_REKEY_TIMEOUT + WM_REKEY_TIMEOUT_JITTER_MAX +
+							       10 * WM_NSEC_PER_MSEC);
+				if (gap != prev_gap)
+					distinct_gaps++;
+				prev_gap = gap;
+			}
+			last = net.now;
+		}
+	}
+	/* The first, then MAX_TIMER_HANDSHAKES + 1 retries (the Linux count), then silence. */
+	ck_assert_uint_eq(initiations + 1, WM_MAX_TIMER_HANDSHAKES + 2);
+	ck_assert_uint_ge(last - start, WM_REKEY_ATTEMPT_TIME);
+	ck_assert_uint_gt(distinct_gaps, 3);	/* jitter really varies */
+	ck_assert_uint_eq(pa->staged_count, 0);
+	ck_assert_uint_eq(pa->timers.retransmit_handshake, 0);
+}
+END_TEST
+
+START_TEST(new_handshake_when_data_goes_unanswered)
+{
+	ck_assert(send_and_check(A, B, false, 64, 0));
+	wm_inproc_advance(&net, 20 * WM_NSEC_PER_SEC, WM_NSEC_PER_SEC);
+	net.filter = drop_everything;
+	/* A sends, B never answers: after KEEPALIVE_TIMEOUT + REKEY_TIMEOUT A tries a handshake. */
+	uint8_t pkt[WM_INPROC_MAX_PACKET];
+	size_t len = wm_inproc_make_packet(pkt, &net.nodes[A], &net.nodes[B], false, 64, 0);
+	ck_assert_int_eq(wm_inproc_send_ip(&net, A, pkt, len), WM_VERDICT_SEND);
+	wm_inproc_advance(&net, WM_KEEPALIVE_TIMEOUT + WM_REKEY_TIMEOUT - WM_NSEC_PER_SEC,
+			  WM_NSEC_PER_SEC / 10);
+	ck_assert_uint_eq(net.nodes[A].handshake_initiations_sent, 1);
+	wm_inproc_advance(&net, 2 * WM_NSEC_PER_SEC, WM_NSEC_PER_SEC / 10);
+	ck_assert_uint_eq(net.nodes[A].handshake_initiations_sent, 2);
+}
+END_TEST
+
+START_TEST(keys_are_zeroed_after_three_reject_times)
+{
+	struct wm_peer *pa = peer_of(A, B);
+
+	ck_assert(send_and_check(A, B, false, 64, 0));
+	net.filter = drop_everything;
+	wm_inproc_advance(&net, WM_ZERO_KEY_AFTER + WM_NSEC_PER_SEC, 10 * WM_NSEC_PER_SEC);
+	ck_assert_ptr_null(pa->keypairs.current);
+	ck_assert_ptr_null(pa->keypairs.previous);
+	ck_assert_ptr_null(peer_of(B, A)->keypairs.current);
+	ck_assert_uint_eq(net.nodes[A].dev->index.count, 0);
+}
+END_TEST
+
+START_TEST(replayed_data_packet_is_dropped)
+{
+	ck_assert(send_and_check(A, B, false, 64, 0));
+	net.record = true;
+	net.log_count = 0;
+	ck_assert(send_and_check(A, B, false, 64, 1));
+	ck_assert_uint_eq(net.log_count, 1);
+	size_t tun_before = net.nodes[B].tun_count;
+	wm_inproc_inject(&net, B, &net.log[0].from, net.log[0].data, net.log[0].len);
+	wm_inproc_deliver(&net);
+	ck_assert_uint_eq(net.nodes[B].tun_count, tun_before);
+	ck_assert_uint_eq(net.nodes[B].dev->drops[WM_DROP_REPLAYED], 1);
+}
+END_TEST
+
+START_TEST(replayed_initiation_is_rejected)
+{
+	size_t i;
+	struct wm_inproc_datagram initiation = { 0 };
+	uint64_t responses_before;
+
+	net.record = true;
+	ck_assert(send_and_check(A, B, false, 64, 0));
+	for (i = 0; i < net.log_count; i++)
+		if (net.log[i].data[0] == WM_MSG_HANDSHAKE_INITIATION)
+			initiation = net.log[i];
+	ck_assert_uint_eq(initiation.len, WM_MSG_INITIATION_LEN);
+	wm_inproc_advance(&net, WM_NSEC_PER_SEC, WM_NSEC_PER_SEC);
+	responses_before = net.nodes[B].datagrams_sent;
+	wm_inproc_inject(&net, B, &initiation.from, initiation.data, initiation.len);
+	wm_inproc_deliver(&net);
+	ck_assert_uint_eq(net.nodes[B].dev->drops[WM_DROP_HANDSHAKE_INVALID], 1);
+	ck_assert_uint_eq(net.nodes[B].datagrams_sent, responses_before);
+	/* The session made by the genuine handshake still works. */
+	ck_assert(send_and_check(B, A, false, 64, 1));
+}
+END_TEST
+
+static bool corrupt_mac1(void *ctx, struct wm_inproc_datagram *dg)
+{
+	(void)ctx;
+	if (dg->data[0] == WM_MSG_HANDSHAKE_INITIATION)
+		dg->data[WM_MSG_INITIATION_LEN - 2 * WM_MAC_LEN] ^= 0x80;
+	return true;
+}
+
+START_TEST(bad_mac1_is_dropped_silently)
+{
+	uint8_t pkt[WM_INPROC_MAX_PACKET];
+	size_t len = wm_inproc_make_packet(pkt, &net.nodes[A], &net.nodes[B], false, 64, 0);
+
+	net.filter = corrupt_mac1;
+	wm_inproc_send_ip(&net, A, pkt, len);
+	wm_inproc_deliver(&net);
+	ck_assert_uint_eq(net.nodes[B].dev->drops[WM_DROP_BAD_MAC1], 1);
+	ck_assert_uint_eq(net.nodes[B].datagrams_sent, 0);	/* no answer of any kind */
+	ck_assert_uint_eq(net.nodes[B].tun_count, 0);
+}
+END_TEST
+
+START_TEST(under_load_a_cookie_is_demanded_and_the_retry_succeeds)
+{
+	struct wm_peer *pa = peer_of(A, B);
+	uint8_t pkt[WM_INPROC_MAX_PACKET];
+	size_t len = wm_inproc_make_packet(pkt, &net.nodes[A], &net.nodes[B], false, 64, 7);
+
+	wm_device_set_load_threshold(net.nodes[B].dev, 0);	/* B is always under load */
+	wm_inproc_send_ip(&net, A, pkt, len);
+	wm_inproc_deliver(&net);
+	ck_assert_uint_eq(net.nodes[B].cookie_replies_sent, 1);
+	ck_assert(pa->cookie.is_valid);
+	ck_assert_ptr_null(pa->keypairs.current);
+	ck_assert_uint_eq(net.nodes[B].tun_count, 0);
+	/* The retransmission carries MAC2; B answers it and the staged packet arrives. */
+	wm_inproc_advance(&net, WM_REKEY_TIMEOUT + WM_REKEY_TIMEOUT_JITTER_MAX, WM_NSEC_PER_SEC / 10);
+	ck_assert_uint_eq(net.nodes[B].cookie_replies_sent, 1);
+	ck_assert_ptr_nonnull(pa->keypairs.current);
+	ck_assert_uint_eq(net.nodes[B].tun_count, 1);
+	ck_assert_uint_eq(net.nodes[B].tun[0].data[20], 7);
+}
+END_TEST
+
+START_TEST(a_forged_cookie_reply_is_refused)
+{
+	struct wm_msg_cookie forged;
+	uint8_t pkt[WM_INPROC_MAX_PACKET];
+	size_t len = wm_inproc_make_packet(pkt, &net.nodes[A], &net.nodes[B], false, 64, 7);
+	struct wm_peer *pa = peer_of(A, B);
+
+	net.filter = drop_everything;
+	wm_inproc_send_ip(&net, A, pkt, len);
+	wm_inproc_deliver(&net);
+	net.filter = NULL;
+	memset(&forged, 0x11, sizeof(forged));
+	forged.header.type = htole32(WM_MSG_HANDSHAKE_COOKIE);
+	forged.receiver_index = htole32(pa->handshake.entry.index);
+	wm_inproc_inject(&net, A, &net.nodes[B].addr, (uint8_t *)&forged, sizeof(forged));
+	wm_inproc_deliver(&net);
+	ck_assert_uint_eq(net.nodes[A].dev->drops[WM_DROP_COOKIE_INVALID], 1);
+	ck_assert(!pa->cookie.is_valid);
+}
+END_TEST
+
+START_TEST(preshared_keys_must_match)
+{
+	uint8_t psk[32], other[32];
+
+	memset(psk, 0x33, sizeof(psk));
+	memset(other, 0x44, sizeof(other));
+	wm_device_set_preshared_key(peer_of(A, B), psk);
+	wm_device_set_preshared_key(peer_of(B, A), other);
+	ck_assert(!send_and_check(A, B, false, 64, 0));
+	ck_assert_ptr_null(peer_of(A, B)->keypairs.current);
+	ck_assert_uint_eq(net.nodes[A].dev->drops[WM_DROP_HANDSHAKE_INVALID], 1);
+
+	wm_device_set_preshared_key(peer_of(B, A), psk);
+	wm_inproc_advance(&net, WM_REKEY_TIMEOUT + WM_REKEY_TIMEOUT_JITTER_MAX, WM_NSEC_PER_SEC / 10);
+	ck_assert_ptr_nonnull(peer_of(A, B)->keypairs.current);
+	ck_assert_uint_eq(net.nodes[B].tun_count, 1);
+}
+END_TEST
+
+START_TEST(source_outside_allowed_ips_is_dropped)
+{
+	uint8_t pkt[WM_INPROC_MAX_PACKET];
+	size_t len;
+
+	ck_assert(send_and_check(A, B, false, 64, 0));
+	len = wm_inproc_make_packet(pkt, &net.nodes[A], &net.nodes[B], false, 64, 0);
+	pkt[15] = 99;	/* source 10.0.0.99: not A's */
+	ck_assert_int_eq(wm_inproc_send_ip(&net, A, pkt, len), WM_VERDICT_SEND);
+	wm_inproc_deliver(&net);
+	ck_assert_uint_eq(net.nodes[B].tun_count, 1);
+	ck_assert_uint_eq(net.nodes[B].dev->drops[WM_DROP_SOURCE_NOT_ALLOWED], 1);
+}
+END_TEST
+
+START_TEST(no_route_and_no_endpoint_are_counted)
+{
+	uint8_t pkt[WM_INPROC_MAX_PACKET];
+	size_t len = wm_inproc_make_packet(pkt, &net.nodes[A], &net.nodes[B], false, 64, 0);
+	struct wm_endpoint none = { 0 };
+
+	pkt[19] = 77;	/* 10.0.0.77 routes nowhere */
+	ck_assert_int_eq(wm_inproc_send_ip(&net, A, pkt, len), WM_VERDICT_DROP);
+	ck_assert_uint_eq(net.nodes[A].dev->drops[WM_DROP_NO_ROUTE], 1);
+	wm_peer_set_endpoint(peer_of(A, B), &none);
+	len = wm_inproc_make_packet(pkt, &net.nodes[A], &net.nodes[B], false, 64, 0);
+	ck_assert_int_eq(wm_inproc_send_ip(&net, A, pkt, len), WM_VERDICT_DROP);
+	ck_assert_uint_eq(net.nodes[A].dev->drops[WM_DROP_NO_ENDPOINT], 1);
+}
+END_TEST
+
+START_TEST(roaming_follows_the_authenticated_source)
+{
+	struct wm_peer *pb = peer_of(B, A);
+	char text[WM_ENDPOINT_STR_LEN];
+
+	ck_assert(send_and_check(A, B, false, 64, 0));
+	/* A moves to a new address (and family); B learns it from A's next packet. */
+	wm_endpoint_parse(&net.nodes[A].addr, "[2001:db8::a]:4444");
+	ck_assert(send_and_check(A, B, false, 64, 1));
+	wm_endpoint_format(&pb->endpoint, text);
+	ck_assert_str_eq(text, "[2001:db8::a]:4444");
+	ck_assert(send_and_check(B, A, false, 64, 2));
+	/* An unauthenticated datagram from elsewhere does not move it. */
+	struct wm_endpoint evil;
+	uint8_t junk[64] = { WM_MSG_DATA };
+	wm_endpoint_parse(&evil, "203.0.113.9:1");
+	wm_inproc_inject(&net, B, &evil, junk, sizeof(junk));
+	wm_inproc_deliver(&net);
+	wm_endpoint_format(&pb->endpoint, text);
+	ck_assert_str_eq(text, "[2001:db8::a]:4444");
+}
+END_TEST
+
+START_TEST(persistent_keepalive_is_sent_on_schedule)
+{
+	struct wm_peer *pa = peer_of(A, B);
+	uint64_t before;
+
+	wm_device_set_persistent_keepalive(pa, 25, net.now);
+	wm_inproc_deliver(&net);
+	ck_assert_ptr_nonnull(pa->keypairs.current);	/* the first keepalive made a session */
+	before = net.nodes[A].datagrams_sent;
+	wm_inproc_advance(&net, 24 * WM_NSEC_PER_SEC, WM_NSEC_PER_SEC);
+	ck_assert_uint_eq(net.nodes[A].datagrams_sent, before);
+	wm_inproc_advance(&net, 2 * WM_NSEC_PER_SEC, WM_NSEC_PER_SEC);
+	ck_assert_uint_eq(net.nodes[A].datagrams_sent, before + 1);
+}
+END_TEST
+
+START_TEST(garbage_datagrams_are_counted_drops)
+{
+	static const size_t lens[] = { 0, 1, 3, 4, 31, 32, 63, 64, 65, 91, 92, 93, 147, 148, 149, 1500 };
+	uint8_t junk[1500];
+	struct wm_endpoint from;
+	size_t i, t;
+	uint64_t total = 0, before = 0;
+
+	wm_endpoint_parse(&from, "203.0.113.7:9");
+	for (i = 0; i < WM_DROP_REASON_COUNT; i++)
+		before += net.nodes[B].dev->drops[i];
+	for (t = 0; t < 6; t++) {
+		for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+			memset(junk, (int)(0x5a + t), sizeof(junk));
+			if (lens[i] >= 4) {
+				memset(junk, 0, 4);
+				junk[0] = (uint8_t)t;
+			}
+			wm_inproc_inject(&net, B, &from, junk, lens[i]);
+		}
+	}
+	wm_inproc_deliver(&net);
+	for (i = 0; i < WM_DROP_REASON_COUNT; i++)
+		total += net.nodes[B].dev->drops[i];
+	ck_assert_uint_eq(total - before, 6 * sizeof(lens) / sizeof(lens[0]));
+	ck_assert_uint_eq(net.nodes[B].datagrams_sent, 0);
+	ck_assert_uint_eq(net.nodes[B].tun_count, 0);
+	/* The device still works. */
+	ck_assert(send_and_check(A, B, false, 64, 0));
+}
+END_TEST
+
+START_TEST(reserved_type_bytes_must_be_zero)
+{
+	uint8_t msg[WM_MSG_INITIATION_LEN] = { WM_MSG_HANDSHAKE_INITIATION, 0, 1, 0 };
+	struct wm_endpoint from;
+
+	wm_endpoint_parse(&from, "203.0.113.7:9");
+	wm_inproc_inject(&net, B, &from, msg, sizeof(msg));
+	wm_inproc_deliver(&net);
+	ck_assert_uint_eq(net.nodes[B].dev->drops[WM_DROP_UNKNOWN_TYPE], 1);
+}
+END_TEST
+
+START_TEST(simultaneous_initiations_converge)
+{
+	uint8_t pa_pkt[WM_INPROC_MAX_PACKET], pb_pkt[WM_INPROC_MAX_PACKET];
+	size_t la = wm_inproc_make_packet(pa_pkt, &net.nodes[A], &net.nodes[B], false, 64, 1);
+	size_t lb = wm_inproc_make_packet(pb_pkt, &net.nodes[B], &net.nodes[A], false, 64, 2);
+
+	/* Both start at once; both initiations cross in flight. */
+	wm_inproc_send_ip(&net, A, pa_pkt, la);
+	wm_inproc_send_ip(&net, B, pb_pkt, lb);
+	wm_inproc_deliver(&net);
+	wm_inproc_advance(&net, 15 * WM_NSEC_PER_SEC, WM_NSEC_PER_SEC / 10);
+	ck_assert(send_and_check(A, B, false, 64, 3));
+	ck_assert(send_and_check(B, A, false, 64, 4));
+}
+END_TEST
+
+START_TEST(removing_a_peer_stops_traffic_and_frees_its_indices)
+{
+	ck_assert(send_and_check(A, B, false, 64, 0));
+	wm_device_remove_peer(net.nodes[B].dev, peer_of(B, A));
+	ck_assert_uint_eq(net.nodes[B].dev->index.count, 0);
+	ck_assert(!send_and_check(A, B, false, 64, 1));
+	ck_assert_uint_eq(net.nodes[B].dev->drops[WM_DROP_UNKNOWN_INDEX], 1);
+}
+END_TEST
+
+START_TEST(private_key_change_forces_a_new_handshake)
+{
+	uint8_t priv[32], pub[32];
+
+	ck_assert(send_and_check(A, B, false, 64, 0));
+	wm_crypto_generate_keypair(priv, pub, &net.rng);
+	ck_assert_int_eq(wm_device_set_private_key(net.nodes[A].dev, priv), 0);
+	ck_assert(!wm_keypair_can_send(peer_of(A, B)->keypairs.current, net.now));
+	wm_inproc_advance(&net, WM_REKEY_TIMEOUT, WM_NSEC_PER_SEC);
+	/* B still knows A's old key, so the new handshake must fail. */
+	ck_assert(!send_and_check(A, B, false, 64, 1));
+	ck_assert_uint_eq(net.nodes[B].dev->drops[WM_DROP_HANDSHAKE_INVALID], 1);
+}
+END_TEST
+
+static Suite *device_suite(void)
+{
+	Suite *s = suite_create("device");
+	TCase *tc = tcase_create("two engines");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, handshake_then_data_both_ways);
+	tcase_add_test(tc, packets_wait_for_the_handshake_in_order);
+	tcase_add_test(tc, padding_is_trimmed_and_sizes_are_multiples_of_16);
+	tcase_add_test(tc, rekey_after_time_by_the_initiator);
+	tcase_add_test(tc, keepalive_after_keepalive_timeout);
+	tcase_add_test(tc, keys_rejected_after_reject_after_time);
+	tcase_add_test(tc, handshake_retransmits_with_jitter_then_gives_up);
+	tcase_add_test(tc, new_handshake_when_data_goes_unanswered);
+	tcase_add_test(tc, keys_are_zeroed_after_three_reject_times);
+	tcase_add_test(tc, replayed_data_packet_is_dropped);
+	tcase_add_test(tc, replayed_initiation_is_rejected);
+	tcase_add_test(tc, bad_mac1_is_dropped_silently);
+	tcase_add_test(tc, under_load_a_cookie_is_demanded_and_the_retry_succeeds);
+	tcase_add_test(tc, a_forged_cookie_reply_is_refused);
+	tcase_add_test(tc, preshared_keys_must_match);
+	tcase_add_test(tc, source_outside_allowed_ips_is_dropped);
+	tcase_add_test(tc, no_route_and_no_endpoint_are_counted);
+	tcase_add_test(tc, roaming_follows_the_authenticated_source);
+	tcase_add_test(tc, persistent_keepalive_is_sent_on_schedule);
+	tcase_add_test(tc, garbage_datagrams_are_counted_drops);
+	tcase_add_test(tc, reserved_type_bytes_must_be_zero);
+	tcase_add_test(tc, simultaneous_initiations_converge);
+	tcase_add_test(tc, removing_a_peer_stops_traffic_and_frees_its_indices);
+	tcase_add_test(tc, private_key_change_forces_a_new_handshake);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(device_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
