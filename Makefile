@@ -47,6 +47,7 @@ FUZZ_BINS := $(FUZZ_SRCS:test/fuzz/%.c=build-fuzz/%)
 BENCH_SRCS := $(sort $(wildcard bench/bench_*.c))
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
+.SECONDARY:
 .PHONY: all check unit-tests fuzz bench demo install clean distclean
 
 all: $(LIB) $(DEMO) $(UNIT_BINS)
@@ -88,7 +89,7 @@ check: config.mk
 
 FUZZ_CFLAGS = -std=gnu11 -g -O1 $(WARN) -I. $(DEPS_CFLAGS) \
 	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
-FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=build-fuzz/%.o)
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=build-fuzz/%.o) build-fuzz/test/inproc.o
 
 build-fuzz/%.o: %.c config.mk
 	@mkdir -p $(dir $@)
