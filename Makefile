@@ -26,10 +26,10 @@ EXTRA_CFLAGS += $(SAN_FLAGS)
 EXTRA_LDFLAGS += $(SAN_FLAGS)
 endif
 
-ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -I. $(DEPS_CFLAGS) -MMD -MP
+ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -I. $(DEPS_CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
-LIB_SRCS := $(sort $(wildcard common/*.c engine/*.c))
+LIB_SRCS := $(sort $(wildcard common/*.c engine/*.c tun/*.c nat/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libwiremesh.a
 
@@ -41,6 +41,10 @@ UNIT_BINS := $(UNIT_SRCS:test/unit/%.c=$(BUILD)/test/%)
 
 DEMO := $(BUILD)/wiremesh-demo
 
+DAEMON_SRCS := $(sort $(wildcard daemon/*.c))
+DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
+DAEMON := $(BUILD)/wiremesh
+
 FUZZ_SRCS := $(sort $(wildcard test/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_SRCS:test/fuzz/%.c=build-fuzz/%)
 
@@ -50,7 +54,7 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 .SECONDARY:
 .PHONY: all check unit-tests fuzz bench demo install clean distclean
 
-all: $(LIB) $(DEMO) $(UNIT_BINS)
+all: $(LIB) $(DAEMON) $(DEMO) $(UNIT_BINS)
 
 # Made once; rerun ./configure yourself to change options (it records its command line).
 config.mk:
@@ -72,6 +76,9 @@ $(BUILD)/test/unit/%.o: test/unit/%.c config.mk
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
 
+$(DAEMON): $(DAEMON_OBJS) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPS_LIBS)
+
 $(DEMO): $(BUILD)/test/demo.o $(INPROC_OBJS) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPS_LIBS)
 
@@ -87,7 +94,7 @@ check: config.mk
 	@if [ -n "$(FUZZ_CC)" ]; then $(MAKE) fuzz; fi
 	test/run-tests
 
-FUZZ_CFLAGS = -std=gnu11 -g -O1 $(WARN) -I. $(DEPS_CFLAGS) \
+FUZZ_CFLAGS = -std=gnu11 -D_GNU_SOURCE -g -O1 $(WARN) -I. $(DEPS_CFLAGS) \
 	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=build-fuzz/%.o) build-fuzz/test/inproc.o
 
@@ -109,8 +116,9 @@ $(BUILD)/bench/%: bench/%.c $(LIB) config.mk
 bench: $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
 
-install: all
-	@echo "nothing to install yet: the wiremesh programs arrive with the daemon"
+install: $(DAEMON)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(DAEMON) $(DESTDIR)$(PREFIX)/bin/wiremesh
 
 clean:
 	rm -rf build build-asan build-fuzz
@@ -118,4 +126,4 @@ clean:
 distclean: clean
 	rm -f config.mk
 
--include $(LIB_OBJS:.o=.d) $(wildcard $(BUILD)/test/*.d $(BUILD)/test/unit/*.d build-fuzz/*/*.d)
+-include $(LIB_OBJS:.o=.d) $(DAEMON_OBJS:.o=.d) $(wildcard $(BUILD)/test/*.d $(BUILD)/test/unit/*.d build-fuzz/*/*.d)

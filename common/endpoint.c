@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +50,8 @@ int wm_endpoint_parse(struct wm_endpoint *ep, const char *text)
 {
 	char host[INET6_ADDRSTRLEN + 1];
 	const char *colon;
-	uint16_t port;
+	char *zone;
+	uint16_t port, port_or_scope;
 	size_t len;
 
 	memset(ep, 0, sizeof(*ep));
@@ -64,6 +66,16 @@ int wm_endpoint_parse(struct wm_endpoint *ep, const char *text)
 		host[len] = '\0';
 		if (parse_port(close + 2, &port) < 0)
 			return -EINVAL;
+		zone = strchr(host, '%');
+		if (zone) {
+			/* A link-local address names its interface: "fe80::1%eth0" or "%2". */
+			*zone++ = '\0';
+			ep->addr.in6.sin6_scope_id = if_nametoindex(zone);
+			if (!ep->addr.in6.sin6_scope_id && parse_port(zone, &port_or_scope) == 0)
+				ep->addr.in6.sin6_scope_id = port_or_scope;
+			if (!ep->addr.in6.sin6_scope_id)
+				return -EINVAL;
+		}
 		if (inet_pton(AF_INET6, host, &ep->addr.in6.sin6_addr) != 1)
 			return -EINVAL;
 		ep->addr.in6.sin6_family = AF_INET6;

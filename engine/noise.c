@@ -118,9 +118,18 @@ bool wm_noise_set_identity(struct wm_static_identity *identity, const uint8_t pr
 {
 	uint8_t pub[WM_KEY_LEN];
 
-	if (!wm_crypto_public_from_private(pub, private_key))
+	uint8_t clamped[WM_KEY_LEN];
+
+	/* Stored clamped, as wireguard-go shows it; X25519 clamps anyway. */
+	memcpy(clamped, private_key, WM_KEY_LEN);
+	clamped[0] &= 248;
+	clamped[31] = (clamped[31] & 127) | 64;
+	if (!wm_crypto_public_from_private(pub, clamped)) {
+		wm_crypto_wipe(clamped, sizeof(clamped));
 		return false;
-	memcpy(identity->private_key, private_key, WM_KEY_LEN);
+	}
+	memcpy(identity->private_key, clamped, WM_KEY_LEN);
+	wm_crypto_wipe(clamped, sizeof(clamped));
 	memcpy(identity->public_key, pub, WM_KEY_LEN);
 	identity->has_private_key = true;
 	return true;

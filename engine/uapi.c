@@ -6,6 +6,7 @@
  */
 #include "engine/uapi.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -193,6 +194,8 @@ int wm_uapi_get(struct wm_device *dev, struct wm_uapi_buf *out, uint64_t now)
 	if (ret) {
 		wm_crypto_wipe(out->data + start, out->len - start);
 		out->len = start;
+		if (out->data)
+			out->data[start] = '\0';
 		return -ENOMEM;
 	}
 	return 0;
@@ -211,7 +214,7 @@ static size_t peers_after(const struct wm_device *dev, const struct wm_uapi_diff
 	for (i = 0; i < diff->peer_count; i++) {
 		const struct wm_uapi_peer *p = &diff->peers[i];
 
-		if (p->flags & WM_UAPI_PEER_REMOVE)
+		if (p->flags & (WM_UAPI_PEER_REMOVE | WM_UAPI_PEER_UPDATE_ONLY))
 			continue;
 		if ((diff->flags & WM_UAPI_REPLACE_PEERS) || !wm_device_lookup_peer(dev, p->public_key))
 			n++;

@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wiremesh — a userspace WireGuard node.
+ *
+ *   wiremesh [-f|--foreground] IFNAME
+ *
+ * The same contract as wireguard-go, so wg, wg setconf and wg-quick (with
+ * WG_QUICK_USERSPACE_IMPLEMENTATION=wiremesh) drive it unchanged.
+ */
+#include <errno.h>
+#include <ev.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "common/log.h"
+#include "daemon/node.h"
+
+#ifndef WM_VERSION
+#define WM_VERSION "0.1.0"
+#endif
+
+static void print_usage(FILE *out, const char *prog)
+{
+	fprintf(out,
+		"Usage: %s [-f|--foreground] IFNAME\n"
+		"\n"
+		"A userspace WireGuard implementation: creates the TUN interface IFNAME and serves\n"
+		"its configuration socket %s/IFNAME.sock, so that `wg` configures it\n"
+		"and `wg-quick` brings it up with WG_QUICK_USERSPACE_IMPLEMENTATION=%s.\n"
+		"\n"
+		"Options:\n"
+		"  -f, --foreground  stay in the foreground (default: detach once the interface is up)\n"
+		"  -h, --help        show this help\n"
+		"  -v, --version     show the version\n"
+		"\n"
+		"Environment:\n"
+		"  LOG_LEVEL=debug|verbose|error|silent   what to log to stderr (default: error)\n"
+		"  WG_PROCESS_FOREGROUND=1                same as --foreground\n"
+		"  WG_TUN_FD=N                            use this already-open TUN descriptor\n"
+		"  WG_UAPI_FD=N                           use this already-listening UAPI socket\n"
+		"\n"
+		"Example:\n"
+		"  %s wg0 && wg setconf wg0 wg0.conf && ip addr add 10.0.0.1/24 dev wg0 && ip link set wg0 up\n"
+		"Without root: setcap cap_net_admin+ep %s, or attach to a persistent TUN made with\n"
+		"  ip tuntap add IFNAME mode tun user USER (see the README).\n",
+		prog, WM_UAPI_SOCKET_DIR, prog, prog, prog);
+}
+
+static void print_version(void)
+{
+	printf("wiremesh %s (userspace WireGuard; crypto: libsodium %s, BLAKE2s from libb2)\n",
+	       WM_VERSION, sodium_version_string());
+}
+
+static int env_fd(const char *name)
+{
+	const char *v = getenv(name);
+	char *end;
+	long fd;
+
+	if (!v || !*v)
+		return -1;
+	errno = 0;
+	fd = strtol(v, &end, 10);
+	if (errno || *end || fd < 0 || fd > 65535)
+		return -2;
+	return (int)fd;
+}
+
+static bool valid_ifname(const char *name)
+{
+	size_t len = strlen(name);
+
+	return len > 0 && len < WM_TUN_NAME_LEN && !strchr(name, '/') && strcmp(name, ".") &&
+	       strcmp(name, "..") && name[0] != '-';
+}
+
+/*
+ * Detaches: the parent waits until the child reports the interface up (or
+ * why it failed), so `wiremesh wg0 && wg setconf wg0 …` works as with wireguard-go.
+ */
+static int detach(int *ready_fd)
+{
+	int pipefd[2];
+	pid_t pid;
+	char status;
+
+	if (pipe(pipefd) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid > 0) {
+		close(pipefd[1]);
+		if (read(pipefd[0], &status, 1) != 1)
+			status = 1;
+		_exit(status ? EXIT_FAILURE : EXIT_SUCCESS);
+	}
+	close(pipefd[0]);
+	setsid();
+	*ready_fd = pipefd[1];
+	return 0;
+}
+
+static void report_ready(int ready_fd, bool ok)
+{
+	char status = ok ? 0 : 1;
+	int devnull;
+
+	if (ready_fd < 0)
+		return;
+	if (write(ready_fd, &status, 1) != 1) {
+		/* The parent is gone; nothing else to tell. */
+	}
+	close(ready_fd);
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull >= 0) {
+		dup2(devnull, STDIN_FILENO);
+		if (wm_log_level() == WM_LOG_SILENT) {
+			dup2(devnull, STDOUT_FILENO);
+			dup2(devnull, STDERR_FILENO);
+		}
+		close(devnull);
+	}
+}
+
+static const char *hint_for(int err)
+{
+	switch (err) {
+	case -EPERM:
+	case -EACCES:
+		return "run as root, give the binary CAP_NET_ADMIN (setcap cap_net_admin+ep), or "
+		       "attach to a persistent TUN owned by you (ip tuntap add NAME mode tun user YOU)";
+	case -ENOENT:
+		return "is the tun module loaded? (/dev/net/tun is missing)";
+	case -EADDRINUSE:
+		return "another wiremesh or wireguard-go already serves this interface";
+	case -EBUSY:
+		return "the interface is in use by another process";
+	default:
+		return NULL;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct wm_node_options opt = { .tun_fd = -1, .uapi_fd = -1 };
+	const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	const char *level_text = getenv("LOG_LEVEL"), *fg = getenv("WG_PROCESS_FOREGROUND");
+	bool foreground = fg && !strcmp(fg, "1");
+	struct wm_node node;
+	struct ev_loop *loop;
+	const char *what = "start";
+	int i, err, level = WM_LOG_ERROR, ready_fd = -1;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "-f") || !strcmp(a, "--foreground")) {
+			foreground = true;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			print_usage(stdout, prog);
+			return 0;
+		} else if (!strcmp(a, "-v") || !strcmp(a, "--version")) {
+			print_version();
+			return 0;
+		} else if (a[0] == '-') {
+			fprintf(stderr, "%s: unknown option '%s'\n\n", prog, a);
+			print_usage(stderr, prog);
+			return 2;
+		} else if (!opt.ifname) {
+			opt.ifname = a;
+		} else {
+			fprintf(stderr, "%s: one interface name only (got '%s' and '%s')\n", prog, opt.ifname, a);
+			return 2;
+		}
+	}
+	if (!opt.ifname) {
+		print_usage(stderr, prog);
+		return 2;
+	}
+	if (!valid_ifname(opt.ifname)) {
+		fprintf(stderr, "%s: '%s' is not a valid interface name (1-%d characters, no '/')\n", prog,
+			opt.ifname, WM_TUN_NAME_LEN - 1);
+		return 2;
+	}
+	if (level_text && (level = wm_log_parse_level(level_text)) < 0) {
+		fprintf(stderr, "%s: LOG_LEVEL must be debug, verbose, error or silent (got '%s')\n", prog,
+			level_text);
+		return 2;
+	}
+	opt.tun_fd = env_fd("WG_TUN_FD");
+	opt.uapi_fd = env_fd("WG_UAPI_FD");
+	if (opt.tun_fd == -2 || opt.uapi_fd == -2) {
+		fprintf(stderr, "%s: WG_TUN_FD and WG_UAPI_FD must be file descriptor numbers\n", prog);
+		return 2;
+	}
+	wm_log_init((enum wm_log_level)level, opt.ifname);
+
+	if (!foreground && (err = detach(&ready_fd)) < 0) {
+		fprintf(stderr, "%s: cannot detach: %s\n", prog, strerror(-err));
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	loop = ev_default_loop(EVFLAG_AUTO);
+	if (!loop) {
+		fprintf(stderr, "%s: cannot start the event loop\n", prog);
+		report_ready(ready_fd, false);
+		return 1;
+	}
+	err = wm_node_start(&node, loop, &opt, &what);
+	if (err < 0) {
+		const char *hint = hint_for(err);
+
+		fprintf(stderr, "%s: %s: cannot %s: %s\n", prog, opt.ifname, what, strerror(-err));
+		if (hint)
+			fprintf(stderr, "%s: hint: %s\n", prog, hint);
+		report_ready(ready_fd, false);
+		return 1;
+	}
+	report_ready(ready_fd, true);
+	ev_run(loop, 0);
+	wm_node_stop(&node);
+	wm_log_verbose("shut down");
+	return 0;
+}

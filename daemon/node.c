@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: MIT */
+#include "daemon/node.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "engine/receive.h"
+#include "engine/send.h"
+
+/* Batches per wakeup before the loop looks at other descriptors again. */
+enum { MAX_ROUNDS_PER_WAKEUP = 16 };
+
+static void send_datagram(void *ctx, struct wm_peer *peer, const struct wm_endpoint *to,
+			  const uint8_t *buf, size_t len)
+{
+	struct wm_node *node = ctx;
+	int err = wm_udp_send(&node->udp, to, buf, len);
+
+	(void)peer;
+	if (err < 0 && wm_log_level() >= WM_LOG_DEBUG) {
+		char ep[WM_ENDPOINT_STR_LEN];
+
+		wm_endpoint_format(to, ep);
+		wm_log_debug("send to %s failed: %s", ep, strerror(-err));
+	}
+}
+
+static const struct wm_device_ops node_ops = { .send = send_datagram };
+
+static void rearm_engine_timer(struct wm_node *node)
+{
+	uint64_t deadline = wm_device_next_deadline(node->dev), now;
+	double delay = 0;
+
+	ev_timer_stop(node->loop, &node->engine_timer);
+	if (!deadline)
+		return;
+	now = wm_clock_monotonic_ns();
+	if (deadline > now)
+		delay = (double)(deadline - now) / 1e9;
+	ev_timer_set(&node->engine_timer, delay, 0);
+	ev_timer_start(node->loop, &node->engine_timer);
+}
+
+static void on_engine_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct wm_node *node = w->data;
+
+	(void)loop;
+	(void)revents;
+	wm_device_tick(node->dev, wm_clock_monotonic_ns());
+	rearm_engine_timer(node);
+}
+
+static void on_housekeeping(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct wm_node *node = w->data;
+	unsigned mtu;
+
+	(void)loop;
+	(void)revents;
+	/* wg-quick sets the MTU after we start; padding must follow it. */
+	if (wm_tun_get_mtu(&node->tun, &mtu) == 0 && mtu != node->dev->mtu) {
+		wm_log_verbose("MTU is now %u", mtu);
+		node->dev->mtu = mtu;
+	}
+	wm_device_set_wall_offset(node->dev, wm_clock_wall_offset_ns());
+}
+
+/* TUN → engine → UDP. */
+static void on_tun_readable(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct wm_node *node = w->data;
+	int round, n, i, out;
+
+	(void)loop;
+	(void)revents;
+	for (round = 0; round < MAX_ROUNDS_PER_WAKEUP; round++) {
+		uint64_t now = wm_clock_monotonic_ns();
+
+		for (i = 0; i < WM_NODE_BATCH; i++) {
+			node->tun_slots[i].buf = node->out_bufs + (size_t)i * WM_NODE_BUF_LEN + WM_PACKET_HEADROOM;
+			node->tun_slots[i].cap = WM_MSG_MAX_LEN;
+		}
+		n = wm_tun_read_batch(&node->tun, node->tun_slots, WM_NODE_BATCH);
+		if (n <= 0) {
+			if (n < 0)
+				wm_log_error("reading from the TUN failed: %s", strerror(-n));
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			memset(&node->pkts[i], 0, sizeof(node->pkts[i]));
+			node->pkts[i].data = node->tun_slots[i].buf;
+			node->pkts[i].len = node->tun_slots[i].len;
+		}
+		wm_send_packets(node->dev, node->pkts, (size_t)n, now);
+		for (i = 0, out = 0; i < n; i++) {
+			if (node->pkts[i].verdict != WM_VERDICT_SEND)
+				continue;
+			node->udp_slots[out].buf = node->pkts[i].data;
+			node->udp_slots[out].len = node->pkts[i].len;
+			node->udp_slots[out].addr = node->pkts[i].endpoint;
+			out++;
+		}
+		if (out)
+			wm_udp_send_batch(&node->udp, node->udp_slots, (size_t)out);
+		if (n < WM_NODE_BATCH)
+			break;
+	}
+	rearm_engine_timer(node);
+}
+
+/* UDP → engine → TUN. */
+static void on_udp_readable(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct wm_node *node = w->data;
+	int round, n, i, out;
+
+	(void)loop;
+	(void)revents;
+	for (round = 0; round < MAX_ROUNDS_PER_WAKEUP; round++) {
+		uint64_t now;
+
+		for (i = 0; i < WM_NODE_BATCH; i++) {
+			node->udp_slots[i].buf = node->in_bufs + (size_t)i * WM_NODE_BUF_LEN;
+			node->udp_slots[i].cap = WM_NODE_BUF_LEN;
+		}
+		n = wm_udp_recv_batch(w->fd, node->udp_slots, WM_NODE_BATCH);
+		if (n <= 0)
+			break;
+		now = wm_clock_monotonic_ns();
+		for (i = 0; i < n; i++) {
+			memset(&node->pkts[i], 0, sizeof(node->pkts[i]));
+			node->pkts[i].data = node->udp_slots[i].buf;
+			node->pkts[i].len = node->udp_slots[i].len;
+			node->pkts[i].endpoint = node->udp_slots[i].addr;
+		}
+		wm_receive_packets(node->dev, node->pkts, (size_t)n, now);
+		for (i = 0, out = 0; i < n; i++) {
+			if (node->pkts[i].verdict != WM_VERDICT_TUN)
+				continue;
+			node->tun_slots[out].buf = node->pkts[i].data;
+			node->tun_slots[out].len = node->pkts[i].len;
+			out++;
+		}
+		if (out)
+			wm_tun_write_batch(&node->tun, node->tun_slots, (size_t)out);
+		if (n < WM_NODE_BATCH)
+			break;
+	}
+	rearm_engine_timer(node);
+}
+
+static void watch_udp(struct wm_node *node)
+{
+	ev_io_stop(node->loop, &node->udp4_watcher);
+	ev_io_stop(node->loop, &node->udp6_watcher);
+	if (node->udp.fd4 >= 0) {
+		ev_io_set(&node->udp4_watcher, node->udp.fd4, EV_READ);
+		ev_io_start(node->loop, &node->udp4_watcher);
+	}
+	if (node->udp.fd6 >= 0) {
+		ev_io_set(&node->udp6_watcher, node->udp.fd6, EV_READ);
+		ev_io_start(node->loop, &node->udp6_watcher);
+	}
+}
+
+/* UAPI hook: move to another port without losing the old sockets if the new bind fails. */
+static int bind_port(void *ctx, uint16_t requested, uint16_t *bound)
+{
+	struct wm_node *node = ctx;
+	struct wm_udp fresh;
+	int err;
+
+	if (requested && requested == node->udp.port) {
+		*bound = requested;
+		return 0;
+	}
+	wm_udp_init(&fresh);
+	err = wm_udp_bind(&fresh, requested, node->udp.fwmark);
+	if (err < 0)
+		return err;
+	ev_io_stop(node->loop, &node->udp4_watcher);
+	ev_io_stop(node->loop, &node->udp6_watcher);
+	wm_udp_close(&node->udp);
+	node->udp = fresh;
+	watch_udp(node);
+	*bound = fresh.port;
+	wm_log_verbose("UDP bound to port %u", fresh.port);
+	return 0;
+}
+
+static int set_fwmark(void *ctx, uint32_t mark)
+{
+	struct wm_node *node = ctx;
+
+	return wm_udp_set_fwmark(&node->udp, mark);
+}
+
+static int handle_uapi(void *ctx, const char *req, size_t len, struct wm_uapi_buf *reply)
+{
+	struct wm_node *node = ctx;
+	const struct wm_uapi_hooks hooks = { .bind_port = bind_port, .set_fwmark = set_fwmark, .ctx = node };
+	int r = wm_uapi_handle(node->dev, &hooks, req, len, reply, wm_clock_monotonic_ns());
+
+	rearm_engine_timer(node);
+	return r;
+}
+
+static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)revents;
+	wm_log_verbose("received %s, shutting down", w->signum == SIGINT ? "SIGINT" : "SIGTERM");
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static int allocate_buffers(struct wm_node *node)
+{
+	node->out_bufs = malloc((size_t)WM_NODE_BATCH * WM_NODE_BUF_LEN);
+	node->in_bufs = malloc((size_t)WM_NODE_BATCH * WM_NODE_BUF_LEN);
+	return node->out_bufs && node->in_bufs ? 0 : -ENOMEM;
+}
+
+int wm_node_start(struct wm_node *node, struct ev_loop *loop, const struct wm_node_options *opt,
+		  const char **what)
+{
+	unsigned mtu;
+	int err;
+
+	memset(node, 0, sizeof(*node));
+	node->loop = loop;
+	node->tun.fd = -1;
+	wm_udp_init(&node->udp);
+	node->uapi.fd = -1;
+
+	*what = "allocate packet buffers";
+	if ((err = allocate_buffers(node)) < 0)
+		goto fail;
+	node->dev = wm_device_create(&node_ops, node, NULL);
+	if (!node->dev) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	wm_device_set_wall_offset(node->dev, wm_clock_wall_offset_ns());
+
+	*what = "create the TUN device";
+	err = opt->tun_fd >= 0 ? wm_tun_adopt(&node->tun, opt->tun_fd, opt->ifname)
+			       : wm_tun_open(&node->tun, opt->ifname);
+	if (err < 0)
+		goto fail;
+	if (wm_tun_get_mtu(&node->tun, &mtu) == 0 && mtu == 1500 && node->tun.created &&
+	    wm_tun_set_mtu(&node->tun, WM_DEFAULT_MTU) == 0)
+		mtu = WM_DEFAULT_MTU;
+	node->dev->mtu = mtu ? mtu : WM_DEFAULT_MTU;
+
+	err = wm_uapi_server_start(&node->uapi, loop, node->tun.name, opt->uapi_fd, handle_uapi, node, what);
+	if (err < 0)
+		goto fail;
+
+	*what = "bind the UDP socket";
+	if ((err = wm_udp_bind(&node->udp, 0, 0)) < 0)
+		goto fail;
+	node->dev->listen_port = node->udp.port;
+
+	ev_io_init(&node->tun_watcher, on_tun_readable, node->tun.fd, EV_READ);
+	ev_init(&node->udp4_watcher, on_udp_readable);
+	ev_init(&node->udp6_watcher, on_udp_readable);
+	ev_init(&node->engine_timer, on_engine_timer);
+	ev_timer_init(&node->housekeeping, on_housekeeping, 1.0, 1.0);
+	ev_signal_init(&node->sigint_watcher, on_signal, SIGINT);
+	ev_signal_init(&node->sigterm_watcher, on_signal, SIGTERM);
+	node->tun_watcher.data = node->udp4_watcher.data = node->udp6_watcher.data = node;
+	node->engine_timer.data = node->housekeeping.data = node;
+	ev_io_start(loop, &node->tun_watcher);
+	watch_udp(node);
+	ev_timer_start(loop, &node->housekeeping);
+	ev_signal_start(loop, &node->sigint_watcher);
+	ev_signal_start(loop, &node->sigterm_watcher);
+	wm_log_verbose("interface %s up, UDP port %u, MTU %u", node->tun.name, node->udp.port,
+		       node->dev->mtu);
+	return 0;
+fail:
+	wm_node_stop(node);
+	return err;
+}
+
+void wm_node_stop(struct wm_node *node)
+{
+	if (node->loop) {
+		ev_io_stop(node->loop, &node->tun_watcher);
+		ev_io_stop(node->loop, &node->udp4_watcher);
+		ev_io_stop(node->loop, &node->udp6_watcher);
+		ev_timer_stop(node->loop, &node->engine_timer);
+		ev_timer_stop(node->loop, &node->housekeeping);
+		ev_signal_stop(node->loop, &node->sigint_watcher);
+		ev_signal_stop(node->loop, &node->sigterm_watcher);
+	}
+	if (node->uapi.loop)
+		wm_uapi_server_stop(&node->uapi);
+	wm_udp_close(&node->udp);
+	wm_tun_close(&node->tun);
+	wm_device_destroy(node->dev);
+	node->dev = NULL;
+	free(node->out_bufs);
+	free(node->in_bufs);
+	node->out_bufs = node->in_bufs = NULL;
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One running interface: the engine, its TUN, its UDP sockets and its UAPI
+ * socket, stitched together on a libev loop. The node owns every descriptor
+ * and timer; the engine owns the protocol.
+ */
+#ifndef WM_NODE_H
+#define WM_NODE_H
+
+#include <ev.h>
+#include <stdint.h>
+
+#include "daemon/uapi_server.h"
+#include "engine/device.h"
+#include "nat/udp.h"
+#include "tun/tun.h"
+
+enum {
+	WM_NODE_BATCH = 64,
+	/* Room for the largest datagram plus the room to seal a packet in place. */
+	WM_NODE_BUF_LEN = WM_PACKET_HEADROOM + WM_MSG_MAX_LEN + WM_PACKET_TAILROOM + 1,
+};
+
+struct wm_node_options {
+	const char *ifname;
+	int tun_fd;		/* WG_TUN_FD, or -1 */
+	int uapi_fd;		/* WG_UAPI_FD, or -1 */
+};
+
+struct wm_node {
+	struct ev_loop *loop;
+	struct wm_device *dev;
+	struct wm_tun tun;
+	struct wm_udp udp;
+	struct wm_uapi_server uapi;
+
+	ev_io tun_watcher, udp4_watcher, udp6_watcher;
+	ev_timer engine_timer;		/* armed at the engine's next deadline */
+	ev_timer housekeeping;		/* once a second: MTU and wall clock */
+	ev_signal sigint_watcher, sigterm_watcher;
+
+	/* Packet buffers, allocated once: outbound (TUN → UDP) and inbound (UDP → TUN). */
+	uint8_t *out_bufs, *in_bufs;
+	struct wm_packet pkts[WM_NODE_BATCH];
+	struct wm_tun_slot tun_slots[WM_NODE_BATCH];
+	struct wm_udp_slot udp_slots[WM_NODE_BATCH];
+};
+
+/*
+ * Creates the TUN, the UAPI socket and the UDP sockets and starts watching
+ * them. 0 or -errno, with *what naming the step that failed.
+ */
+int wm_node_start(struct wm_node *node, struct ev_loop *loop, const struct wm_node_options *opt,
+		  const char **what);
+
+/* Stops everything, removes the UAPI socket, closes the TUN (the interface goes). */
+void wm_node_stop(struct wm_node *node);
+
+#endif

@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: MIT */
+#include "nat/udp.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+enum { MAX_BATCH = 128 };
+
+void wm_udp_init(struct wm_udp *udp)
+{
+	udp->fd4 = udp->fd6 = -1;
+	udp->port = 0;
+	udp->fwmark = 0;
+}
+
+static int set_mark(int fd, uint32_t mark)
+{
+#ifdef SO_MARK
+	if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0)
+		return -errno;
+	return 0;
+#else
+	(void)fd;
+	return mark ? -EOPNOTSUPP : 0;
+#endif
+}
+
+static int open_bound(int family, uint16_t port, uint16_t *bound)
+{
+	struct wm_endpoint ep = { 0 };
+	socklen_t len;
+	int fd, one = 1, err;
+
+	fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (family == AF_INET6) {
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		ep.addr.in6.sin6_family = AF_INET6;
+		ep.addr.in6.sin6_port = htons(port);
+	} else {
+		ep.addr.in4.sin_family = AF_INET;
+		ep.addr.in4.sin_port = htons(port);
+	}
+	if (bind(fd, &ep.addr.sa, wm_endpoint_socklen(&ep)) < 0)
+		goto fail;
+	len = sizeof(ep.addr);
+	if (getsockname(fd, &ep.addr.sa, &len) < 0)
+		goto fail;
+	*bound = ntohs(family == AF_INET6 ? ep.addr.in6.sin6_port : ep.addr.in4.sin_port);
+	return fd;
+fail:
+	err = -errno;
+	close(fd);
+	return err;
+}
+
+/* An unsupported family (no IPv6 in this namespace, say) is not an error. */
+static bool family_missing(int err)
+{
+	return err == -EAFNOSUPPORT || err == -EADDRNOTAVAIL || err == -EPROTONOSUPPORT;
+}
+
+int wm_udp_bind(struct wm_udp *udp, uint16_t port, uint32_t fwmark)
+{
+	int attempt, fd4 = -1, fd6 = -1, err = 0;
+	uint16_t bound = 0, bound4;
+
+	/* With port 0, the kernel's choice for IPv6 may be taken for IPv4: retry a few times. */
+	for (attempt = 0; attempt < 16; attempt++) {
+		fd6 = open_bound(AF_INET6, port, &bound);
+		if (fd6 < 0 && !family_missing(fd6))
+			return fd6;
+		fd4 = open_bound(AF_INET, fd6 >= 0 ? bound : port, &bound4);
+		if (fd4 >= 0 || family_missing(fd4)) {
+			if (fd6 < 0)
+				bound = bound4;
+			break;
+		}
+		err = fd4;
+		if (fd6 >= 0)
+			close(fd6);
+		fd6 = -1;
+		if (port != 0 || err != -EADDRINUSE)
+			return err;
+	}
+	if (fd4 < 0 && fd6 < 0)
+		return err ? err : -EADDRNOTAVAIL;
+	if (fwmark && ((err = set_mark(fd4, fwmark)) < 0 || (err = set_mark(fd6, fwmark)) < 0)) {
+		if (fd4 >= 0)
+			close(fd4);
+		if (fd6 >= 0)
+			close(fd6);
+		return err;
+	}
+	udp->fd4 = fd4 >= 0 ? fd4 : -1;
+	udp->fd6 = fd6 >= 0 ? fd6 : -1;
+	udp->port = bound;
+	udp->fwmark = fwmark;
+	return 0;
+}
+
+int wm_udp_set_fwmark(struct wm_udp *udp, uint32_t fwmark)
+{
+	int err = set_mark(udp->fd4, fwmark);
+
+	if (!err)
+		err = set_mark(udp->fd6, fwmark);
+	if (!err)
+		udp->fwmark = fwmark;
+	return err;
+}
+
+int wm_udp_recv_batch(int fd, struct wm_udp_slot *slots, size_t n)
+{
+	struct mmsghdr msgs[MAX_BATCH];
+	struct iovec iov[MAX_BATCH];
+	size_t i;
+	int got;
+
+	if (n > MAX_BATCH)
+		n = MAX_BATCH;
+	memset(msgs, 0, n * sizeof(msgs[0]));
+	for (i = 0; i < n; i++) {
+		iov[i].iov_base = slots[i].buf;
+		iov[i].iov_len = slots[i].cap;
+		msgs[i].msg_hdr.msg_iov = &iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+		msgs[i].msg_hdr.msg_name = &slots[i].addr.addr;
+		msgs[i].msg_hdr.msg_namelen = sizeof(slots[i].addr.addr);
+	}
+	got = recvmmsg(fd, msgs, (unsigned)n, MSG_DONTWAIT, NULL);
+	if (got < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -errno;
+	for (i = 0; i < (size_t)got; i++)
+		slots[i].len = msgs[i].msg_len;
+	return got;
+}
+
+static int socket_for(const struct wm_udp *udp, const struct wm_endpoint *to)
+{
+	if (to->addr.sa.sa_family == AF_INET)
+		return udp->fd4;
+	if (to->addr.sa.sa_family == AF_INET6)
+		return udp->fd6;
+	return -1;
+}
+
+int wm_udp_send(struct wm_udp *udp, const struct wm_endpoint *to, const uint8_t *buf, size_t len)
+{
+	int fd = socket_for(udp, to);
+
+	if (fd < 0)
+		return -EAFNOSUPPORT;
+	if (sendto(fd, buf, len, MSG_DONTWAIT, &to->addr.sa, wm_endpoint_socklen(to)) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Sends a run of same-family slots with one sendmmsg per kernel acceptance. */
+static size_t send_run(int fd, const struct wm_udp_slot *slots, size_t n)
+{
+	struct mmsghdr msgs[MAX_BATCH];
+	struct iovec iov[MAX_BATCH];
+	size_t i, done = 0;
+
+	memset(msgs, 0, n * sizeof(msgs[0]));
+	for (i = 0; i < n; i++) {
+		iov[i].iov_base = slots[i].buf;
+		iov[i].iov_len = slots[i].len;
+		msgs[i].msg_hdr.msg_iov = &iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+		msgs[i].msg_hdr.msg_name = (void *)&slots[i].addr.addr;
+		msgs[i].msg_hdr.msg_namelen = wm_endpoint_socklen(&slots[i].addr);
+	}
+	while (done < n) {
+		int sent = sendmmsg(fd, msgs + done, (unsigned)(n - done), MSG_DONTWAIT);
+
+		if (sent <= 0) {
+			/* A full socket buffer or an unreachable host loses this one, as UDP does. */
+			done++;
+			continue;
+		}
+		done += (size_t)sent;
+	}
+	return n;
+}
+
+int wm_udp_send_batch(struct wm_udp *udp, const struct wm_udp_slot *slots, size_t n)
+{
+	size_t start = 0, end;
+
+	if (n > MAX_BATCH)
+		n = MAX_BATCH;
+	while (start < n) {
+		int family = slots[start].addr.addr.sa.sa_family;
+		int fd;
+
+		for (end = start + 1; end < n && slots[end].addr.addr.sa.sa_family == family; end++)
+			;
+		fd = socket_for(udp, &slots[start].addr);
+		if (fd >= 0)
+			send_run(fd, slots + start, end - start);
+		start = end;
+	}
+	return (int)n;
+}
+
+void wm_udp_close(struct wm_udp *udp)
+{
+	if (udp->fd4 >= 0)
+		close(udp->fd4);
+	if (udp->fd6 >= 0)
+		close(udp->fd6);
+	wm_udp_init(udp);
+}

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+#include "tun/tun.h"
+
+#ifdef __linux__
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static int set_nonblocking(int fd)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		return -errno;
+	return 0;
+}
+
+int wm_tun_open(struct wm_tun *tun, const char *name)
+{
+	struct ifreq ifr;
+	int fd, err;
+
+	memset(tun, 0, sizeof(*tun));
+	tun->fd = -1;
+	if (strlen(name) >= WM_TUN_NAME_LEN)
+		return -ENAMETOOLONG;
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	memcpy(ifr.ifr_name, name, strlen(name));
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	err = set_nonblocking(fd);
+	if (err < 0) {
+		close(fd);
+		return err;
+	}
+	tun->fd = fd;
+	memcpy(tun->name, ifr.ifr_name, WM_TUN_NAME_LEN - 1);
+	/* A persistent interface outlives us; one we created goes when the fd closes. */
+	memset(&ifr, 0, sizeof(ifr));
+	tun->created = ioctl(fd, TUNGETIFF, &ifr) == 0 && !(ifr.ifr_flags & IFF_PERSIST);
+	return 0;
+}
+
+int wm_tun_adopt(struct wm_tun *tun, int fd, const char *name)
+{
+	struct ifreq ifr;
+	int err;
+
+	memset(tun, 0, sizeof(*tun));
+	tun->fd = -1;
+	memset(&ifr, 0, sizeof(ifr));
+	if (ioctl(fd, TUNGETIFF, &ifr) < 0)
+		return -errno;
+	err = set_nonblocking(fd);
+	if (err < 0)
+		return err;
+	tun->fd = fd;
+	memcpy(tun->name, ifr.ifr_name[0] ? ifr.ifr_name : name, WM_TUN_NAME_LEN - 1);
+	tun->created = !(ifr.ifr_flags & IFF_PERSIST);
+	return 0;
+}
+
+int wm_tun_read_batch(struct wm_tun *tun, struct wm_tun_slot *slots, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		ssize_t r = read(tun->fd, slots[i].buf, slots[i].cap);
+
+		if (r < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				break;
+			return i ? (int)i : -errno;
+		}
+		slots[i].len = (size_t)r;
+	}
+	return (int)i;
+}
+
+int wm_tun_write_batch(struct wm_tun *tun, const struct wm_tun_slot *slots, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		/* A full TUN queue drops the packet, as a NIC would; TCP recovers. */
+		if (write(tun->fd, slots[i].buf, slots[i].len) < 0 && errno != EAGAIN && errno != ENOBUFS)
+			return i ? (int)i : -errno;
+	}
+	return (int)i;
+}
+
+static int ifreq_ioctl(const struct wm_tun *tun, unsigned long request, struct ifreq *ifr)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
+
+	if (s < 0)
+		s = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -errno;
+	memcpy(ifr->ifr_name, tun->name, WM_TUN_NAME_LEN);
+	if (ioctl(s, request, ifr) < 0)
+		err = -errno;
+	close(s);
+	return err;
+}
+
+int wm_tun_get_mtu(const struct wm_tun *tun, unsigned *mtu)
+{
+	struct ifreq ifr;
+	int err;
+
+	memset(&ifr, 0, sizeof(ifr));
+	err = ifreq_ioctl(tun, SIOCGIFMTU, &ifr);
+	if (err == 0)
+		*mtu = (unsigned)ifr.ifr_mtu;
+	return err;
+}
+
+int wm_tun_set_mtu(const struct wm_tun *tun, unsigned mtu)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_mtu = (int)mtu;
+	return ifreq_ioctl(tun, SIOCSIFMTU, &ifr);
+}
+
+void wm_tun_close(struct wm_tun *tun)
+{
+	if (tun->fd >= 0)
+		close(tun->fd);
+	tun->fd = -1;
+}
+
+#endif
