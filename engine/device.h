@@ -56,6 +56,11 @@ enum wm_verdict {
 	WM_VERDICT_TUN,		/* data..len is a plaintext IP packet for the TUN */
 	WM_VERDICT_CONSUMED,	/* handled inside the engine (handshake, keepalive, staged) */
 	WM_VERDICT_DROP,	/* see drop_reason */
+	/* Between the phases of a split batch (see crypt.h); callers of the one-call APIs never see these. */
+	WM_VERDICT_SEAL,	/* prepared: header written, to be sealed */
+	WM_VERDICT_OPEN,	/* prepared: to be opened */
+	WM_VERDICT_OPENED,	/* opened; wm_receive_finish decides */
+	WM_VERDICT_OPEN_FAILED,	/* did not authenticate; wm_receive_finish counts the drop */
 };
 
 /*
@@ -71,6 +76,12 @@ struct wm_packet {
 	struct wm_peer *peer;
 	uint8_t verdict;
 	uint8_t drop_reason;
+	/*
+	 * For the crypto phase: a copy of the key, so the AEAD work touches no
+	 * engine state and may run on any thread while the engine carries on.
+	 */
+	uint64_t counter;
+	uint8_t key[WM_SYMMETRIC_KEY_LEN];
 };
 
 struct wm_device_ops {

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "engine/crypt.h"
 #include "engine/device.h"
 #include "engine/ip.h"
 #include "engine/send.h"
@@ -192,32 +193,51 @@ static void keep_key_fresh(struct wm_peer *peer, uint64_t now)
 	}
 }
 
-static void receive_data(struct wm_device *dev, struct wm_packet *p, uint64_t now)
+static struct wm_keypair *keypair_of(struct wm_index_entry *entry)
+{
+	return (struct wm_keypair *)((uint8_t *)entry - offsetof(struct wm_keypair, entry));
+}
+
+/* Finds the keypair and readies the packet for wm_crypt_packets. */
+static void prepare_data(struct wm_device *dev, struct wm_packet *p, uint64_t now)
+{
+	const struct wm_msg_data *hdr = (const struct wm_msg_data *)p->data;
+	struct wm_index_entry *entry;
+	struct wm_keypair *kp;
+
+	entry = wm_index_lookup(&dev->index, le32toh(hdr->key_index), WM_INDEX_KEYPAIR);
+	if (!entry)
+		return drop(dev, p, WM_DROP_UNKNOWN_INDEX);
+	kp = keypair_of(entry);
+	p->peer = entry->peer;
+	if (!wm_keypair_can_receive(kp, now))
+		return drop(dev, p, WM_DROP_KEY_EXPIRED);
+	p->counter = le64toh(hdr->counter);
+	memcpy(p->key, kp->recv_key, WM_SYMMETRIC_KEY_LEN);
+	p->verdict = WM_VERDICT_OPEN;
+}
+
+/* After the AEAD: replay window, roaming, key confirmation, timers, the inner packet. */
+static void finish_data(struct wm_device *dev, struct wm_packet *p, uint64_t now)
 {
 	const struct wm_msg_data *hdr = (const struct wm_msg_data *)p->data;
 	struct wm_index_entry *entry;
 	struct wm_keypair *kp;
 	struct wm_peer *peer;
 	struct wm_ip_info ip;
-	uint64_t counter;
 	size_t plain_len;
 
+	if (p->verdict == WM_VERDICT_OPEN_FAILED)
+		return drop(dev, p, WM_DROP_DECRYPT_FAILED);
+	/* Look again: an earlier packet of this batch may have retired the keypair. */
 	entry = wm_index_lookup(&dev->index, le32toh(hdr->key_index), WM_INDEX_KEYPAIR);
 	if (!entry)
 		return drop(dev, p, WM_DROP_UNKNOWN_INDEX);
-	kp = (struct wm_keypair *)((uint8_t *)entry - offsetof(struct wm_keypair, entry));
+	kp = keypair_of(entry);
 	peer = entry->peer;
 	p->peer = peer;
-	if (!wm_keypair_can_receive(kp, now))
-		return drop(dev, p, WM_DROP_KEY_EXPIRED);
-
-	counter = le64toh(hdr->counter);
-	plain_len = p->len - WM_MSG_DATA_HEADER_LEN - WM_AUTHTAG_LEN;
-	if (!wm_crypto_aead_open(p->data + WM_MSG_DATA_HEADER_LEN, p->data + WM_MSG_DATA_HEADER_LEN,
-				 p->len - WM_MSG_DATA_HEADER_LEN, NULL, 0, counter, kp->recv_key))
-		return drop(dev, p, WM_DROP_DECRYPT_FAILED);
 	/* Only after authentication may a counter move the window. */
-	if (!wm_replay_check_and_update(&kp->replay, counter, WM_REJECT_AFTER_MESSAGES))
+	if (!wm_replay_check_and_update(&kp->replay, p->counter, WM_REJECT_AFTER_MESSAGES))
 		return drop(dev, p, WM_DROP_REPLAYED);
 
 	authenticated_from(peer, p, now);
@@ -227,6 +247,7 @@ static void receive_data(struct wm_device *dev, struct wm_packet *p, uint64_t no
 	}
 	keep_key_fresh(peer, now);
 
+	plain_len = p->len - WM_MSG_DATA_HEADER_LEN - WM_AUTHTAG_LEN;
 	if (plain_len == 0)
 		return consumed(p, peer);	/* a keepalive */
 	if (!wm_ip_parse(&ip, p->data + WM_MSG_DATA_HEADER_LEN, plain_len))
@@ -267,16 +288,32 @@ static void receive_one(struct wm_device *dev, struct wm_packet *p, uint64_t now
 	case WM_MSG_DATA:
 		if (p->len < WM_MSG_DATA_MIN_LEN)
 			return drop(dev, p, WM_DROP_MALFORMED);
-		return receive_data(dev, p, now);
+		return prepare_data(dev, p, now);
 	default:
 		return drop(dev, p, WM_DROP_UNKNOWN_TYPE);
 	}
 }
 
-void wm_receive_packets(struct wm_device *dev, struct wm_packet *pkts, size_t n, uint64_t now)
+void wm_receive_prepare(struct wm_device *dev, struct wm_packet *pkts, size_t n, uint64_t now)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
 		receive_one(dev, &pkts[i], now);
+}
+
+void wm_receive_finish(struct wm_device *dev, struct wm_packet *pkts, size_t n, uint64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (pkts[i].verdict == WM_VERDICT_OPENED || pkts[i].verdict == WM_VERDICT_OPEN_FAILED)
+			finish_data(dev, &pkts[i], now);
+}
+
+void wm_receive_packets(struct wm_device *dev, struct wm_packet *pkts, size_t n, uint64_t now)
+{
+	wm_receive_prepare(dev, pkts, n, now);
+	wm_crypt_packets(pkts, n);
+	wm_receive_finish(dev, pkts, n, now);
 }

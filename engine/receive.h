@@ -17,4 +17,8 @@ struct wm_packet;
  */
 void wm_receive_packets(struct wm_device *dev, struct wm_packet *pkts, size_t n, uint64_t now);
 
+/* The phases of wm_receive_packets, for a caller that runs wm_crypt_packets on other cores. */
+void wm_receive_prepare(struct wm_device *dev, struct wm_packet *pkts, size_t n, uint64_t now);
+void wm_receive_finish(struct wm_device *dev, struct wm_packet *pkts, size_t n, uint64_t now);
+
 #endif

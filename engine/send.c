@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/crypt.h"
 #include "engine/device.h"
 #include "engine/ip.h"
 #include "engine/peer.h"
@@ -57,21 +58,24 @@ static size_t padding_for(size_t len, unsigned mtu)
 }
 
 /*
- * Seals len bytes at plain into a transport message that starts
- * WM_PACKET_HEADROOM bytes before it; returns the message length.
+ * Writes the transport header (WM_PACKET_HEADROOM bytes before plain) and the
+ * padding after it, takes the next counter, and readies p for wm_crypt_packets.
  */
-static size_t seal_in_place(struct wm_keypair *kp, uint8_t *plain, size_t len, unsigned mtu)
+static void prepare_seal(struct wm_packet *p, struct wm_keypair *kp, uint8_t *plain, size_t len,
+			 unsigned mtu)
 {
 	struct wm_msg_data *hdr = (struct wm_msg_data *)(plain - WM_PACKET_HEADROOM);
 	size_t padding = padding_for(len, mtu);
-	uint64_t counter = kp->send_counter++;
 
 	memset(plain + len, 0, padding);
+	p->counter = kp->send_counter++;
 	hdr->header.type = htole32(WM_MSG_DATA);
 	hdr->key_index = kp->remote_index;
-	hdr->counter = htole64(counter);
-	wm_crypto_aead_seal(plain, plain, len + padding, NULL, 0, counter, kp->send_key);
-	return WM_MSG_DATA_HEADER_LEN + len + padding + WM_AUTHTAG_LEN;
+	hdr->counter = htole64(p->counter);
+	memcpy(p->key, kp->send_key, WM_SYMMETRIC_KEY_LEN);
+	p->data = (uint8_t *)hdr;
+	p->len = WM_MSG_DATA_HEADER_LEN + len + padding + WM_AUTHTAG_LEN;
+	p->verdict = WM_VERDICT_SEAL;
 }
 
 /* §6.2: the initiator renews keys by age; either side by message count. */
@@ -107,10 +111,11 @@ void wm_send_staged_packets(struct wm_peer *peer, uint64_t now)
 	}
 	while (peer->staged_count) {
 		struct wm_staged_packet *sp = &peer->staged[peer->staged_head];
-		uint8_t *plain = sp->buf + WM_PACKET_HEADROOM;
-		size_t len = seal_in_place(kp, plain, sp->len, dev->mtu);
+		struct wm_packet p = { 0 };
 
-		wm_send_buffer_to_peer(peer, sp->buf, len);
+		prepare_seal(&p, kp, sp->buf + WM_PACKET_HEADROOM, sp->len, dev->mtu);
+		wm_crypt_packets(&p, 1);
+		wm_send_buffer_to_peer(peer, p.data, p.len);
 		sent_one(peer, sp->len, now);
 		free(sp->buf);
 		sp->buf = NULL;
@@ -136,7 +141,7 @@ static void drop(struct wm_device *dev, struct wm_packet *p, enum wm_drop_reason
 	dev->drops[reason]++;
 }
 
-static void send_one(struct wm_device *dev, struct wm_packet *p, uint64_t now)
+static void prepare_one(struct wm_device *dev, struct wm_packet *p, uint64_t now)
 {
 	struct wm_ip_info ip;
 	struct wm_peer *peer;
@@ -158,10 +163,8 @@ static void send_one(struct wm_device *dev, struct wm_packet *p, uint64_t now)
 	if (!peer->staged_count && wm_keypair_can_send(kp, now)) {
 		size_t plain_len = p->len;
 
-		p->len = seal_in_place(kp, p->data, p->len, dev->mtu);
-		p->data -= WM_PACKET_HEADROOM;
+		prepare_seal(p, kp, p->data, p->len, dev->mtu);
 		p->endpoint = peer->endpoint;
-		p->verdict = WM_VERDICT_SEND;
 		peer->tx_bytes += p->len;
 		sent_one(peer, plain_len, now);
 		keep_key_fresh(peer, now);
@@ -174,10 +177,16 @@ static void send_one(struct wm_device *dev, struct wm_packet *p, uint64_t now)
 	wm_send_staged_packets(peer, now);
 }
 
-void wm_send_packets(struct wm_device *dev, struct wm_packet *pkts, size_t n, uint64_t now)
+void wm_send_prepare(struct wm_device *dev, struct wm_packet *pkts, size_t n, uint64_t now)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		send_one(dev, &pkts[i], now);
+		prepare_one(dev, &pkts[i], now);
+}
+
+void wm_send_packets(struct wm_device *dev, struct wm_packet *pkts, size_t n, uint64_t now)
+{
+	wm_send_prepare(dev, pkts, n, now);
+	wm_crypt_packets(pkts, n);
 }

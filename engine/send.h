@@ -18,6 +18,9 @@ struct wm_peer;
  */
 void wm_send_packets(struct wm_device *dev, struct wm_packet *pkts, size_t n, uint64_t now);
 
+/* The first phase of wm_send_packets: everything but the sealing (crypt.h); SEAL marks the rest. */
+void wm_send_prepare(struct wm_device *dev, struct wm_packet *pkts, size_t n, uint64_t now);
+
 /* Sends a handshake initiation, unless one went out less than REKEY_TIMEOUT ago. */
 void wm_send_handshake_initiation(struct wm_peer *peer, uint64_t now, bool is_retry);
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/crypt.h"
 #include "engine/receive.h"
 #include "engine/send.h"
 #include "test/inproc.h"
@@ -527,6 +528,106 @@ START_TEST(private_key_change_forces_a_new_handshake)
 }
 END_TEST
 
+static bool hold_everything(void *ctx, struct wm_inproc_datagram *dg)
+{
+	struct wm_inproc_datagram *held = ctx;
+
+	*held = *dg;
+	return false;
+}
+
+/* Forces a new handshake from A and lets it complete (B confirms on A's data). */
+static void rekey_from_a(void)
+{
+	wm_inproc_advance(&net, WM_REKEY_TIMEOUT + WM_NSEC_PER_SEC, WM_NSEC_PER_SEC);
+	peer_of(A, B)->keypairs.current->birthdate -= WM_REKEY_AFTER_TIME;
+	ck_assert(send_and_check(A, B, false, 64, 0));	/* triggers the initiation */
+	ck_assert(send_and_check(A, B, false, 64, 0));	/* under the new keypair: B confirms */
+}
+
+START_TEST(a_keypair_retired_within_a_batch_is_not_used_after)
+{
+	struct wm_inproc_datagram held = { 0 }, initiation = { 0 };
+	uint8_t pkt[WM_INPROC_MAX_PACKET];
+	size_t len = wm_inproc_make_packet(pkt, &net.nodes[A], &net.nodes[B], false, 64, 9);
+	struct wm_packet batch[2] = { { 0 } };
+	uint64_t first_initiations;
+
+	ck_assert(send_and_check(A, B, false, 64, 0));
+	/* A data packet under the first keypair, held back. */
+	net.filter = hold_everything;
+	net.filter_ctx = &held;
+	wm_inproc_send_ip(&net, A, pkt, len);
+	wm_inproc_deliver(&net);
+	net.filter = NULL;
+	ck_assert_uint_eq(held.data[0], WM_MSG_DATA);
+	/* Second handshake: B keeps the first keypair as "previous". */
+	rekey_from_a();
+	ck_assert_ptr_nonnull(peer_of(B, A)->keypairs.previous);
+	/* Third handshake: capture A's initiation. */
+	wm_inproc_advance(&net, WM_REKEY_TIMEOUT + WM_NSEC_PER_SEC, WM_NSEC_PER_SEC);
+	first_initiations = net.nodes[A].handshake_initiations_sent;
+	net.filter = hold_everything;
+	net.filter_ctx = &initiation;
+	wm_send_handshake_initiation(peer_of(A, B), net.now, false);
+	wm_inproc_deliver(&net);
+	net.filter = NULL;
+	ck_assert_uint_eq(net.nodes[A].handshake_initiations_sent, first_initiations + 1);
+	ck_assert_uint_eq(initiation.data[0], WM_MSG_HANDSHAKE_INITIATION);
+
+	/* One batch: the old data packet, then the initiation that retires its keypair. */
+	batch[0].data = held.data;
+	batch[0].len = held.len;
+	batch[0].endpoint = held.from;
+	batch[1].data = initiation.data;
+	batch[1].len = initiation.len;
+	batch[1].endpoint = initiation.from;
+	wm_receive_prepare(net.nodes[B].dev, batch, 2, net.now);
+	ck_assert_int_eq(batch[0].verdict, WM_VERDICT_OPEN);
+	ck_assert_int_eq(batch[1].verdict, WM_VERDICT_CONSUMED);
+	ck_assert_ptr_null(peer_of(B, A)->keypairs.previous);
+	wm_crypt_packets(batch, 2);
+	ck_assert_int_eq(batch[0].verdict, WM_VERDICT_OPENED);
+	wm_receive_finish(net.nodes[B].dev, batch, 2, net.now);
+	ck_assert_int_eq(batch[0].verdict, WM_VERDICT_DROP);
+	ck_assert_int_eq(batch[0].drop_reason, WM_DROP_UNKNOWN_INDEX);
+}
+END_TEST
+
+START_TEST(split_phases_match_the_one_call_api)
+{
+	uint8_t bufs[8][WM_PACKET_HEADROOM + 1500 + WM_PACKET_TAILROOM];
+	struct wm_packet out[8] = { { 0 } }, in[8] = { { 0 } };
+	size_t i;
+
+	ck_assert(send_and_check(A, B, false, 64, 0));
+	for (i = 0; i < 8; i++) {
+		out[i].data = bufs[i] + WM_PACKET_HEADROOM;
+		out[i].len = wm_inproc_make_packet(out[i].data, &net.nodes[A], &net.nodes[B], i & 1,
+						   100 * i, (uint8_t)i);
+	}
+	wm_send_prepare(net.nodes[A].dev, out, 8, net.now);
+	for (i = 0; i < 8; i++)
+		ck_assert_int_eq(out[i].verdict, WM_VERDICT_SEAL);
+	/* Any slicing of the crypto phase gives the same result. */
+	wm_crypt_packets(out + 5, 3);
+	wm_crypt_packets(out, 5);
+	for (i = 0; i < 8; i++) {
+		ck_assert_int_eq(out[i].verdict, WM_VERDICT_SEND);
+		in[i].data = out[i].data;
+		in[i].len = out[i].len;
+		in[i].endpoint = net.nodes[A].addr;
+	}
+	wm_receive_packets(net.nodes[B].dev, in, 8, net.now);
+	for (i = 0; i < 8; i++) {
+		ck_assert_int_eq(in[i].verdict, WM_VERDICT_TUN);
+		ck_assert_uint_eq(in[i].len, (i & 1 ? 40 : 20) + 100 * i);
+		if (i)
+			ck_assert_uint_eq(in[i].data[(i & 1 ? 40 : 20)], (uint8_t)i);
+	}
+}
+END_TEST
+
 static Suite *device_suite(void)
 {
 	Suite *s = suite_create("device");
@@ -558,6 +659,8 @@ static Suite *device_suite(void)
 	tcase_add_test(tc, simultaneous_initiations_converge);
 	tcase_add_test(tc, removing_a_peer_stops_traffic_and_frees_its_indices);
 	tcase_add_test(tc, private_key_change_forces_a_new_handshake);
+	tcase_add_test(tc, a_keypair_retired_within_a_batch_is_not_used_after);
+	tcase_add_test(tc, split_phases_match_the_one_call_api);
 	suite_add_tcase(s, tc);
 	return s;
 }
