@@ -38,6 +38,7 @@ static void print_usage(FILE *out, const char *prog)
 		"\n"
 		"Options:\n"
 		"  -f, --foreground  stay in the foreground (default: detach once the interface is up)\n"
+		"  -t, --threads N   cores to use for encryption (default: all online cores)\n"
 		"  -h, --help        show this help\n"
 		"  -v, --version     show the version\n"
 		"\n"
@@ -166,6 +167,20 @@ int main(int argc, char **argv)
 
 		if (!strcmp(a, "-f") || !strcmp(a, "--foreground")) {
 			foreground = true;
+		} else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
+			char *end;
+			long t;
+
+			if (i + 1 >= argc) {
+				fprintf(stderr, "%s: %s needs a number of threads\n", prog, a);
+				return 2;
+			}
+			t = strtol(argv[++i], &end, 10);
+			if (*end || t < 1 || t > 256) {
+				fprintf(stderr, "%s: --threads takes a number from 1 to 256 (got '%s')\n", prog, argv[i]);
+				return 2;
+			}
+			opt.threads = (unsigned)t;
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			print_usage(stdout, prog);
 			return 0;
@@ -196,6 +211,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: LOG_LEVEL must be debug, verbose, error or silent (got '%s')\n", prog,
 			level_text);
 		return 2;
+	}
+	if (!opt.threads) {
+		long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+		opt.threads = cores > 0 && cores <= 256 ? (unsigned)cores : 1;
 	}
 	opt.tun_fd = env_fd("WG_TUN_FD");
 	opt.uapi_fd = env_fd("WG_UAPI_FD");

@@ -7,6 +7,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "daemon/workers.h"
 #include "engine/receive.h"
 #include "engine/send.h"
 
@@ -96,7 +97,8 @@ static void on_tun_readable(struct ev_loop *loop, ev_io *w, int revents)
 			node->pkts[i].data = node->tun_slots[i].buf;
 			node->pkts[i].len = node->tun_slots[i].len;
 		}
-		wm_send_packets(node->dev, node->pkts, (size_t)n, now);
+		wm_send_prepare(node->dev, node->pkts, (size_t)n, now);
+		wm_workers_crypt(node->workers, node->pkts, (size_t)n);
 		for (i = 0, out = 0; i < n; i++) {
 			if (node->pkts[i].verdict != WM_VERDICT_SEND)
 				continue;
@@ -138,7 +140,9 @@ static void on_udp_readable(struct ev_loop *loop, ev_io *w, int revents)
 			node->pkts[i].len = node->udp_slots[i].len;
 			node->pkts[i].endpoint = node->udp_slots[i].addr;
 		}
-		wm_receive_packets(node->dev, node->pkts, (size_t)n, now);
+		wm_receive_prepare(node->dev, node->pkts, (size_t)n, now);
+		wm_workers_crypt(node->workers, node->pkts, (size_t)n);
+		wm_receive_finish(node->dev, node->pkts, (size_t)n, now);
 		for (i = 0, out = 0; i < n; i++) {
 			if (node->pkts[i].verdict != WM_VERDICT_TUN)
 				continue;
@@ -239,6 +243,12 @@ int wm_node_start(struct wm_node *node, struct ev_loop *loop, const struct wm_no
 	*what = "allocate packet buffers";
 	if ((err = allocate_buffers(node)) < 0)
 		goto fail;
+	*what = "start the crypto threads";
+	node->workers = wm_workers_create(opt->threads);
+	if (!node->workers) {
+		err = -EAGAIN;
+		goto fail;
+	}
 	node->dev = wm_device_create(&node_ops, node, NULL);
 	if (!node->dev) {
 		err = -ENOMEM;
@@ -279,8 +289,8 @@ int wm_node_start(struct wm_node *node, struct ev_loop *loop, const struct wm_no
 	ev_timer_start(loop, &node->housekeeping);
 	ev_signal_start(loop, &node->sigint_watcher);
 	ev_signal_start(loop, &node->sigterm_watcher);
-	wm_log_verbose("interface %s up, UDP port %u, MTU %u", node->tun.name, node->udp.port,
-		       node->dev->mtu);
+	wm_log_verbose("interface %s up, UDP port %u, MTU %u, %u crypto thread(s)", node->tun.name,
+		       node->udp.port, node->dev->mtu, wm_workers_count(node->workers));
 	return 0;
 fail:
 	wm_node_stop(node);
@@ -304,6 +314,8 @@ void wm_node_stop(struct wm_node *node)
 	wm_tun_close(&node->tun);
 	wm_device_destroy(node->dev);
 	node->dev = NULL;
+	wm_workers_destroy(node->workers);
+	node->workers = NULL;
 	free(node->out_bufs);
 	free(node->in_bufs);
 	node->out_bufs = node->in_bufs = NULL;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "daemon/uapi_server.h"
+#include "daemon/workers.h"
 #include "engine/device.h"
 #include "nat/udp.h"
 #include "tun/tun.h"
@@ -25,6 +26,7 @@ struct wm_node_options {
 	const char *ifname;
 	int tun_fd;		/* WG_TUN_FD, or -1 */
 	int uapi_fd;		/* WG_UAPI_FD, or -1 */
+	unsigned threads;	/* cores for crypto, the loop thread's included */
 };
 
 struct wm_node {
@@ -33,6 +35,7 @@ struct wm_node {
 	struct wm_tun tun;
 	struct wm_udp udp;
 	struct wm_uapi_server uapi;
+	struct wm_workers *workers;
 
 	ev_io tun_watcher, udp4_watcher, udp6_watcher;
 	ev_timer engine_timer;		/* armed at the engine's next deadline */

@@ -27,6 +27,21 @@ static int set_mark(int fd, uint32_t mark)
 #endif
 }
 
+/*
+ * Bursts of a full batch arrive faster than one loop turn drains them; the
+ * default 208 KiB buffers drop them (wireguard-go asks for 7 MiB too). The
+ * FORCE variants need CAP_NET_ADMIN; without it the kernel caps the request.
+ */
+static void grow_buffers(int fd)
+{
+	int size = 7 << 20;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+}
+
 static int open_bound(int family, uint16_t port, uint16_t *bound)
 {
 	struct wm_endpoint ep = { 0 };
@@ -44,6 +59,7 @@ static int open_bound(int family, uint16_t port, uint16_t *bound)
 		ep.addr.in4.sin_family = AF_INET;
 		ep.addr.in4.sin_port = htons(port);
 	}
+	grow_buffers(fd);
 	if (bind(fd, &ep.addr.sa, wm_endpoint_socklen(&ep)) < 0)
 		goto fail;
 	len = sizeof(ep.addr);
