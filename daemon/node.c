@@ -2,6 +2,7 @@
 #include "daemon/node.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,11 +116,33 @@ static void on_tun_readable(struct ev_loop *loop, ev_io *w, int revents)
 	rearm_engine_timer(node);
 }
 
+/* Turns received slots into packets, cutting UDP GRO bundles into their datagrams in place. */
+static size_t split_received(struct wm_node *node, size_t slots)
+{
+	size_t i, off, count = 0;
+
+	for (i = 0; i < slots; i++) {
+		const struct wm_udp_slot *s = &node->udp_slots[i];
+		size_t seg = s->segment ? s->segment : s->len;
+
+		for (off = 0; off < s->len && count < WM_NODE_MAX_PACKETS; off += seg) {
+			struct wm_packet *p = &node->pkts[count++];
+
+			memset(p, 0, offsetof(struct wm_packet, key));
+			p->data = s->buf + off;
+			p->len = s->len - off < seg ? s->len - off : seg;
+			p->endpoint = s->addr;
+		}
+	}
+	return count;
+}
+
 /* UDP → engine → TUN. */
 static void on_udp_readable(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct wm_node *node = w->data;
 	int round, n, i, out;
+	size_t count;
 
 	(void)loop;
 	(void)revents;
@@ -134,16 +157,11 @@ static void on_udp_readable(struct ev_loop *loop, ev_io *w, int revents)
 		if (n <= 0)
 			break;
 		now = wm_clock_monotonic_ns();
-		for (i = 0; i < n; i++) {
-			memset(&node->pkts[i], 0, sizeof(node->pkts[i]));
-			node->pkts[i].data = node->udp_slots[i].buf;
-			node->pkts[i].len = node->udp_slots[i].len;
-			node->pkts[i].endpoint = node->udp_slots[i].addr;
-		}
-		wm_receive_prepare(node->dev, node->pkts, (size_t)n, now);
-		wm_workers_crypt(node->workers, node->pkts, (size_t)n);
-		wm_receive_finish(node->dev, node->pkts, (size_t)n, now);
-		for (i = 0, out = 0; i < n; i++) {
+		count = split_received(node, (size_t)n);
+		wm_receive_prepare(node->dev, node->pkts, count, now);
+		wm_workers_crypt(node->workers, node->pkts, count);
+		wm_receive_finish(node->dev, node->pkts, count, now);
+		for (i = 0, out = 0; i < (int)count; i++) {
 			if (node->pkts[i].verdict != WM_VERDICT_TUN)
 				continue;
 			node->tun_slots[out].buf = node->pkts[i].data;

@@ -2,17 +2,57 @@
 #include "nat/udp.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 enum { MAX_BATCH = 128 };
 
+/* Offloads unless the user asked for none (--no-offload); process-wide. */
+static bool offloads_wanted = true;
+
 void wm_udp_init(struct wm_udp *udp)
 {
 	udp->fd4 = udp->fd6 = -1;
 	udp->port = 0;
 	udp->fwmark = 0;
+	udp->gso = udp->gro = false;
+	udp->gso_buf = NULL;
+}
+
+static bool enable_gro(int fd)
+{
+	int one = 1;
+
+	return fd < 0 || setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)) == 0;
+}
+
+static void probe_offloads(struct wm_udp *udp)
+{
+	int fd = udp->fd4 >= 0 ? udp->fd4 : udp->fd6, seg = 0;
+	socklen_t len = sizeof(seg);
+
+	udp->gso = offloads_wanted && getsockopt(fd, IPPROTO_UDP, UDP_SEGMENT, &seg, &len) == 0;
+	udp->gro = offloads_wanted && enable_gro(udp->fd4) && enable_gro(udp->fd6);
+}
+
+void wm_udp_set_offloads(struct wm_udp *udp, bool enable)
+{
+	int zero = 0;
+
+	offloads_wanted = enable;
+	if (!enable) {
+		if (udp->fd4 >= 0)
+			setsockopt(udp->fd4, IPPROTO_UDP, UDP_GRO, &zero, sizeof(zero));
+		if (udp->fd6 >= 0)
+			setsockopt(udp->fd6, IPPROTO_UDP, UDP_GRO, &zero, sizeof(zero));
+		udp->gso = udp->gro = false;
+	} else if (udp->fd4 >= 0 || udp->fd6 >= 0) {
+		probe_offloads(udp);
+	}
 }
 
 static int set_mark(int fd, uint32_t mark)
@@ -115,6 +155,8 @@ int wm_udp_bind(struct wm_udp *udp, uint16_t port, uint32_t fwmark)
 	udp->fd6 = fd6 >= 0 ? fd6 : -1;
 	udp->port = bound;
 	udp->fwmark = fwmark;
+	udp->gso_buf = NULL;
+	probe_offloads(udp);
 	return 0;
 }
 
@@ -129,10 +171,27 @@ int wm_udp_set_fwmark(struct wm_udp *udp, uint32_t fwmark)
 	return err;
 }
 
+/* The UDP_GRO segment size the kernel reports, or 0 for a single datagram. */
+static uint16_t gro_segment(struct msghdr *msg)
+{
+	struct cmsghdr *c;
+
+	for (c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+		if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO) {
+			int seg;
+
+			memcpy(&seg, CMSG_DATA(c), sizeof(seg));
+			return seg > 0 && seg <= 65535 ? (uint16_t)seg : 0;
+		}
+	}
+	return 0;
+}
+
 int wm_udp_recv_batch(int fd, struct wm_udp_slot *slots, size_t n)
 {
 	struct mmsghdr msgs[MAX_BATCH];
 	struct iovec iov[MAX_BATCH];
+	char control[MAX_BATCH][CMSG_SPACE(sizeof(int))];
 	size_t i;
 	int got;
 
@@ -146,12 +205,18 @@ int wm_udp_recv_batch(int fd, struct wm_udp_slot *slots, size_t n)
 		msgs[i].msg_hdr.msg_iovlen = 1;
 		msgs[i].msg_hdr.msg_name = &slots[i].addr.addr;
 		msgs[i].msg_hdr.msg_namelen = sizeof(slots[i].addr.addr);
+		msgs[i].msg_hdr.msg_control = control[i];
+		msgs[i].msg_hdr.msg_controllen = sizeof(control[i]);
 	}
 	got = recvmmsg(fd, msgs, (unsigned)n, MSG_DONTWAIT, NULL);
 	if (got < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -errno;
-	for (i = 0; i < (size_t)got; i++)
+	for (i = 0; i < (size_t)got; i++) {
 		slots[i].len = msgs[i].msg_len;
+		slots[i].segment = gro_segment(&msgs[i].msg_hdr);
+		if (slots[i].segment >= slots[i].len)
+			slots[i].segment = 0;
+	}
 	return got;
 }
 
@@ -204,21 +269,92 @@ static size_t send_run(int fd, const struct wm_udp_slot *slots, size_t n)
 	return n;
 }
 
+enum {
+	GSO_MAX_BYTES = 65000,		/* under the 65,507-byte UDP payload limit */
+	GSO_MAX_SEGMENTS = 64,		/* UDP_MAX_SEGMENTS on older kernels */
+};
+
+/*
+ * How many slots from start can go as one GSO send: same destination, same
+ * size, only the last may be shorter.
+ */
+static size_t gso_run_length(const struct wm_udp_slot *slots, size_t start, size_t n)
+{
+	size_t seg = slots[start].len, total = seg, k = start + 1;
+
+	while (k < n && k - start < GSO_MAX_SEGMENTS && total + slots[k].len <= GSO_MAX_BYTES &&
+	       slots[k].len <= seg && wm_endpoint_equal(&slots[k].addr, &slots[start].addr)) {
+		total += slots[k].len;
+		if (slots[k++].len < seg)
+			break;
+	}
+	return k - start;
+}
+
+/* Gathers a run into one buffer and sends it with UDP_SEGMENT. false: the kernel refused. */
+static bool send_gso(struct wm_udp *udp, int fd, const struct wm_udp_slot *slots, size_t count)
+{
+	char control[CMSG_SPACE(sizeof(uint16_t))] = { 0 };
+	struct msghdr msg = { 0 };
+	struct cmsghdr *c;
+	struct iovec iov;
+	uint16_t seg = (uint16_t)slots[0].len;
+	size_t i, off = 0;
+
+	if (!udp->gso_buf && !(udp->gso_buf = malloc(GSO_MAX_BYTES)))
+		return false;
+	for (i = 0; i < count; i++) {
+		memcpy(udp->gso_buf + off, slots[i].buf, slots[i].len);
+		off += slots[i].len;
+	}
+	iov.iov_base = udp->gso_buf;
+	iov.iov_len = off;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_name = (void *)&slots[0].addr.addr;
+	msg.msg_namelen = wm_endpoint_socklen(&slots[0].addr);
+	msg.msg_control = control;
+	msg.msg_controllen = sizeof(control);
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = IPPROTO_UDP;
+	c->cmsg_type = UDP_SEGMENT;
+	c->cmsg_len = CMSG_LEN(sizeof(seg));
+	memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+	if (sendmsg(fd, &msg, MSG_DONTWAIT) >= 0)
+		return true;
+	/* EIO/EINVAL: this path cannot segment (no checksum offload, say): stop trying. */
+	if (errno == EIO || errno == EINVAL || errno == EOPNOTSUPP)
+		return false;
+	return true;	/* EAGAIN and the like: lost, as a datagram would be */
+}
+
 int wm_udp_send_batch(struct wm_udp *udp, const struct wm_udp_slot *slots, size_t n)
 {
-	size_t start = 0, end;
+	size_t start = 0, end, run;
 
 	if (n > MAX_BATCH)
 		n = MAX_BATCH;
 	while (start < n) {
-		int family = slots[start].addr.addr.sa.sa_family;
-		int fd;
+		int fd = socket_for(udp, &slots[start].addr);
 
-		for (end = start + 1; end < n && slots[end].addr.addr.sa.sa_family == family; end++)
+		if (fd < 0) {
+			start++;
+			continue;
+		}
+		run = udp->gso ? gso_run_length(slots, start, n) : 1;
+		if (run > 1) {
+			if (send_gso(udp, fd, slots + start, run)) {
+				start += run;
+				continue;
+			}
+			udp->gso = false;
+		}
+		/* Without GSO: a run of one family in one sendmmsg. */
+		for (end = start + 1; end < n && socket_for(udp, &slots[end].addr) == fd; end++)
 			;
-		fd = socket_for(udp, &slots[start].addr);
-		if (fd >= 0)
-			send_run(fd, slots + start, end - start);
+		if (udp->gso)
+			end = start + 1;
+		send_run(fd, slots + start, end - start);
 		start = end;
 	}
 	return (int)n;
@@ -226,6 +362,7 @@ int wm_udp_send_batch(struct wm_udp *udp, const struct wm_udp_slot *slots, size_
 
 void wm_udp_close(struct wm_udp *udp)
 {
+	free(udp->gso_buf);
 	if (udp->fd4 >= 0)
 		close(udp->fd4);
 	if (udp->fd6 >= 0)

@@ -7,6 +7,7 @@
 #ifndef WM_UDP_H
 #define WM_UDP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,15 +17,26 @@ struct wm_udp {
 	int fd4, fd6;		/* -1 when that family is unavailable */
 	uint16_t port;
 	uint32_t fwmark;
+	bool gso;		/* UDP_SEGMENT works: same-size runs go out in one send */
+	bool gro;		/* UDP_GRO is on: one receive may hold many datagrams */
+	uint8_t *gso_buf;	/* where a run is gathered for one GSO send */
 };
 
-/* One slot of a batch. On receive: buf/cap in, len and from out. On send: buf/len/to in. */
+/*
+ * One slot of a batch. On receive: buf/cap in; len, addr and segment out
+ * (segment > 0: the kernel coalesced datagrams of that size, the last maybe
+ * shorter, into buf). On send: buf/len/addr in.
+ */
 struct wm_udp_slot {
 	uint8_t *buf;
 	size_t cap;
 	size_t len;
 	struct wm_endpoint addr;
+	uint16_t segment;
 };
+
+/* Turns UDP GSO/GRO on or off (on by default where the kernel has them). */
+void wm_udp_set_offloads(struct wm_udp *udp, bool enable);
 
 /* Marks the pair closed. */
 void wm_udp_init(struct wm_udp *udp);
