@@ -39,6 +39,7 @@ static void print_usage(FILE *out, const char *prog)
 		"Options:\n"
 		"  -f, --foreground  stay in the foreground (default: detach once the interface is up)\n"
 		"  -t, --threads N   cores to use for encryption (default: all online cores)\n"
+		"      --no-offload  no TUN/UDP segmentation offloads (GSO/GRO)\n"
 		"  -h, --help        show this help\n"
 		"  -v, --version     show the version\n"
 		"\n"
@@ -181,6 +182,8 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			opt.threads = (unsigned)t;
+		} else if (!strcmp(a, "--no-offload")) {
+			opt.no_offload = true;
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			print_usage(stdout, prog);
 			return 0;

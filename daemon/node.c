@@ -289,6 +289,7 @@ int wm_node_start(struct wm_node *node, struct ev_loop *loop, const struct wm_no
 		goto fail;
 
 	*what = "bind the UDP socket";
+	wm_udp_set_offloads(&node->udp, !opt->no_offload);
 	if ((err = wm_udp_bind(&node->udp, 0, 0)) < 0)
 		goto fail;
 	node->dev->listen_port = node->udp.port;
@@ -307,8 +308,9 @@ int wm_node_start(struct wm_node *node, struct ev_loop *loop, const struct wm_no
 	ev_timer_start(loop, &node->housekeeping);
 	ev_signal_start(loop, &node->sigint_watcher);
 	ev_signal_start(loop, &node->sigterm_watcher);
-	wm_log_verbose("interface %s up, UDP port %u, MTU %u, %u crypto thread(s)", node->tun.name,
-		       node->udp.port, node->dev->mtu, wm_workers_count(node->workers));
+	wm_log_verbose("interface %s up, UDP port %u, MTU %u, %u crypto thread(s), UDP GSO %s, GRO %s",
+		       node->tun.name, node->udp.port, node->dev->mtu, wm_workers_count(node->workers),
+		       node->udp.gso ? "on" : "off", node->udp.gro ? "on" : "off");
 	return 0;
 fail:
 	wm_node_stop(node);

@@ -8,6 +8,7 @@
 #define WM_NODE_H
 
 #include <ev.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "daemon/uapi_server.h"
@@ -28,6 +29,7 @@ struct wm_node_options {
 	int tun_fd;		/* WG_TUN_FD, or -1 */
 	int uapi_fd;		/* WG_UAPI_FD, or -1 */
 	unsigned threads;	/* cores for crypto, the loop thread's included */
+	bool no_offload;	/* no TUN/UDP segmentation offloads */
 };
 
 struct wm_node {
