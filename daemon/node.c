@@ -12,8 +12,6 @@
 #include "engine/receive.h"
 #include "engine/send.h"
 
-/* Batches per wakeup before the loop looks at other descriptors again. */
-enum { MAX_ROUNDS_PER_WAKEUP = 16 };
 
 static void send_datagram(void *ctx, struct wm_peer *peer, const struct wm_endpoint *to,
 			  const uint8_t *buf, size_t len)
@@ -72,107 +70,23 @@ static void on_housekeeping(struct ev_loop *loop, ev_timer *w, int revents)
 	wm_device_set_wall_offset(node->dev, wm_clock_wall_offset_ns());
 }
 
-/* TUN → engine → UDP. */
 static void on_tun_readable(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct wm_node *node = w->data;
-	int round, n, i, out;
 
 	(void)loop;
 	(void)revents;
-	for (round = 0; round < MAX_ROUNDS_PER_WAKEUP; round++) {
-		uint64_t now = wm_clock_monotonic_ns();
-
-		for (i = 0; i < WM_NODE_BATCH; i++) {
-			node->tun_slots[i].buf = node->out_bufs + (size_t)i * WM_NODE_BUF_LEN + WM_PACKET_HEADROOM;
-			node->tun_slots[i].cap = WM_MSG_MAX_LEN;
-		}
-		n = wm_tun_read_batch(&node->tun, node->tun_slots, WM_NODE_BATCH);
-		if (n <= 0) {
-			if (n < 0)
-				wm_log_error("reading from the TUN failed: %s", strerror(-n));
-			break;
-		}
-		for (i = 0; i < n; i++) {
-			memset(&node->pkts[i], 0, sizeof(node->pkts[i]));
-			node->pkts[i].data = node->tun_slots[i].buf;
-			node->pkts[i].len = node->tun_slots[i].len;
-		}
-		wm_send_prepare(node->dev, node->pkts, (size_t)n, now);
-		wm_workers_crypt(node->workers, node->pkts, (size_t)n);
-		for (i = 0, out = 0; i < n; i++) {
-			if (node->pkts[i].verdict != WM_VERDICT_SEND)
-				continue;
-			node->udp_slots[out].buf = node->pkts[i].data;
-			node->udp_slots[out].len = node->pkts[i].len;
-			node->udp_slots[out].addr = node->pkts[i].endpoint;
-			out++;
-		}
-		if (out)
-			wm_udp_send_batch(&node->udp, node->udp_slots, (size_t)out);
-		if (n < WM_NODE_BATCH)
-			break;
-	}
+	wm_datapath_from_tun(node);
 	rearm_engine_timer(node);
 }
 
-/* Turns received slots into packets, cutting UDP GRO bundles into their datagrams in place. */
-static size_t split_received(struct wm_node *node, size_t slots)
-{
-	size_t i, off, count = 0;
-
-	for (i = 0; i < slots; i++) {
-		const struct wm_udp_slot *s = &node->udp_slots[i];
-		size_t seg = s->segment ? s->segment : s->len;
-
-		for (off = 0; off < s->len && count < WM_NODE_MAX_PACKETS; off += seg) {
-			struct wm_packet *p = &node->pkts[count++];
-
-			memset(p, 0, offsetof(struct wm_packet, key));
-			p->data = s->buf + off;
-			p->len = s->len - off < seg ? s->len - off : seg;
-			p->endpoint = s->addr;
-		}
-	}
-	return count;
-}
-
-/* UDP → engine → TUN. */
 static void on_udp_readable(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct wm_node *node = w->data;
-	int round, n, i, out;
-	size_t count;
 
 	(void)loop;
 	(void)revents;
-	for (round = 0; round < MAX_ROUNDS_PER_WAKEUP; round++) {
-		uint64_t now;
-
-		for (i = 0; i < WM_NODE_BATCH; i++) {
-			node->udp_slots[i].buf = node->in_bufs + (size_t)i * WM_NODE_BUF_LEN;
-			node->udp_slots[i].cap = WM_NODE_BUF_LEN;
-		}
-		n = wm_udp_recv_batch(w->fd, node->udp_slots, WM_NODE_BATCH);
-		if (n <= 0)
-			break;
-		now = wm_clock_monotonic_ns();
-		count = split_received(node, (size_t)n);
-		wm_receive_prepare(node->dev, node->pkts, count, now);
-		wm_workers_crypt(node->workers, node->pkts, count);
-		wm_receive_finish(node->dev, node->pkts, count, now);
-		for (i = 0, out = 0; i < (int)count; i++) {
-			if (node->pkts[i].verdict != WM_VERDICT_TUN)
-				continue;
-			node->tun_slots[out].buf = node->pkts[i].data;
-			node->tun_slots[out].len = node->pkts[i].len;
-			out++;
-		}
-		if (out)
-			wm_tun_write_batch(&node->tun, node->tun_slots, (size_t)out);
-		if (n < WM_NODE_BATCH)
-			break;
-	}
+	wm_datapath_from_udp(node, w->fd);
 	rearm_engine_timer(node);
 }
 
@@ -239,13 +153,6 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
-static int allocate_buffers(struct wm_node *node)
-{
-	node->out_bufs = malloc((size_t)WM_NODE_BATCH * WM_NODE_BUF_LEN);
-	node->in_bufs = malloc((size_t)WM_NODE_BATCH * WM_NODE_BUF_LEN);
-	return node->out_bufs && node->in_bufs ? 0 : -ENOMEM;
-}
-
 int wm_node_start(struct wm_node *node, struct ev_loop *loop, const struct wm_node_options *opt,
 		  const char **what)
 {
@@ -259,7 +166,7 @@ int wm_node_start(struct wm_node *node, struct ev_loop *loop, const struct wm_no
 	node->uapi.fd = -1;
 
 	*what = "allocate packet buffers";
-	if ((err = allocate_buffers(node)) < 0)
+	if ((err = wm_datapath_init(&node->dp)) < 0)
 		goto fail;
 	*what = "start the crypto threads";
 	node->workers = wm_workers_create(opt->threads);
@@ -276,7 +183,7 @@ int wm_node_start(struct wm_node *node, struct ev_loop *loop, const struct wm_no
 
 	*what = "create the TUN device";
 	err = opt->tun_fd >= 0 ? wm_tun_adopt(&node->tun, opt->tun_fd, opt->ifname)
-			       : wm_tun_open(&node->tun, opt->ifname);
+			       : wm_tun_open(&node->tun, opt->ifname, !opt->no_offload);
 	if (err < 0)
 		goto fail;
 	if (wm_tun_get_mtu(&node->tun, &mtu) == 0 && mtu == 1500 && node->tun.created &&
@@ -308,8 +215,10 @@ int wm_node_start(struct wm_node *node, struct ev_loop *loop, const struct wm_no
 	ev_timer_start(loop, &node->housekeeping);
 	ev_signal_start(loop, &node->sigint_watcher);
 	ev_signal_start(loop, &node->sigterm_watcher);
-	wm_log_verbose("interface %s up, UDP port %u, MTU %u, %u crypto thread(s), UDP GSO %s, GRO %s",
+	wm_log_verbose("interface %s up, UDP port %u, MTU %u, %u crypto thread(s), "
+		       "TUN offloads 0x%x%s, UDP GSO %s, GRO %s",
 		       node->tun.name, node->udp.port, node->dev->mtu, wm_workers_count(node->workers),
+		       node->tun.offloads, node->tun.vnet_hdr ? "" : " (no vnet header)",
 		       node->udp.gso ? "on" : "off", node->udp.gro ? "on" : "off");
 	return 0;
 fail:
@@ -336,7 +245,5 @@ void wm_node_stop(struct wm_node *node)
 	node->dev = NULL;
 	wm_workers_destroy(node->workers);
 	node->workers = NULL;
-	free(node->out_bufs);
-	free(node->in_bufs);
-	node->out_bufs = node->in_bufs = NULL;
+	wm_datapath_free(&node->dp);
 }

@@ -11,18 +11,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "daemon/datapath.h"
 #include "daemon/uapi_server.h"
 #include "daemon/workers.h"
 #include "engine/device.h"
 #include "nat/udp.h"
 #include "tun/tun.h"
-
-enum {
-	WM_NODE_BATCH = 64,		/* reads per system call */
-	WM_NODE_MAX_PACKETS = WM_NODE_BATCH * 64,	/* after splitting GRO/GSO bundles */
-	/* Room for the largest datagram plus the room to seal a packet in place. */
-	WM_NODE_BUF_LEN = WM_PACKET_HEADROOM + WM_MSG_MAX_LEN + WM_PACKET_TAILROOM + 1,
-};
 
 struct wm_node_options {
 	const char *ifname;
@@ -45,11 +39,7 @@ struct wm_node {
 	ev_timer housekeeping;		/* once a second: MTU and wall clock */
 	ev_signal sigint_watcher, sigterm_watcher;
 
-	/* Packet buffers, allocated once: outbound (TUN → UDP) and inbound (UDP → TUN). */
-	uint8_t *out_bufs, *in_bufs;
-	struct wm_packet pkts[WM_NODE_MAX_PACKETS];
-	struct wm_tun_slot tun_slots[WM_NODE_MAX_PACKETS];
-	struct wm_udp_slot udp_slots[WM_NODE_MAX_PACKETS];
+	struct wm_datapath dp;
 };
 
 /*

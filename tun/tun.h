@@ -18,6 +18,8 @@ struct wm_tun {
 	int fd;
 	char name[WM_TUN_NAME_LEN];
 	bool created;		/* we made the interface (not a persistent one we attached to) */
+	bool vnet_hdr;		/* every read and write starts with a virtio_net_hdr (offload.h) */
+	unsigned offloads;	/* WM_TUN_F_* the kernel accepted: it may hand us super-packets */
 };
 
 /* One slot of a batch: buf of cap bytes; len is filled on read, given on write. */
@@ -30,9 +32,12 @@ struct wm_tun_slot {
 /*
  * Opens (creating if needed) the TUN interface name, non-blocking. A persistent
  * interface made with `ip tuntap add NAME mode tun user USER` is attached to
- * without any capability. 0 or -errno.
+ * without any capability. With offload, asks for the vnet header and the
+ * segmentation offloads (checksum, TSO4/6, USO4/6 where the kernel has them)
+ * so one read can be a 64 KiB super-packet; falls back to fewer, or none,
+ * quietly (see vnet_hdr and offloads). 0 or -errno.
  */
-int wm_tun_open(struct wm_tun *tun, const char *name);
+int wm_tun_open(struct wm_tun *tun, const char *name, bool offload);
 
 /* Adopts an already-open TUN descriptor (wg-quick's WG_TUN_FD). 0 or -errno. */
 int wm_tun_adopt(struct wm_tun *tun, int fd, const char *name);

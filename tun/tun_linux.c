@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "tun/tun.h"
+#include "tun/offload.h"
 
 #ifdef __linux__
 
@@ -21,8 +22,27 @@ static int set_nonblocking(int fd)
 	return 0;
 }
 
-int wm_tun_open(struct wm_tun *tun, const char *name)
+/* Asks for as many offloads as the kernel grants; the vnet header is already on. */
+static void enable_offloads(struct wm_tun *tun)
 {
+	static const unsigned attempts[] = {
+		WM_TUN_F_CSUM | WM_TUN_F_TSO4 | WM_TUN_F_TSO6 | WM_TUN_F_USO4 | WM_TUN_F_USO6,
+		WM_TUN_F_CSUM | WM_TUN_F_TSO4 | WM_TUN_F_TSO6,
+	};
+	unsigned i;
+
+	for (i = 0; i < sizeof(attempts) / sizeof(attempts[0]); i++) {
+		if (ioctl(tun->fd, TUNSETOFFLOAD, (unsigned long)attempts[i]) == 0) {
+			tun->offloads = attempts[i];
+			return;
+		}
+	}
+	tun->offloads = 0;
+}
+
+int wm_tun_open(struct wm_tun *tun, const char *name, bool offload)
+{
+	int hdr_len = WM_VNET_HDR_LEN;
 	struct ifreq ifr;
 	int fd, err;
 
@@ -34,7 +54,7 @@ int wm_tun_open(struct wm_tun *tun, const char *name)
 	if (fd < 0)
 		return -errno;
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0);
 	memcpy(ifr.ifr_name, name, strlen(name));
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		err = -errno;
@@ -48,6 +68,10 @@ int wm_tun_open(struct wm_tun *tun, const char *name)
 	}
 	tun->fd = fd;
 	memcpy(tun->name, ifr.ifr_name, WM_TUN_NAME_LEN - 1);
+	if (offload && ioctl(fd, TUNSETVNETHDRSZ, &hdr_len) == 0) {
+		tun->vnet_hdr = true;
+		enable_offloads(tun);
+	}
 	/* A persistent interface outlives us; one we created goes when the fd closes. */
 	memset(&ifr, 0, sizeof(ifr));
 	tun->created = ioctl(fd, TUNGETIFF, &ifr) == 0 && !(ifr.ifr_flags & IFF_PERSIST);

@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: MIT */
+#include "daemon/datapath.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "daemon/node.h"
+#include "daemon/workers.h"
+#include "engine/receive.h"
+#include "engine/send.h"
+
+/* Rounds per wakeup before the loop looks at other descriptors again. */
+enum { MAX_ROUNDS = 16 };
+
+int wm_datapath_init(struct wm_datapath *dp)
+{
+	memset(dp, 0, sizeof(*dp));
+	dp->big_out = malloc((size_t)WM_DP_READS * WM_DP_BIG);
+	dp->big_in = malloc((size_t)WM_DP_READS * WM_DP_BIG);
+	dp->super = malloc(WM_DP_BIG);
+	dp->segments = malloc(WM_DP_SEGMENT_ARENA);
+	dp->coalesce = malloc((size_t)WM_DP_COALESCE_SLOTS * WM_DP_BIG);
+	if (!dp->big_out || !dp->big_in || !dp->super || !dp->segments || !dp->coalesce) {
+		wm_datapath_free(dp);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void wm_datapath_free(struct wm_datapath *dp)
+{
+	free(dp->big_out);
+	free(dp->big_in);
+	free(dp->super);
+	free(dp->segments);
+	free(dp->coalesce);
+	dp->big_out = dp->big_in = dp->super = dp->segments = dp->coalesce = NULL;
+}
+
+static void reset_packet(struct wm_packet *p, uint8_t *data, size_t len)
+{
+	memset(p, 0, offsetof(struct wm_packet, key));
+	p->data = data;
+	p->len = len;
+}
+
+/* Plain TUN: read up to a batch of packets straight into sealable slots. */
+static size_t read_plain(struct wm_node *node)
+{
+	struct wm_datapath *dp = &node->dp;
+	int i, n;
+
+	for (i = 0; i < WM_DP_READS; i++) {
+		dp->tun_slots[i].buf = dp->big_out + (size_t)i * WM_DP_BIG + WM_PACKET_HEADROOM;
+		dp->tun_slots[i].cap = WM_MSG_MAX_LEN;
+	}
+	n = wm_tun_read_batch(&node->tun, dp->tun_slots, WM_DP_READS);
+	if (n < 0) {
+		dp->tun_read_errors++;
+		return 0;
+	}
+	for (i = 0; i < n; i++)
+		reset_packet(&dp->pkts[i], dp->tun_slots[i].buf, dp->tun_slots[i].len);
+	return (size_t)n;
+}
+
+/*
+ * Offload TUN: each read may be a super-packet; split each into MTU-sized
+ * packets laid out in the segment arena with room to seal them in place.
+ */
+static size_t read_and_split(struct wm_node *node)
+{
+	struct wm_datapath *dp = &node->dp;
+	size_t stride = (WM_PACKET_HEADROOM + node->dev->mtu + WM_PACKET_TAILROOM + 63) & ~(size_t)63;
+	size_t slots = WM_DP_SEGMENT_ARENA / stride, count = 0, k;
+	struct wm_tun_slot slot;
+	int reads, got;
+
+	if (slots > WM_DP_MAX_PACKETS)
+		slots = WM_DP_MAX_PACKETS;
+	for (reads = 0; reads < WM_DP_READS; reads++) {
+		/* Room for the worst split of a 64 KiB read must remain. */
+		if (slots - count < 256 && count)
+			break;
+		slot.buf = dp->super;
+		slot.cap = WM_DP_BIG;
+		got = wm_tun_read_batch(&node->tun, &slot, 1);
+		if (got <= 0) {
+			if (got < 0)
+				dp->tun_read_errors++;
+			break;
+		}
+		for (k = 0; k < slots - count; k++)
+			dp->seg_ptrs[count + k] = dp->segments + (count + k) * stride + WM_PACKET_HEADROOM;
+		got = wm_gso_split(dp->super, slot.len, dp->seg_ptrs + count, dp->seg_lens + count,
+				   stride - WM_PACKET_HEADROOM - WM_PACKET_TAILROOM, slots - count);
+		if (got < 0) {
+			dp->offload_drops++;
+			continue;
+		}
+		for (k = 0; k < (size_t)got; k++)
+			reset_packet(&dp->pkts[count + k], dp->seg_ptrs[count + k], dp->seg_lens[count + k]);
+		count += (size_t)got;
+	}
+	return count;
+}
+
+static void send_sealed(struct wm_node *node, size_t count)
+{
+	struct wm_datapath *dp = &node->dp;
+	size_t i, out = 0;
+
+	for (i = 0; i < count; i++) {
+		if (dp->pkts[i].verdict != WM_VERDICT_SEND)
+			continue;
+		dp->udp_slots[out].buf = dp->pkts[i].data;
+		dp->udp_slots[out].len = dp->pkts[i].len;
+		dp->udp_slots[out].addr = dp->pkts[i].endpoint;
+		if (++out == WM_DP_READS) {
+			wm_udp_send_batch(&node->udp, dp->udp_slots, out);
+			out = 0;
+		}
+	}
+	if (out)
+		wm_udp_send_batch(&node->udp, dp->udp_slots, out);
+}
+
+void wm_datapath_from_tun(struct wm_node *node)
+{
+	struct wm_datapath *dp = &node->dp;
+	int round;
+
+	for (round = 0; round < MAX_ROUNDS; round++) {
+		size_t count = node->tun.vnet_hdr ? read_and_split(node) : read_plain(node);
+		uint64_t now = wm_clock_monotonic_ns();
+
+		if (!count)
+			break;
+		wm_send_prepare(node->dev, dp->pkts, count, now);
+		wm_workers_crypt(node->workers, dp->pkts, count);
+		send_sealed(node, count);
+	}
+}
+
+/* Turns received slots into packets, cutting UDP GRO bundles into their datagrams in place. */
+static size_t split_received(struct wm_datapath *dp, size_t slots)
+{
+	size_t i, off, count = 0;
+
+	for (i = 0; i < slots; i++) {
+		const struct wm_udp_slot *s = &dp->udp_slots[i];
+		size_t seg = s->segment ? s->segment : s->len;
+
+		for (off = 0; off < s->len && count < WM_DP_MAX_PACKETS; off += seg) {
+			struct wm_packet *p = &dp->pkts[count++];
+
+			reset_packet(p, s->buf + off, s->len - off < seg ? s->len - off : seg);
+			p->endpoint = s->addr;
+		}
+	}
+	return count;
+}
+
+/* Without the vnet header: one write per packet. */
+static void write_plain(struct wm_node *node, size_t count)
+{
+	struct wm_datapath *dp = &node->dp;
+	size_t i, out = 0;
+
+	for (i = 0; i < count; i++) {
+		if (dp->pkts[i].verdict != WM_VERDICT_TUN)
+			continue;
+		dp->tun_slots[out].buf = dp->pkts[i].data;
+		dp->tun_slots[out].len = dp->pkts[i].len;
+		out++;
+	}
+	if (out)
+		wm_tun_write_batch(&node->tun, dp->tun_slots, out);
+}
+
+/* Writes one gathered group: coalesce in-order TCP segments, then one write per result. */
+static void flush_coalesced(struct wm_node *node, size_t gathered)
+{
+	struct wm_datapath *dp = &node->dp;
+	int n = wm_gro_coalesce(dp->gro, gathered, dp->gro_write), k;
+	size_t out = 0;
+
+	for (k = 0; k < n; k++) {
+		struct wm_gro_packet *g = &dp->gro[dp->gro_write[k]];
+
+		dp->tun_slots[out].buf = g->data - WM_VNET_HDR_LEN;
+		dp->tun_slots[out].len = g->len + WM_VNET_HDR_LEN;
+		out++;
+	}
+	if (out)
+		wm_tun_write_batch(&node->tun, dp->tun_slots, out);
+}
+
+/*
+ * With the vnet header: copy each packet into its own big slot (coalescing
+ * appends to the first of a run, which needs free room behind it), in groups.
+ */
+static void write_coalesced(struct wm_node *node, size_t count)
+{
+	struct wm_datapath *dp = &node->dp;
+	size_t i, gathered = 0;
+
+	for (i = 0; i < count; i++) {
+		const struct wm_packet *p = &dp->pkts[i];
+		struct wm_gro_packet *g;
+
+		if (p->verdict != WM_VERDICT_TUN)
+			continue;
+		g = &dp->gro[gathered];
+		g->data = dp->coalesce + gathered * WM_DP_BIG + WM_VNET_HDR_LEN;
+		g->cap = WM_DP_BIG - WM_VNET_HDR_LEN;
+		g->len = p->len;
+		memcpy(g->data, p->data, p->len);
+		if (++gathered == WM_DP_COALESCE_SLOTS) {
+			flush_coalesced(node, gathered);
+			gathered = 0;
+		}
+	}
+	if (gathered)
+		flush_coalesced(node, gathered);
+}
+
+void wm_datapath_from_udp(struct wm_node *node, int fd)
+{
+	struct wm_datapath *dp = &node->dp;
+	int round, n, i;
+
+	for (round = 0; round < MAX_ROUNDS; round++) {
+		size_t count;
+		uint64_t now;
+
+		for (i = 0; i < WM_DP_READS; i++) {
+			dp->udp_slots[i].buf = dp->big_in + (size_t)i * WM_DP_BIG;
+			dp->udp_slots[i].cap = WM_DP_BIG;
+		}
+		n = wm_udp_recv_batch(fd, dp->udp_slots, WM_DP_READS);
+		if (n <= 0)
+			break;
+		now = wm_clock_monotonic_ns();
+		count = split_received(dp, (size_t)n);
+		wm_receive_prepare(node->dev, dp->pkts, count, now);
+		wm_workers_crypt(node->workers, dp->pkts, count);
+		wm_receive_finish(node->dev, dp->pkts, count, now);
+		if (node->tun.vnet_hdr)
+			write_coalesced(node, count);
+		else
+			write_plain(node, count);
+		if (n < WM_DP_READS)
+			break;
+	}
+}
