@@ -21,6 +21,7 @@
 #include <sodium.h>
 
 #include "common/log.h"
+#include "engine/aead.h"
 #include "daemon/node.h"
 
 #ifndef WM_VERSION
@@ -58,8 +59,8 @@ static void print_usage(FILE *out, const char *prog)
 
 static void print_version(void)
 {
-	printf("wiremesh %s (userspace WireGuard; crypto: libsodium %s, BLAKE2s from libb2)\n",
-	       WM_VERSION, sodium_version_string());
+	printf("wiremesh %s (userspace WireGuard; data path AEAD: %s; handshake: libsodium %s, BLAKE2s from libb2)\n",
+	       WM_VERSION, wm_aead_implementation(), sodium_version_string());
 }
 
 static int env_fd(const char *name)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The primitives of Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s (whitepaper §5.4):
- * BLAKE2s from libb2 (libsodium has only BLAKE2b), X25519 and the AEADs from
- * libsodium. Randomness comes from a caller-supplied source so tests can
+ * BLAKE2s from libb2 (libsodium has only BLAKE2b), X25519 and XChaCha20-Poly1305
+ * from libsodium, ChaCha20-Poly1305 from engine/aead.h (OpenSSL's EVP or
+ * libsodium). Randomness comes from a caller-supplied source so tests can
  * replay a run exactly.
  */
 #ifndef WM_CRYPTO_H
