@@ -56,6 +56,7 @@ struct wm_device *wm_device_create(const struct wm_device_ops *ops, void *ops_ct
 	dev->mtu = WM_DEFAULT_MTU;
 	dev->under_load_threshold = WM_UNDER_LOAD_HANDSHAKES_PER_SECOND;
 	wm_rng_fill(&dev->rng, dev->peer_hash_key, sizeof(dev->peer_hash_key));
+	wm_rng_fill(&dev->rng, &dev->jitter_state, sizeof(dev->jitter_state));
 	wm_allowedips_init(&dev->allowedips);
 	wm_index_init(&dev->index);
 	wm_cookie_checker_init(&dev->cookie_checker, dev->identity.public_key);

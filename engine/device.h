@@ -117,6 +117,7 @@ struct wm_device {
 	struct wm_device_ops ops;
 	void *ops_ctx;
 	struct wm_rng rng;
+	uint64_t jitter_state;		/* timer jitter only; seeded from rng */
 	int64_t wall_offset_ns;		/* wall clock = monotonic now + this */
 
 	/* "Under load" (§5.3): handshake messages counted per one-second window. */

@@ -5,13 +5,19 @@
 #include "engine/peer.h"
 #include "engine/send.h"
 
-/* Spreads retries so peers that lost packets together do not retry in lockstep. */
+/*
+ * Spreads retries so peers that lost packets together do not retry in
+ * lockstep. Not a secret, and on the send path: a cheap generator seeded from
+ * the device's random source, not a system call per packet.
+ */
 static uint64_t jitter(const struct wm_peer *peer)
 {
-	uint32_t r;
+	uint64_t *state = &peer->device->jitter_state;
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
 
-	wm_rng_fill(&peer->device->rng, &r, sizeof(r));
-	return r % WM_REKEY_TIMEOUT_JITTER_MAX;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return (z ^ (z >> 31)) % WM_REKEY_TIMEOUT_JITTER_MAX;
 }
 
 void wm_timers_data_sent(struct wm_peer *peer, uint64_t now)
