@@ -35,7 +35,7 @@ endif
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -I. $(DEPS_CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
-LIB_SRCS := $(sort $(wildcard common/*.c engine/*.c tun/*.c nat/*.c))
+LIB_SRCS := $(sort $(wildcard common/*.c engine/*.c tun/*.c nat/*.c relay-client/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libwiremesh.a
 
@@ -51,6 +51,13 @@ DAEMON_SRCS := $(sort $(wildcard daemon/*.c))
 DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
 DAEMON := $(BUILD)/wiremesh
 
+# The DERP relay, its test client and its load generator.
+RELAY_SRCS := $(sort $(wildcard relay-server/*.c))
+RELAY_OBJS := $(RELAY_SRCS:%.c=$(BUILD)/%.o)
+RELAY := $(BUILD)/wiremesh-relay
+DERP_TOOL := $(BUILD)/test/derp-tool
+RELAY_LOAD := $(BUILD)/bench/relay_load
+
 FUZZ_SRCS := $(sort $(wildcard test/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_SRCS:test/fuzz/%.c=build-fuzz/%)
 
@@ -60,7 +67,7 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 .SECONDARY:
 .PHONY: all check unit-tests fuzz bench demo install clean distclean
 
-all: $(LIB) $(DAEMON) $(DEMO) $(UNIT_BINS)
+all: $(LIB) $(DAEMON) $(RELAY) $(DERP_TOOL) $(RELAY_LOAD) $(DEMO) $(UNIT_BINS)
 
 # Made once; rerun ./configure yourself to change options (it records its command line).
 config.mk:
@@ -84,6 +91,17 @@ $(BUILD)/test/unit/%.o: test/unit/%.c config.mk
 
 $(DAEMON): $(DAEMON_OBJS) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPS_LIBS)
+
+$(RELAY): $(RELAY_OBJS) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPS_LIBS)
+
+$(DERP_TOOL): $(BUILD)/test/derp_tool.o $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPS_LIBS)
+
+# The relay's unit test also links the relay's own modules (all but main).
+$(BUILD)/test/test_derp_relay: $(BUILD)/test/unit/test_derp_relay.o \
+		$(filter-out %/main.o,$(RELAY_OBJS)) $(INPROC_OBJS) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(DEPS_LIBS)
 
 $(DEMO): $(BUILD)/test/demo.o $(INPROC_OBJS) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPS_LIBS)
@@ -122,9 +140,10 @@ $(BUILD)/bench/%: bench/%.c $(INPROC_OBJS) $(LIB) config.mk
 bench: $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
 
-install: $(DAEMON)
+install: $(DAEMON) $(RELAY)
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(DAEMON) $(DESTDIR)$(PREFIX)/bin/wiremesh
+	install -m 0755 $(RELAY) $(DESTDIR)$(PREFIX)/bin/wiremesh-relay
 
 clean:
 	rm -rf build build-asan build-fuzz
@@ -132,4 +151,4 @@ clean:
 distclean: clean
 	rm -f config.mk
 
--include $(LIB_OBJS:.o=.d) $(DAEMON_OBJS:.o=.d) $(wildcard $(BUILD)/test/*.d $(BUILD)/test/unit/*.d $(BUILD)/bench/*.d build-fuzz/*/*.d)
+-include $(LIB_OBJS:.o=.d) $(DAEMON_OBJS:.o=.d) $(RELAY_OBJS:.o=.d) $(wildcard $(BUILD)/test/*.d $(BUILD)/test/unit/*.d $(BUILD)/bench/*.d build-fuzz/*/*.d)

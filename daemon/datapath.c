@@ -25,7 +25,9 @@ int wm_datapath_init(struct wm_datapath *dp)
 	dp->super = malloc(WM_DP_BIG);
 	dp->segments = malloc(WM_DP_SEGMENT_ARENA);
 	dp->coalesce = malloc((size_t)WM_DP_COALESCE_SLOTS * WM_DP_BIG);
-	if (!dp->big_out || !dp->big_in || !dp->super || !dp->segments || !dp->coalesce) {
+	dp->relay_buf = malloc(WM_DP_BIG);
+	if (!dp->big_out || !dp->big_in || !dp->super || !dp->segments || !dp->coalesce ||
+	    !dp->relay_buf) {
 		wm_datapath_free(dp);
 		return -ENOMEM;
 	}
@@ -39,7 +41,8 @@ void wm_datapath_free(struct wm_datapath *dp)
 	free(dp->super);
 	free(dp->segments);
 	free(dp->coalesce);
-	dp->big_out = dp->big_in = dp->super = dp->segments = dp->coalesce = NULL;
+	free(dp->relay_buf);
+	dp->big_out = dp->big_in = dp->super = dp->segments = dp->coalesce = dp->relay_buf = NULL;
 }
 
 static void reset_packet(struct wm_packet *p, uint8_t *data, size_t len)
@@ -62,6 +65,7 @@ static size_t read_plain(struct wm_node *node)
 	n = wm_tun_read_batch(&node->tun, dp->tun_slots, WM_DP_READS);
 	if (n < 0) {
 		dp->tun_read_errors++;
+		dp->last_tun_error = n;
 		return 0;
 	}
 	for (i = 0; i < n; i++)
@@ -91,8 +95,10 @@ static size_t read_and_split(struct wm_node *node)
 		slot.cap = WM_DP_BIG;
 		got = wm_tun_read_batch(&node->tun, &slot, 1);
 		if (got <= 0) {
-			if (got < 0)
+			if (got < 0) {
 				dp->tun_read_errors++;
+				dp->last_tun_error = got;
+			}
 			break;
 		}
 		for (k = 0; k < slots - count; k++)
@@ -116,8 +122,15 @@ static void send_sealed(struct wm_node *node, size_t count)
 	size_t i, out = 0;
 
 	for (i = 0; i < count; i++) {
+		uint16_t region;
+
 		if (dp->pkts[i].verdict != WM_VERDICT_SEND)
 			continue;
+		if (wm_relays_is_relay_endpoint(&dp->pkts[i].endpoint, &region)) {
+			wm_relays_send(&node->relays, region, dp->pkts[i].peer->public_key,
+				       dp->pkts[i].data, dp->pkts[i].len);
+			continue;
+		}
 		dp->udp_slots[out].buf = dp->pkts[i].data;
 		dp->udp_slots[out].len = dp->pkts[i].len;
 		dp->udp_slots[out].addr = dp->pkts[i].endpoint;
@@ -130,11 +143,12 @@ static void send_sealed(struct wm_node *node, size_t count)
 		wm_udp_send_batch(&node->udp, dp->udp_slots, out);
 }
 
-void wm_datapath_from_tun(struct wm_node *node)
+int wm_datapath_from_tun(struct wm_node *node)
 {
 	struct wm_datapath *dp = &node->dp;
 	int round;
 
+	dp->last_tun_error = 0;
 	for (round = 0; round < MAX_ROUNDS; round++) {
 		size_t count = node->tun.vnet_hdr ? read_and_split(node) : read_plain(node);
 		uint64_t now = wm_clock_monotonic_ns();
@@ -145,6 +159,7 @@ void wm_datapath_from_tun(struct wm_node *node)
 		wm_workers_crypt(node->workers, dp->pkts, count);
 		send_sealed(node, count);
 	}
+	return dp->last_tun_error;
 }
 
 /* Turns received slots into packets, cutting UDP GRO bundles into their datagrams in place. */

@@ -34,6 +34,7 @@ struct wm_datapath {
 	uint8_t *super;			/* one big slot: a TUN read with the vnet header */
 	uint8_t *segments;		/* WM_DP_SEGMENT_ARENA bytes */
 	uint8_t *coalesce;		/* WM_DP_COALESCE_SLOTS big slots */
+	uint8_t *relay_buf;		/* one big slot: a packet that came through a relay */
 	struct wm_packet pkts[WM_DP_MAX_PACKETS];
 	struct wm_tun_slot tun_slots[WM_DP_MAX_PACKETS];
 	struct wm_udp_slot udp_slots[WM_DP_MAX_PACKETS];
@@ -42,14 +43,18 @@ struct wm_datapath {
 	struct wm_gro_packet gro[WM_DP_COALESCE_SLOTS];
 	size_t gro_write[WM_DP_COALESCE_SLOTS];
 	uint64_t tun_read_errors, offload_drops;
+	int last_tun_error;
 };
 
 /* Allocates the buffers. 0 or -ENOMEM. */
 int wm_datapath_init(struct wm_datapath *dp);
 void wm_datapath_free(struct wm_datapath *dp);
 
-/* Drains the TUN (a bounded number of rounds) through the engine to UDP. */
-void wm_datapath_from_tun(struct wm_node *node);
+/*
+ * Drains the TUN (a bounded number of rounds) through the engine to UDP.
+ * Returns 0, or the TUN's -errno when reading failed (the interface may be gone).
+ */
+int wm_datapath_from_tun(struct wm_node *node);
 
 /* Drains one UDP socket (bounded) through the engine to the TUN. */
 void wm_datapath_from_udp(struct wm_node *node, int fd);

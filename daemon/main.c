@@ -41,6 +41,9 @@ static void print_usage(FILE *out, const char *prog)
 		"  -f, --foreground  stay in the foreground (default: detach once the interface is up)\n"
 		"  -t, --threads N   cores to use for encryption (default: all online cores)\n"
 		"      --no-offload  no TUN/UDP segmentation offloads (GSO/GRO)\n"
+		"      --relay REGION=URL  a DERP relay (http:// or https://…/derp) for region REGION;\n"
+		"                    a peer whose endpoint is 127.3.3.40:REGION is reached through it\n"
+		"      --relay-ca FILE  trust this CA (or self-signed certificate) for https relays\n"
 		"  -h, --help        show this help\n"
 		"  -v, --version     show the version\n"
 		"\n"
@@ -183,6 +186,24 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			opt.threads = (unsigned)t;
+		} else if (!strcmp(a, "--relay") || !strcmp(a, "--relay-ca")) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "%s: %s needs a value\n", prog, a);
+				return 2;
+			}
+			if (!strcmp(a, "--relay-ca")) {
+				if (strlen(argv[++i]) >= sizeof(opt.relays.ca_file)) {
+					fprintf(stderr, "%s: --relay-ca path too long\n", prog);
+					return 2;
+				}
+				strcpy(opt.relays.ca_file, argv[i]);
+			} else if ((err = wm_relays_add(&opt.relays, argv[++i])) < 0) {
+				fprintf(stderr, "%s: --relay %s: %s\n", prog, argv[i],
+					err == -EEXIST ? "that region is given twice" :
+					err == -ENOSPC ? "too many relays" :
+					"expected REGION=URL, e.g. 1=https://relay.example.com/derp");
+				return 2;
+			}
 		} else if (!strcmp(a, "--no-offload")) {
 			opt.no_offload = true;
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {

@@ -17,9 +17,16 @@ static void send_datagram(void *ctx, struct wm_peer *peer, const struct wm_endpo
 			  const uint8_t *buf, size_t len)
 {
 	struct wm_node *node = ctx;
-	int err = wm_udp_send(&node->udp, to, buf, len);
+	uint16_t region;
+	int err;
 
-	(void)peer;
+	if (wm_relays_is_relay_endpoint(to, &region)) {
+		/* A cookie reply (no peer) cannot be addressed through a relay; it is dropped. */
+		if (peer)
+			wm_relays_send(&node->relays, region, peer->public_key, buf, len);
+		return;
+	}
+	err = wm_udp_send(&node->udp, to, buf, len);
 	if (err < 0 && wm_log_level() >= WM_LOG_DEBUG) {
 		char ep[WM_ENDPOINT_STR_LEN];
 
@@ -30,7 +37,7 @@ static void send_datagram(void *ctx, struct wm_peer *peer, const struct wm_endpo
 
 static const struct wm_device_ops node_ops = { .send = send_datagram };
 
-static void rearm_engine_timer(struct wm_node *node)
+void wm_node_rearm_timer(struct wm_node *node)
 {
 	uint64_t deadline = wm_device_next_deadline(node->dev), now;
 	double delay = 0;
@@ -52,7 +59,7 @@ static void on_engine_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	wm_device_tick(node->dev, wm_clock_monotonic_ns());
-	rearm_engine_timer(node);
+	wm_node_rearm_timer(node);
 }
 
 static void on_housekeeping(struct ev_loop *loop, ev_timer *w, int revents)
@@ -74,10 +81,23 @@ static void on_tun_readable(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct wm_node *node = w->data;
 
-	(void)loop;
+	int err;
+
 	(void)revents;
-	wm_datapath_from_tun(node);
-	rearm_engine_timer(node);
+	err = wm_datapath_from_tun(node);
+	if (err < 0) {
+		/*
+		 * EBADFD after `ip link delete` (how wg-quick down stops a userspace
+		 * implementation); any other error leaves the TUN as unusable.
+		 */
+		if (err == -EBADFD || err == -ENODEV)
+			wm_log_verbose("interface %s is gone, shutting down", node->tun.name);
+		else
+			wm_log_error("reading from the TUN failed: %s; shutting down", strerror(-err));
+		ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+	wm_node_rearm_timer(node);
 }
 
 static void on_udp_readable(struct ev_loop *loop, ev_io *w, int revents)
@@ -87,7 +107,7 @@ static void on_udp_readable(struct ev_loop *loop, ev_io *w, int revents)
 	(void)loop;
 	(void)revents;
 	wm_datapath_from_udp(node, w->fd);
-	rearm_engine_timer(node);
+	wm_node_rearm_timer(node);
 }
 
 static void watch_udp(struct wm_node *node)
@@ -142,7 +162,8 @@ static int handle_uapi(void *ctx, const char *req, size_t len, struct wm_uapi_bu
 	const struct wm_uapi_hooks hooks = { .bind_port = bind_port, .set_fwmark = set_fwmark, .ctx = node };
 	int r = wm_uapi_handle(node->dev, &hooks, req, len, reply, wm_clock_monotonic_ns());
 
-	rearm_engine_timer(node);
+	wm_relays_sync_key(&node->relays, node);
+	wm_node_rearm_timer(node);
 	return r;
 }
 
@@ -161,6 +182,7 @@ int wm_node_start(struct wm_node *node, struct ev_loop *loop, const struct wm_no
 
 	memset(node, 0, sizeof(*node));
 	node->loop = loop;
+	node->relays = opt->relays;
 	node->tun.fd = -1;
 	wm_udp_init(&node->udp);
 	node->uapi.fd = -1;
@@ -186,6 +208,9 @@ int wm_node_start(struct wm_node *node, struct ev_loop *loop, const struct wm_no
 			       : wm_tun_open(&node->tun, opt->ifname, !opt->no_offload);
 	if (err < 0)
 		goto fail;
+	if (opt->tun_fd >= 0)
+		wm_log_verbose("using TUN descriptor %d (%s)%s", opt->tun_fd, node->tun.name,
+			       node->tun.packet_info ? " with packet information headers" : "");
 	if (wm_tun_get_mtu(&node->tun, &mtu) == 0 && mtu == 1500 && node->tun.created &&
 	    wm_tun_set_mtu(&node->tun, WM_DEFAULT_MTU) == 0)
 		mtu = WM_DEFAULT_MTU;
@@ -237,6 +262,7 @@ void wm_node_stop(struct wm_node *node)
 		ev_signal_stop(node->loop, &node->sigint_watcher);
 		ev_signal_stop(node->loop, &node->sigterm_watcher);
 	}
+	wm_relays_stop(&node->relays);
 	if (node->uapi.loop)
 		wm_uapi_server_stop(&node->uapi);
 	wm_udp_close(&node->udp);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "daemon/datapath.h"
+#include "daemon/relays.h"
 #include "daemon/uapi_server.h"
 #include "daemon/workers.h"
 #include "engine/device.h"
@@ -24,6 +25,7 @@ struct wm_node_options {
 	int uapi_fd;		/* WG_UAPI_FD, or -1 */
 	unsigned threads;	/* cores for crypto, the loop thread's included */
 	bool no_offload;	/* no TUN/UDP segmentation offloads */
+	struct wm_relays relays;	/* --relay REGION=URL, --relay-ca FILE */
 };
 
 struct wm_node {
@@ -33,6 +35,11 @@ struct wm_node {
 	struct wm_udp udp;
 	struct wm_uapi_server uapi;
 	struct wm_workers *workers;
+	struct wm_relays relays;
+	struct relay_ctx {
+		struct wm_node *node;
+		uint16_t region;
+	} relay_ctx[WM_RELAY_MAX];
 
 	ev_io tun_watcher, udp4_watcher, udp6_watcher;
 	ev_timer engine_timer;		/* armed at the engine's next deadline */
@@ -48,6 +55,9 @@ struct wm_node {
  */
 int wm_node_start(struct wm_node *node, struct ev_loop *loop, const struct wm_node_options *opt,
 		  const char **what);
+
+/* Re-arms the engine timer at the engine's next deadline (after anything that may move it). */
+void wm_node_rearm_timer(struct wm_node *node);
 
 /* Stops everything, removes the UAPI socket, closes the TUN (the interface goes). */
 void wm_node_stop(struct wm_node *node);

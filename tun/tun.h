@@ -19,6 +19,7 @@ struct wm_tun {
 	char name[WM_TUN_NAME_LEN];
 	bool created;		/* we made the interface (not a persistent one we attached to) */
 	bool vnet_hdr;		/* every read and write starts with a virtio_net_hdr (offload.h) */
+	bool packet_info;	/* an adopted fd without IFF_NO_PI: a 4-byte header on each packet */
 	unsigned offloads;	/* WM_TUN_F_* the kernel accepted: it may hand us super-packets */
 };
 
@@ -42,7 +43,10 @@ int wm_tun_open(struct wm_tun *tun, const char *name, bool offload);
 /* Adopts an already-open TUN descriptor (wg-quick's WG_TUN_FD). 0 or -errno. */
 int wm_tun_adopt(struct wm_tun *tun, int fd, const char *name);
 
-/* Reads up to n packets without blocking; returns how many (0 when none waits) or -errno. */
+/*
+ * Reads up to n packets without blocking; returns how many (0 when none waits)
+ * or -errno. -EBADFD (or -ENODEV, -EIO) means the interface is gone.
+ */
 int wm_tun_read_batch(struct wm_tun *tun, struct wm_tun_slot *slots, size_t n);
 
 /* Writes n packets; returns how many were written or -errno for the first failure. */

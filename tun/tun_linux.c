@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 static int set_nonblocking(int fd)
@@ -94,6 +95,14 @@ int wm_tun_adopt(struct wm_tun *tun, int fd, const char *name)
 	tun->fd = fd;
 	memcpy(tun->name, ifr.ifr_name[0] ? ifr.ifr_name : name, WM_TUN_NAME_LEN - 1);
 	tun->created = !(ifr.ifr_flags & IFF_PERSIST);
+	/*
+	 * wireguard-go's parent hands over a TUN opened without IFF_NO_PI, and
+	 * TUNGETIFF cannot tell (it reports IFF_NOFILTER, the same bit, for every
+	 * queue without a filter): assume the packet-information header, as
+	 * wireguard-go does.
+	 */
+	tun->packet_info = true;
+	tun->vnet_hdr = ifr.ifr_flags & IFF_VNET_HDR;
 	return 0;
 }
 
@@ -102,13 +111,18 @@ int wm_tun_read_batch(struct wm_tun *tun, struct wm_tun_slot *slots, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		ssize_t r = read(tun->fd, slots[i].buf, slots[i].cap);
+		uint8_t pi[4];
+		struct iovec iov[2] = { { pi, sizeof(pi) }, { slots[i].buf, slots[i].cap } };
+		ssize_t r = tun->packet_info ? readv(tun->fd, iov, 2)
+					     : read(tun->fd, slots[i].buf, slots[i].cap);
 
 		if (r < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 				break;
 			return i ? (int)i : -errno;
 		}
+		if (tun->packet_info)
+			r = r >= (ssize_t)sizeof(pi) ? r - (ssize_t)sizeof(pi) : 0;
 		slots[i].len = (size_t)r;
 	}
 	return (int)i;
@@ -119,8 +133,23 @@ int wm_tun_write_batch(struct wm_tun *tun, const struct wm_tun_slot *slots, size
 	size_t i;
 
 	for (i = 0; i < n; i++) {
+		ssize_t w;
+
+		if (tun->packet_info) {
+			/* flags 0, then the EtherType of the packet's IP version. */
+			uint8_t pi[4] = { 0, 0, 0x08, 0x00 };
+			struct iovec iov[2] = { { pi, sizeof(pi) }, { slots[i].buf, slots[i].len } };
+
+			if (slots[i].len && (slots[i].buf[0] >> 4) == 6) {
+				pi[2] = 0x86;
+				pi[3] = 0xdd;
+			}
+			w = writev(tun->fd, iov, 2);
+		} else {
+			w = write(tun->fd, slots[i].buf, slots[i].len);
+		}
 		/* A full TUN queue drops the packet, as a NIC would; TCP recovers. */
-		if (write(tun->fd, slots[i].buf, slots[i].len) < 0 && errno != EAGAIN && errno != ENOBUFS)
+		if (w < 0 && errno != EAGAIN && errno != ENOBUFS)
 			return i ? (int)i : -errno;
 	}
 	return (int)i;

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+#include "daemon/relays.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "daemon/node.h"
+#include "engine/receive.h"
+#include "relay-client/derp_client.h"
+#include "tun/offload.h"
+
+int wm_relays_add(struct wm_relays *relays, const char *spec)
+{
+	const char *eq = strchr(spec, '=');
+	char *end;
+	long region;
+	size_t i;
+
+	if (!eq)
+		return -EINVAL;
+	region = strtol(spec, &end, 10);
+	if (end != eq || region < 1 || region > 65535 || strlen(eq + 1) >= WM_RELAY_URL_LEN ||
+	    (strncmp(eq + 1, "http://", 7) && strncmp(eq + 1, "https://", 8)))
+		return -EINVAL;
+	for (i = 0; i < relays->count; i++)
+		if (relays->relay[i].region == region)
+			return -EEXIST;
+	if (relays->count == WM_RELAY_MAX)
+		return -ENOSPC;
+	relays->relay[relays->count].region = (uint16_t)region;
+	strcpy(relays->relay[relays->count].url, eq + 1);
+	relays->count++;
+	return 0;
+}
+
+bool wm_relays_is_relay_endpoint(const struct wm_endpoint *ep, uint16_t *region)
+{
+	struct in_addr magic;
+
+	if (ep->addr.sa.sa_family != AF_INET)
+		return false;
+	inet_pton(AF_INET, WM_RELAY_MAGIC_ADDR, &magic);
+	if (ep->addr.in4.sin_addr.s_addr != magic.s_addr)
+		return false;
+	*region = ntohs(ep->addr.in4.sin_port);
+	return true;
+}
+
+void wm_relays_endpoint(struct wm_endpoint *ep, uint16_t region)
+{
+	memset(ep, 0, sizeof(*ep));
+	ep->addr.in4.sin_family = AF_INET;
+	inet_pton(AF_INET, WM_RELAY_MAGIC_ADDR, &ep->addr.in4.sin_addr);
+	ep->addr.in4.sin_port = htons(region);
+}
+
+static struct wm_relay *relay_for(struct wm_relays *relays, uint16_t region)
+{
+	size_t i;
+
+	for (i = 0; i < relays->count; i++)
+		if (relays->relay[i].region == region)
+			return &relays->relay[i];
+	return NULL;
+}
+
+/* A relayed datagram: into the engine as if from 127.3.3.40:REGION, then to the TUN. */
+static void on_relayed_packet(void *ctx, const uint8_t src_key[WM_DERP_KEY_LEN], const uint8_t *data,
+			      size_t len)
+{
+	struct relay_ctx *rc = ctx;
+	struct wm_node *node = rc->node;
+	uint8_t *buf = node->dp.relay_buf;
+	struct wm_packet p = { 0 };
+
+	(void)src_key;
+	if (len > WM_MSG_MAX_LEN)
+		return;
+	memcpy(buf + WM_VNET_HDR_LEN, data, len);
+	p.data = buf + WM_VNET_HDR_LEN;
+	p.len = len;
+	wm_relays_endpoint(&p.endpoint, rc->region);
+	wm_receive_packets(node->dev, &p, 1, wm_clock_monotonic_ns());
+	if (p.verdict == WM_VERDICT_TUN) {
+		struct wm_tun_slot slot = { .buf = p.data, .len = p.len };
+
+		if (node->tun.vnet_hdr) {
+			/* The transport header before the plaintext has room for a plain vnet header. */
+			memset(p.data - WM_VNET_HDR_LEN, 0, WM_VNET_HDR_LEN);
+			slot.buf -= WM_VNET_HDR_LEN;
+			slot.len += WM_VNET_HDR_LEN;
+		}
+		wm_tun_write_batch(&node->tun, &slot, 1);
+	}
+	wm_node_rearm_timer(node);
+}
+
+static void on_relay_state(void *ctx, enum wm_derp_client_state state, const char *why)
+{
+	struct relay_ctx *rc = ctx;
+	static const char *const names[] = { "down", "connecting", "connected" };
+
+	wm_log_verbose("relay region %u: %s (%s)", rc->region, names[state], why ? why : "");
+}
+
+static void stop_client(struct wm_relay *r)
+{
+	if (r->client) {
+		wm_derp_client_destroy(r->client);
+		r->client = NULL;
+	}
+}
+
+void wm_relays_sync_key(struct wm_relays *relays, struct wm_node *node)
+{
+	const struct wm_static_identity *id = &node->dev->identity;
+	size_t i;
+
+	if (relays->keyed && id->has_private_key && !memcmp(relays->key, id->private_key, WM_KEY_LEN))
+		return;
+	for (i = 0; i < relays->count; i++)
+		stop_client(&relays->relay[i]);
+	relays->keyed = id->has_private_key;
+	if (!relays->keyed)
+		return;
+	memcpy(relays->key, id->private_key, WM_KEY_LEN);
+	for (i = 0; i < relays->count; i++) {
+		struct wm_relay *r = &relays->relay[i];
+		struct wm_derp_client_config cfg = { 0 };
+		struct relay_ctx *rc = &node->relay_ctx[i];
+		int err;
+
+		rc->node = node;
+		rc->region = r->region;
+		cfg.url = r->url;
+		memcpy(cfg.node_private_key, id->private_key, WM_KEY_LEN);
+		cfg.ca_file = relays->ca_file[0] ? relays->ca_file : NULL;
+		cfg.preferred = relays->home ? r->region == relays->home : i == 0;
+		cfg.on_packet = on_relayed_packet;
+		cfg.on_state = on_relay_state;
+		cfg.ctx = rc;
+		r->client = wm_derp_client_create(node->loop, &cfg, &err);
+		wm_crypto_wipe(cfg.node_private_key, sizeof(cfg.node_private_key));
+		if (!r->client)
+			wm_log_error("relay region %u (%s): %s", r->region, r->url, strerror(-err));
+	}
+}
+
+int wm_relays_send(struct wm_relays *relays, uint16_t region, const uint8_t dst[WM_KEY_LEN],
+		   const uint8_t *buf, size_t len)
+{
+	struct wm_relay *r = relay_for(relays, region);
+	int err;
+
+	if (!r || !r->client) {
+		relays->unroutable++;
+		wm_log_debug("relay region %u: no relay client for it", region);
+		return -ENETUNREACH;
+	}
+	err = wm_derp_client_send(r->client, dst, buf, len);
+	if (err < 0 && err != -ENOBUFS) {
+		r->send_failures++;
+		wm_log_debug("relay region %u: send failed: %s", region, strerror(-err));
+	}
+	return err;
+}
+
+void wm_relays_stop(struct wm_relays *relays)
+{
+	size_t i;
+
+	for (i = 0; i < relays->count; i++)
+		stop_client(&relays->relay[i]);
+	wm_crypto_wipe(relays->key, sizeof(relays->key));
+	relays->keyed = false;
+}

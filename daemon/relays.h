@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The node's DERP relays. A peer reached through relay region R has the
+ * endpoint 127.3.3.40:R (Tailscale's convention), so the engine needs no
+ * notion of relays: datagrams to such an endpoint go out as DERP send-packet
+ * frames addressed to the peer's public key, and relayed packets come back
+ * into the engine as if from that endpoint. The relay never sees plaintext.
+ */
+#ifndef WM_RELAYS_H
+#define WM_RELAYS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/endpoint.h"
+#include "engine/messages.h"
+
+struct ev_loop;
+struct wm_node;
+struct wm_derp_client;
+
+#define WM_RELAY_MAGIC_ADDR "127.3.3.40"
+enum { WM_RELAY_MAX = 16, WM_RELAY_URL_LEN = 256 };
+
+struct wm_relay {
+	uint16_t region;
+	char url[WM_RELAY_URL_LEN];
+	struct wm_derp_client *client;	/* NULL until the device has a key */
+	uint64_t send_failures;
+};
+
+struct wm_relays {
+	struct wm_relay relay[WM_RELAY_MAX];
+	size_t count;
+	uint16_t home;			/* the preferred region; 0 = the first */
+	char ca_file[256];		/* empty: the system store */
+	uint8_t key[WM_KEY_LEN];	/* the key the clients run under */
+	bool keyed;
+	uint64_t unroutable;		/* packets for a region we have no relay for */
+};
+
+/* Parses "REGION=URL" (region 1-65535) and adds it. 0, -EINVAL, -ENOSPC or -EEXIST. */
+int wm_relays_add(struct wm_relays *relays, const char *spec);
+
+/* True when ep names a relay region (127.3.3.40:REGION); *region gets it. */
+bool wm_relays_is_relay_endpoint(const struct wm_endpoint *ep, uint16_t *region);
+
+/* The endpoint that stands for a region. */
+void wm_relays_endpoint(struct wm_endpoint *ep, uint16_t region);
+
+/*
+ * Starts (or restarts, after a key change) one client per relay under the
+ * node's private key. Call after every configuration change; cheap when
+ * nothing changed.
+ */
+void wm_relays_sync_key(struct wm_relays *relays, struct wm_node *node);
+
+/* Sends a datagram to the peer with public key dst through the region's relay. 0 or -errno. */
+int wm_relays_send(struct wm_relays *relays, uint16_t region, const uint8_t dst[WM_KEY_LEN],
+		   const uint8_t *buf, size_t len);
+
+/* Closes every client. */
+void wm_relays_stop(struct wm_relays *relays);
+
+#endif

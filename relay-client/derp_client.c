@@ -1,0 +1,789 @@
+/* SPDX-License-Identifier: MIT */
+#include "relay-client/derp_client.h"
+
+#include <errno.h>
+#include <ev.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "common/log.h"
+#include "relay-client/derp_http.h"
+#include "relay-client/derp_info.h"
+#include "relay-client/derp_queue.h"
+#include "relay-client/resolve.h"
+#include "relay-client/tls_stream.h"
+
+/* Frames held at once: the largest a server sends us that we parse, and the write batch. */
+#define RBUF_MAX (WM_DERP_FRAME_HEADER_LEN + WM_DERP_KEY_LEN + WM_DERP_MAX_PACKET_SIZE + 64)
+#define RBUF_MIN 8192
+#define WIRE_BATCH 16384
+#define WIRE_MAX (WIRE_BATCH + RBUF_MAX)
+#define TCP_USER_TIMEOUT_MS 30000	/* unacknowledged data this long: the path is dead */
+
+enum phase {
+	PH_IDLE,		/* backing off before the next attempt */
+	PH_RESOLVING,
+	PH_CONNECTING,		/* non-blocking connect() in progress */
+	PH_TLS,
+	PH_UPGRADE,		/* request written, waiting for "101" */
+	PH_SERVER_KEY,		/* waiting for FrameServerKey */
+	PH_RUN,			/* client info sent; packets flow */
+};
+
+struct wm_derp_client {
+	struct ev_loop *loop;
+	struct wm_derp_client_config cfg;
+	struct wm_derp_url url;
+	char url_text[300];
+	uint8_t public_key[WM_DERP_KEY_LEN];
+	struct wm_tls_config *tls_cfg;
+
+	enum phase phase;
+	enum wm_derp_client_state state;
+	int fd;
+	struct wm_tls *tls;
+	struct wm_resolve *resolve;
+	struct addrinfo *addrs, *next_addr;
+	ev_io io;
+	ev_timer timer;		/* dial/handshake deadline, backoff, idle checks */
+	ev_tstamp deadline, last_recv;
+	bool pinged;		/* an idle probe is out */
+	uint32_t backoff_ms, restart_hint_ms;
+
+	uint8_t *rbuf;
+	size_t rcap, rlen, skip;	/* skip: bytes of an over-long frame still to discard */
+	uint8_t *wire;
+	size_t wcap, woff, wlen;	/* pending bytes are wire[woff, wlen) */
+	struct wm_derp_queue queue;
+
+	int busy;		/* callbacks on the stack */
+	bool doomed;		/* destroy was called from a callback */
+	struct wm_derp_client_stats stats;
+};
+
+static void start_attempt(struct wm_derp_client *c);
+static void update_io(struct wm_derp_client *c);
+
+static void set_state(struct wm_derp_client *c, enum wm_derp_client_state s, const char *why)
+{
+	if (c->state == s && s != WM_DERP_DOWN)
+		return;
+	c->state = s;
+	if (c->cfg.on_state) {
+		c->busy++;
+		c->cfg.on_state(c->cfg.ctx, s, why);
+		c->busy--;
+	}
+}
+
+static void close_conn(struct wm_derp_client *c)
+{
+	if (c->resolve) {
+		wm_resolve_cancel(c->resolve);
+		c->resolve = NULL;
+	}
+	if (c->addrs) {
+		freeaddrinfo(c->addrs);
+		c->addrs = c->next_addr = NULL;
+	}
+	ev_io_stop(c->loop, &c->io);
+	wm_tls_free(c->tls);
+	c->tls = NULL;
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	c->rlen = c->skip = 0;
+	c->woff = c->wlen = 0;
+}
+
+static void arm_timer(struct wm_derp_client *c, ev_tstamp at)
+{
+	ev_timer_stop(c->loop, &c->timer);
+	ev_timer_set(&c->timer, at > ev_now(c->loop) ? at - ev_now(c->loop) : 0, 0);
+	ev_timer_start(c->loop, &c->timer);
+}
+
+/* Ends this attempt or connection and schedules the next, with jittered exponential backoff. */
+static void fail(struct wm_derp_client *c, const char *fmt, ...)
+{
+	uint32_t delay;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->stats.last_error, sizeof(c->stats.last_error), fmt, ap);
+	va_end(ap);
+	close_conn(c);
+	c->stats.failures++;
+	if (c->restart_hint_ms) {
+		delay = c->restart_hint_ms;	/* the server said when to come back */
+		c->restart_hint_ms = 0;
+	} else {
+		delay = c->backoff_ms / 2 + randombytes_uniform(c->backoff_ms / 2 + 1);
+		c->backoff_ms = c->backoff_ms * 2 > WM_DERP_BACKOFF_MAX_MS ? WM_DERP_BACKOFF_MAX_MS
+									: c->backoff_ms * 2;
+	}
+	wm_log_verbose("relay %s: %s; retrying in %u ms", c->url_text, c->stats.last_error, delay);
+	c->phase = PH_IDLE;
+	arm_timer(c, ev_now(c->loop) + delay / 1000.0);
+	set_state(c, WM_DERP_DOWN, c->stats.last_error);
+}
+
+/* Appends bytes to the wire buffer, growing it up to WIRE_MAX. False when they do not fit. */
+static bool wire_append(struct wm_derp_client *c, const void *data, size_t len)
+{
+	size_t pending = c->wlen - c->woff;
+
+	if (pending + len > WIRE_MAX)
+		return false;
+	if (c->wlen + len > c->wcap) {
+		if (c->woff) {
+			memmove(c->wire, c->wire + c->woff, pending);
+			c->woff = 0;
+			c->wlen = pending;
+		}
+		if (c->wlen + len > c->wcap) {
+			size_t cap = c->wcap ? c->wcap : RBUF_MIN;
+			uint8_t *p;
+
+			while (cap < c->wlen + len)
+				cap *= 2;
+			if (cap > WIRE_MAX)
+				cap = WIRE_MAX;
+			p = realloc(c->wire, cap);
+			if (!p)
+				return false;
+			c->wire = p;
+			c->wcap = cap;
+		}
+	}
+	memcpy(c->wire + c->wlen, data, len);
+	c->wlen += len;
+	return true;
+}
+
+static bool send_control(struct wm_derp_client *c, const struct wm_derp_msg *m)
+{
+	uint8_t frame[WM_DERP_FRAME_HEADER_LEN + 64];
+	ssize_t n = wm_derp_frame_encode(frame, sizeof(frame), m);
+
+	return n > 0 && wire_append(c, frame, (size_t)n);
+}
+
+/* Moves queued packet frames into the wire buffer, up to a batch. */
+static void refill_wire(struct wm_derp_client *c)
+{
+	const uint8_t *frame;
+	size_t len;
+
+	while (c->wlen - c->woff < WIRE_BATCH && (frame = wm_derp_queue_peek(&c->queue, &len))) {
+		if (!wire_append(c, frame, len))
+			break;
+		c->stats.packets_out++;
+		c->stats.bytes_out += len - WM_DERP_FRAME_HEADER_LEN - WM_DERP_KEY_LEN;
+		wm_derp_queue_pop(&c->queue);
+	}
+}
+
+/* Writes what is pending. 0, or -1 after fail(). */
+static int flush(struct wm_derp_client *c)
+{
+	if (c->phase == PH_RUN)
+		refill_wire(c);
+	while (c->wlen > c->woff) {
+		ssize_t n;
+
+		if (c->tls)
+			n = wm_tls_write(c->tls, c->wire + c->woff, c->wlen - c->woff);
+		else
+			n = send(c->fd, c->wire + c->woff, c->wlen - c->woff, MSG_NOSIGNAL);
+		if (!c->tls && n < 0)
+			n = (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? -EAGAIN
+											 : -errno;
+		if (n == -EAGAIN)
+			break;
+		if (n < 0) {
+			fail(c, "write: %s", c->tls ? wm_tls_error(c->tls) : strerror((int)-n));
+			return -1;
+		}
+		c->woff += (size_t)n;
+		if (c->woff == c->wlen) {
+			c->woff = c->wlen = 0;
+			if (c->phase == PH_RUN)
+				refill_wire(c);
+		}
+	}
+	update_io(c);
+	return 0;
+}
+
+static void update_io(struct wm_derp_client *c)
+{
+	int events = EV_READ;
+
+	if (c->fd < 0)
+		return;
+	if (c->phase == PH_CONNECTING || c->wlen > c->woff ||
+	    (c->phase == PH_RUN && c->queue.count) ||
+	    (c->tls && c->phase == PH_TLS && wm_tls_wants_write(c->tls)))
+		events |= EV_WRITE;
+	if (ev_is_active(&c->io) && (c->io.events & (EV_READ | EV_WRITE)) == events)
+		return;
+	ev_io_stop(c->loop, &c->io);
+	ev_io_set(&c->io, c->fd, events);
+	ev_io_start(c->loop, &c->io);
+}
+
+static int send_client_info(struct wm_derp_client *c, const uint8_t server_key[WM_DERP_KEY_LEN])
+{
+	struct wm_derp_client_info info = { .version = WM_DERP_PROTOCOL_VERSION,
+					    .can_ack_pings = true };
+	uint8_t sealed[WM_DERP_BOX_OVERHEAD + WM_DERP_INFO_JSON_MAX], nonce[WM_DERP_NONCE_LEN];
+	uint8_t frame[WM_DERP_FRAME_HEADER_LEN + WM_DERP_KEY_LEN + sizeof(sealed)];
+	char json[WM_DERP_INFO_JSON_MAX];
+	struct wm_derp_msg m = { .type = WM_DERP_FRAME_CLIENT_INFO };
+	ssize_t jlen, slen, flen;
+
+	jlen = wm_derp_client_info_format(json, sizeof(json), &info);
+	randombytes_buf(nonce, sizeof(nonce));
+	slen = wm_derp_seal(sealed, sizeof(sealed), (const uint8_t *)json, (size_t)jlen, server_key,
+			    c->cfg.node_private_key, nonce);
+	if (jlen < 0 || slen < 0)
+		return -EINVAL;
+	memcpy(m.client_info.key, c->public_key, WM_DERP_KEY_LEN);
+	m.client_info.sealed = sealed;
+	m.client_info.sealed_len = (size_t)slen;
+	flen = wm_derp_frame_encode(frame, sizeof(frame), &m);
+	if (flen < 0 || !wire_append(c, frame, (size_t)flen))
+		return -ENOBUFS;
+	/* derphttp: NotePreferred(true) right after the handshake when this is home. */
+	if (c->cfg.preferred) {
+		struct wm_derp_msg np = { .type = WM_DERP_FRAME_NOTE_PREFERRED, .preferred = true };
+
+		send_control(c, &np);
+	}
+	return 0;
+}
+
+static void handle_server_info(struct wm_derp_client *c, const struct wm_derp_msg *m)
+{
+	uint8_t plain[WM_DERP_INFO_JSON_MAX * 16];
+	struct wm_derp_server_info info;
+	ssize_t n;
+
+	n = wm_derp_open(plain, sizeof(plain), m->server_info.sealed, m->server_info.sealed_len,
+			 c->stats.server_key, c->cfg.node_private_key);
+	if (n < 0 || wm_derp_server_info_parse(&info, (const char *)plain, (size_t)n)) {
+		fail(c, "server info does not open or parse");
+		return;
+	}
+	c->backoff_ms = WM_DERP_BACKOFF_MIN_MS;
+	if (c->stats.connects++)
+		c->stats.reconnects++;
+	wm_log_verbose("relay %s: connected (server protocol version %lld)", c->url_text,
+		       (long long)info.version);
+	set_state(c, WM_DERP_CONNECTED, "connected");
+}
+
+/* One frame from the server. Returns -1 when the connection was failed. */
+static int handle_frame(struct wm_derp_client *c, uint8_t type, const uint8_t *p, size_t len)
+{
+	struct wm_derp_msg m;
+	int r = wm_derp_frame_decode(&m, WM_DERP_ROLE_CLIENT, type, p, len);
+	char name[8];
+
+	if (c->phase == PH_SERVER_KEY) {
+		if (r || type != WM_DERP_FRAME_SERVER_KEY) {
+			fail(c, "bad server greeting (%s, %zu bytes)", wm_derp_frame_name(type, name),
+			     len);
+			return -1;
+		}
+		memcpy(c->stats.server_key, m.key, WM_DERP_KEY_LEN);
+		c->stats.has_server_key = true;
+		if (send_client_info(c, m.key)) {
+			fail(c, "cannot seal client info to the server key");
+			return -1;
+		}
+		c->phase = PH_RUN;
+		return 0;
+	}
+	if (r == -ENOMSG) {
+		c->stats.unknown_frames++;
+		return 0;
+	}
+	if (r) {
+		/* derp_client.go drops short frames; only a bad ServerInfo ends the connection. */
+		if (type == WM_DERP_FRAME_SERVER_INFO) {
+			fail(c, "bad server info frame");
+			return -1;
+		}
+		c->stats.bad_frames++;
+		return 0;
+	}
+	switch (type) {
+	case WM_DERP_FRAME_RECV_PACKET:
+		c->stats.packets_in++;
+		c->stats.bytes_in += m.packet.len;
+		if (c->cfg.on_packet)
+			c->cfg.on_packet(c->cfg.ctx, m.packet.key, m.packet.data, m.packet.len);
+		break;
+	case WM_DERP_FRAME_SERVER_INFO:
+		handle_server_info(c, &m);
+		break;
+	case WM_DERP_FRAME_PING: {
+		struct wm_derp_msg pong = { .type = WM_DERP_FRAME_PONG };
+
+		memcpy(pong.ping, m.ping, WM_DERP_PING_LEN);
+		if (!send_control(c, &pong))
+			c->stats.control_drops++;
+		break;
+	}
+	case WM_DERP_FRAME_PEER_GONE:
+		if (c->cfg.on_peer_gone)
+			c->cfg.on_peer_gone(c->cfg.ctx, m.peer_gone.key, m.peer_gone.reason);
+		break;
+	case WM_DERP_FRAME_PEER_PRESENT:
+		if (c->cfg.on_peer_present)
+			c->cfg.on_peer_present(c->cfg.ctx, m.peer_present.key);
+		break;
+	case WM_DERP_FRAME_HEALTH:
+		if (m.health.len)
+			wm_log_error("relay %s reports: %.*s", c->url_text, (int)m.health.len,
+				     m.health.text);
+		break;
+	case WM_DERP_FRAME_RESTARTING:
+		c->restart_hint_ms = m.restarting.reconnect_in_ms ? m.restarting.reconnect_in_ms : 1;
+		break;
+	default:	/* keepalive, pong: being heard from is all they say */
+		break;
+	}
+	return c->phase == PH_RUN ? 0 : -1;
+}
+
+/* Parses what is buffered. Returns -1 when the connection was failed. */
+static int process_input(struct wm_derp_client *c)
+{
+	size_t pos = 0;
+	int ret = 0;
+
+	if (c->phase == PH_UPGRADE) {
+		int status;
+		ssize_t hl = wm_derp_http_response_parse((const char *)c->rbuf, c->rlen, &status);
+
+		if (hl == -EAGAIN)
+			return 0;
+		if (hl < 0 || status != 101) {
+			fail(c, hl < 0 ? "bad HTTP response" : "upgrade refused (HTTP %d)", status);
+			return -1;
+		}
+		pos = (size_t)hl;
+		c->phase = PH_SERVER_KEY;
+	}
+	while (pos < c->rlen && ret == 0) {
+		size_t avail = c->rlen - pos;
+		uint32_t plen;
+		uint8_t type;
+
+		if (c->skip) {
+			size_t n = avail < c->skip ? avail : c->skip;
+
+			c->skip -= n;
+			pos += n;
+			continue;
+		}
+		if (wm_derp_frame_header_decode(c->rbuf + pos, avail, &type, &plen))
+			break;
+		if (plen > WM_DERP_CLIENT_MAX_FRAME) {
+			fail(c, "frame of %u bytes is over the 1 MiB limit", plen);
+			return -1;
+		}
+		if (plen > RBUF_MAX - WM_DERP_FRAME_HEADER_LEN) {
+			/* Larger than anything we parse: skip it; a big ServerInfo still counts. */
+			if (c->phase == PH_SERVER_KEY || type == WM_DERP_FRAME_SERVER_INFO) {
+				fail(c, "handshake frame of %u bytes is too large", plen);
+				return -1;
+			}
+			c->stats.unknown_frames++;
+			c->skip = plen;
+			pos += WM_DERP_FRAME_HEADER_LEN;
+			continue;
+		}
+		if (avail < WM_DERP_FRAME_HEADER_LEN + plen)
+			break;
+		c->last_recv = ev_now(c->loop);
+		c->pinged = false;
+		ret = handle_frame(c, type, c->rbuf + pos + WM_DERP_FRAME_HEADER_LEN, plen);
+		pos += WM_DERP_FRAME_HEADER_LEN + plen;
+		if (c->doomed)
+			return -1;
+	}
+	if (ret)
+		return -1;
+	memmove(c->rbuf, c->rbuf + pos, c->rlen - pos);
+	c->rlen -= pos;
+	return 0;
+}
+
+static void on_read(struct wm_derp_client *c)
+{
+	for (int rounds = 0; rounds < 16; rounds++) {
+		ssize_t n;
+
+		if (c->rlen == c->rcap) {
+			size_t cap = c->rcap * 2 > RBUF_MAX ? RBUF_MAX : c->rcap * 2;
+			uint8_t *p;
+
+			if (cap == c->rcap) {
+				fail(c, "input buffer full");
+				return;
+			}
+			p = realloc(c->rbuf, cap);
+			if (!p) {
+				fail(c, "out of memory");
+				return;
+			}
+			c->rbuf = p;
+			c->rcap = cap;
+		}
+		if (c->tls) {
+			n = wm_tls_read(c->tls, c->rbuf + c->rlen, c->rcap - c->rlen);
+		} else {
+			n = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
+			if (n < 0)
+				n = (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+					    ? -EAGAIN : -errno;
+		}
+		if (n == -EAGAIN)
+			return;
+		if (n <= 0) {
+			fail(c, n == 0 ? "connection closed by the relay" : "read: %s",
+			     c->tls ? wm_tls_error(c->tls) : strerror((int)-n));
+			return;
+		}
+		c->rlen += (size_t)n;
+		if (process_input(c))
+			return;
+	}
+	/* More may be buffered (inside TLS or the socket): come back on the next iteration. */
+	ev_feed_event(c->loop, &c->io, EV_READ);
+}
+
+static void begin_upgrade(struct wm_derp_client *c)
+{
+	char req[WM_DERP_URL_PATH_MAX + WM_DERP_URL_HOST_MAX + 160];
+	ssize_t n = wm_derp_http_request_format(req, sizeof(req), &c->url);
+
+	c->phase = PH_UPGRADE;
+	if (n < 0 || !wire_append(c, req, (size_t)n)) {
+		fail(c, "cannot build the upgrade request");
+		return;
+	}
+	flush(c);
+}
+
+static void drive_tls(struct wm_derp_client *c)
+{
+	int r = wm_tls_handshake(c->tls);
+
+	if (r == -EAGAIN) {
+		update_io(c);
+		return;
+	}
+	if (r) {
+		fail(c, "%s", wm_tls_error(c->tls));
+		return;
+	}
+	begin_upgrade(c);
+}
+
+static void try_next_address(struct wm_derp_client *c);
+
+static void connected_tcp(struct wm_derp_client *c)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) || err) {
+		char what[120];
+
+		snprintf(what, sizeof(what), "connect: %s", strerror(err ? err : errno));
+		snprintf(c->stats.last_error, sizeof(c->stats.last_error), "%s", what);
+		close(c->fd);
+		c->fd = -1;
+		ev_io_stop(c->loop, &c->io);
+		try_next_address(c);
+		return;
+	}
+	if (c->url.tls) {
+		c->tls = wm_tls_new(c->tls_cfg, c->fd, c->url.host);
+		if (!c->tls) {
+			fail(c, "out of memory");
+			return;
+		}
+		c->phase = PH_TLS;
+		drive_tls(c);
+		return;
+	}
+	begin_upgrade(c);
+}
+
+static void try_next_address(struct wm_derp_client *c)
+{
+	static const int one = 1, user_timeout = TCP_USER_TIMEOUT_MS;
+	struct addrinfo *ai;
+	char why[sizeof(c->stats.last_error)];
+
+	while ((ai = c->next_addr)) {
+		c->next_addr = ai->ai_next;
+		c->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			       ai->ai_protocol);
+		if (c->fd < 0)
+			continue;
+		setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		setsockopt(c->fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout,
+			   sizeof(user_timeout));
+		if (connect(c->fd, ai->ai_addr, ai->ai_addrlen) == 0 || errno == EINPROGRESS) {
+			ev_tstamp dial_end = ev_now(c->loop) + WM_DERP_DIAL_TIMEOUT_MS / 1000.0;
+
+			c->phase = PH_CONNECTING;
+			arm_timer(c, c->next_addr && dial_end < c->deadline ? dial_end : c->deadline);
+			update_io(c);
+			return;
+		}
+		snprintf(c->stats.last_error, sizeof(c->stats.last_error), "connect: %s",
+			 strerror(errno));
+		close(c->fd);
+		c->fd = -1;
+	}
+	snprintf(why, sizeof(why), "%s",
+		 c->stats.last_error[0] ? c->stats.last_error : "no address to connect to");
+	fail(c, "%s", why);
+}
+
+static void on_resolved(void *ctx, struct addrinfo *res, int err)
+{
+	struct wm_derp_client *c = ctx;
+
+	c->resolve = NULL;
+	if (!res) {
+		fail(c, "cannot resolve %s: %s", c->url.host, gai_strerror(err));
+		return;
+	}
+	c->addrs = c->next_addr = res;
+	c->stats.last_error[0] = '\0';
+	try_next_address(c);
+}
+
+static void start_attempt(struct wm_derp_client *c)
+{
+	c->deadline = ev_now(c->loop) + WM_DERP_CONNECT_TIMEOUT_MS / 1000.0;
+	arm_timer(c, c->deadline);
+	c->phase = PH_RESOLVING;
+	set_state(c, WM_DERP_CONNECTING, "connecting");
+	c->resolve = wm_resolve_start(c->loop, c->url.host, c->url.port, on_resolved, c);
+	if (!c->resolve)
+		fail(c, "cannot start a name lookup");
+}
+
+static void maybe_free(struct wm_derp_client *c);
+
+static void on_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct wm_derp_client *c = w->data;
+
+	(void)loop;
+	c->busy++;
+	if (c->phase == PH_CONNECTING) {
+		if (revents & (EV_WRITE | EV_READ))
+			connected_tcp(c);
+	} else if (c->phase == PH_TLS) {
+		drive_tls(c);
+	} else {
+		if (revents & EV_READ)
+			on_read(c);
+		if (c->fd >= 0)
+			flush(c);
+	}
+	c->busy--;
+	maybe_free(c);
+}
+
+static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct wm_derp_client *c = w->data;
+	ev_tstamp now = ev_now(loop);
+
+	(void)revents;
+	c->busy++;
+	switch (c->phase) {
+	case PH_IDLE:
+		start_attempt(c);
+		break;
+	case PH_CONNECTING:
+		if (now < c->deadline && c->next_addr) {
+			close(c->fd);
+			c->fd = -1;
+			ev_io_stop(loop, &c->io);
+			snprintf(c->stats.last_error, sizeof(c->stats.last_error),
+				 "connect: timed out");
+			try_next_address(c);
+			break;
+		}
+		fail(c, "connect timed out");
+		break;
+	case PH_RUN:
+		if (c->state != WM_DERP_CONNECTED) {
+			fail(c, "handshake timed out");
+			break;
+		}
+		if (now - c->last_recv >= WM_DERP_READ_TIMEOUT_MS / 1000.0) {
+			fail(c, "no frame from the relay in %d s", WM_DERP_READ_TIMEOUT_MS / 1000);
+			break;
+		}
+		if (!c->pinged && now - c->last_recv >= WM_DERP_IDLE_PING_MS / 1000.0) {
+			struct wm_derp_msg ping = { .type = WM_DERP_FRAME_PING };
+
+			randombytes_buf(ping.ping, sizeof(ping.ping));
+			c->pinged = send_control(c, &ping);
+			flush(c);
+		}
+		if (c->phase == PH_RUN)
+			arm_timer(c, c->last_recv + (c->pinged ? WM_DERP_READ_TIMEOUT_MS
+							       : WM_DERP_IDLE_PING_MS) / 1000.0);
+		break;
+	default:
+		fail(c, "handshake timed out");
+		break;
+	}
+	c->busy--;
+	maybe_free(c);
+}
+
+struct wm_derp_client *wm_derp_client_create(struct ev_loop *loop,
+					     const struct wm_derp_client_config *cfg, int *err)
+{
+	struct wm_derp_client *c = calloc(1, sizeof(*c));
+	char why[200];
+	int e = -ENOMEM;
+
+	if (!c)
+		goto fail;
+	c->fd = -1;
+	c->loop = loop;
+	c->cfg = *cfg;
+	c->cfg.url = c->url_text;
+	c->cfg.ca_file = NULL;
+	e = -EINVAL;
+	if (!cfg->url || snprintf(c->url_text, sizeof(c->url_text), "%s", cfg->url) >=
+				 (int)sizeof(c->url_text) || wm_derp_url_parse(&c->url, cfg->url))
+		goto fail;
+	if (crypto_scalarmult_base(c->public_key, cfg->node_private_key))
+		goto fail;
+	e = -ENOMEM;
+	if (wm_derp_queue_init(&c->queue, cfg->queue_bytes ? cfg->queue_bytes : WM_DERP_QUEUE_BYTES,
+			       cfg->queue_frames ? cfg->queue_frames : WM_DERP_QUEUE_FRAMES))
+		goto fail;
+	c->rbuf = malloc(RBUF_MIN);
+	if (!c->rbuf)
+		goto fail;
+	c->rcap = RBUF_MIN;
+	if (c->url.tls) {
+		c->tls_cfg = wm_tls_client_config_new(cfg->ca_file, why, sizeof(why));
+		if (!c->tls_cfg) {
+			wm_log_error("relay %s: %s", c->url_text, why);
+			e = -EIO;
+			goto fail;
+		}
+	}
+	c->backoff_ms = WM_DERP_BACKOFF_MIN_MS;
+	ev_init(&c->io, on_io);
+	c->io.data = c;
+	ev_init(&c->timer, on_timer);
+	c->timer.data = c;
+	start_attempt(c);
+	return c;
+fail:
+	if (c) {
+		c->busy = 0;
+		wm_derp_client_destroy(c);
+	}
+	if (err)
+		*err = e;
+	return NULL;
+}
+
+int wm_derp_client_send(struct wm_derp_client *c, const uint8_t dst_key[WM_DERP_KEY_LEN],
+			const uint8_t *data, size_t len)
+{
+	struct wm_derp_msg m = { .type = WM_DERP_FRAME_SEND_PACKET };
+	size_t flen = WM_DERP_FRAME_HEADER_LEN + WM_DERP_KEY_LEN + len, dropped;
+	uint8_t *slot;
+
+	if (len > WM_DERP_MAX_PACKET_SIZE)
+		return -EMSGSIZE;
+	slot = wm_derp_queue_reserve(&c->queue, flen, &dropped);
+	if (!slot)
+		return -EMSGSIZE;	/* larger than the whole queue */
+	memcpy(m.packet.key, dst_key, WM_DERP_KEY_LEN);
+	m.packet.data = data;
+	m.packet.len = len;
+	wm_derp_frame_encode(slot, flen, &m);
+	if (c->phase == PH_RUN && !(c->io.events & EV_WRITE))
+		update_io(c);
+	if (!dropped)
+		return 0;
+	c->stats.drops += dropped;
+	return -ENOBUFS;
+}
+
+void wm_derp_client_set_preferred(struct wm_derp_client *c, bool preferred)
+{
+	struct wm_derp_msg m = { .type = WM_DERP_FRAME_NOTE_PREFERRED, .preferred = preferred };
+
+	if (c->cfg.preferred == preferred)
+		return;
+	c->cfg.preferred = preferred;
+	if (c->phase == PH_RUN && send_control(c, &m))
+		update_io(c);
+}
+
+void wm_derp_client_stats(const struct wm_derp_client *c, struct wm_derp_client_stats *out)
+{
+	*out = c->stats;
+	out->state = c->state;
+	out->drops = c->queue.dropped_frames;
+	out->dropped_bytes = c->queue.dropped_bytes;
+	out->queued_frames = c->queue.count;
+	out->queued_bytes = c->queue.bytes;
+}
+
+static void maybe_free(struct wm_derp_client *c)
+{
+	if (!c->doomed || c->busy)
+		return;
+	close_conn(c);
+	ev_timer_stop(c->loop, &c->timer);
+	wm_derp_queue_free(&c->queue);
+	wm_tls_config_free(c->tls_cfg);
+	free(c->rbuf);
+	free(c->wire);
+	sodium_memzero(c, sizeof(*c));
+	free(c);
+}
+
+void wm_derp_client_destroy(struct wm_derp_client *c)
+{
+	if (!c)
+		return;
+	c->doomed = true;
+	maybe_free(c);
+}

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The relay's plain HTTP replies: the probe and captive-portal endpoints Tailscale clients use
+ * (derp/derpserver/handler.go ProbeHandler, ServeNoContent), the counters as JSON at
+ * /debug/vars and /status, and small fixed pages. Every reply closes the connection.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/encoding.h"
+#include "relay-client/derp_http.h"
+#include "relay-server/relay.h"
+
+#ifndef WM_VERSION
+#define WM_VERSION "0.1.0"
+#endif
+
+static const char home_page[] =
+	"wiremesh-relay " WM_VERSION "\n\n"
+	"A DERP relay (Tailscale's relay protocol) and STUN server.\n"
+	"Clients connect to /derp; counters are at /debug/vars.\n";
+
+static size_t reply(char *out, size_t cap, int status, const char *type, const char *headers,
+		    const char *body, size_t body_len, bool head_only)
+{
+	ssize_t n = wm_derp_http_reply_format(out, cap, status, type, headers, body_len);
+
+	if (n < 0)
+		return 0;
+	if (!head_only && body_len && (size_t)n + body_len <= cap) {
+		memcpy(out + n, body, body_len);
+		n += (ssize_t)body_len;
+	}
+	return (size_t)n;
+}
+
+static uint64_t rss_bytes(void)
+{
+	unsigned long size, resident;
+	FILE *f = fopen("/proc/self/statm", "re");
+	int ok;
+
+	if (!f)
+		return 0;
+	ok = fscanf(f, "%lu %lu", &size, &resident) == 2;
+	fclose(f);
+	return ok ? (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE) : 0;
+}
+
+size_t wm_relay_status_json(const struct wm_relay *r, char *out, size_t cap)
+{
+	const struct wm_relay_counters *n = &r->n;
+	char hex[WM_KEY_HEX_LEN];
+	int len;
+
+	wm_key_to_hex(hex, r->public_key);
+	len = snprintf(out, cap,
+		"{\"version\":\"" WM_VERSION "\",\"public_key\":\"%s\","
+		"\"uptime_seconds\":%.0f,\"rss_bytes\":%" PRIu64 ","
+		"\"gauge_current_connections\":%zu,\"gauge_clients\":%zu,"
+		"\"gauge_home_clients\":%zu,\"gauge_queued_bytes\":%zu,"
+		"\"accepts\":%" PRIu64 ",\"refused_full\":%" PRIu64 ","
+		"\"http_requests\":%" PRIu64 ",\"upgrades\":%" PRIu64 ","
+		"\"handshake_timeouts\":%" PRIu64 ",\"handshake_failures\":%" PRIu64 ","
+		"\"not_allowed\":%" PRIu64 ",\"protocol_errors\":%" PRIu64 ","
+		"\"write_timeouts\":%" PRIu64 ",\"replaced\":%" PRIu64 ","
+		"\"packets_received\":%" PRIu64 ",\"bytes_received\":%" PRIu64 ","
+		"\"packets_sent\":%" PRIu64 ",\"bytes_sent\":%" PRIu64 ","
+		"\"drops_unknown_dest\":%" PRIu64 ",\"drops_queue_full\":%" PRIu64 ","
+		"\"drops_memory\":%" PRIu64 ",\"drops_gone\":%" PRIu64 ","
+		"\"peer_gone_disconnected_frames\":%" PRIu64 ",\"peer_gone_not_here_frames\":%" PRIu64
+		",\"control_drops\":%" PRIu64 ",\"got_ping\":%" PRIu64 ",\"sent_pong\":%" PRIu64 ","
+		"\"keepalives\":%" PRIu64 ",\"unknown_frames\":%" PRIu64 ",\"home_moves\":%" PRIu64 ","
+		"\"untracked_sources\":%" PRIu64 ","
+		"\"stun_requests\":%" PRIu64 ",\"stun_replies\":%" PRIu64 ",\"stun_bad\":%" PRIu64 "}\n",
+		hex, ev_now(r->loop) - r->started, rss_bytes(), r->nconns, r->nclients, r->nhome,
+		r->pool.bytes_used, n->accepts, n->refused_full, n->http_requests, n->upgrades,
+		n->handshake_timeouts, n->handshake_failures, n->not_allowed, n->protocol_errors,
+		n->write_timeouts, n->replaced, n->packets_recv, n->bytes_recv, n->packets_sent,
+		n->bytes_sent, n->drops_unknown_dest, n->drops_queue_full, n->drops_memory,
+		n->drops_gone, n->peer_gone_disconnected, n->peer_gone_not_here, n->control_drops,
+		n->pings, n->pongs, n->keepalives, n->unknown_frames, n->home_moves,
+		r->reg.untracked, n->stun_requests, n->stun_replies, n->stun_bad);
+	return len < 0 || (size_t)len >= cap ? 0 : (size_t)len;
+}
+
+size_t wm_relay_page(struct wm_relay *r, const struct wm_derp_http_request *req, char *out,
+		     size_t cap)
+{
+	static const char not_allowed[] = "method not allowed\n";
+	bool head = req->method == WM_HTTP_HEAD;
+	char body[4096], headers[256];
+	size_t n;
+
+	if (req->method == WM_HTTP_OTHER)
+		return reply(out, cap, 405, "text/plain; charset=utf-8", NULL, not_allowed,
+			     sizeof(not_allowed) - 1, false);
+	if (!strcmp(req->path, "/derp/probe") || !strcmp(req->path, "/derp/latency-check"))
+		return reply(out, cap, 200, NULL, "Access-Control-Allow-Origin: *\r\n", "", 0, head);
+	if (!strcmp(req->path, "/derp")) {
+		static const char msg[] = "DERP requires connection upgrade\n";
+
+		return reply(out, cap, 426, "text/plain; charset=utf-8", NULL, msg, sizeof(msg) - 1,
+			     head);
+	}
+	if (!strcmp(req->path, "/generate_204")) {
+		/* ServeNoContent: echo an acceptable challenge as "response <challenge>". */
+		snprintf(headers, sizeof(headers),
+			 "%s%s%s"
+			 "Cache-Control: no-cache, no-store, must-revalidate, no-transform, "
+			 "max-age=0\r\n",
+			 req->has_challenge ? "X-Tailscale-Response: response " : "",
+			 req->has_challenge ? req->challenge : "", req->has_challenge ? "\r\n" : "");
+		return reply(out, cap, 204, NULL, headers, "", 0, true);
+	}
+	if (!strcmp(req->path, "/debug/vars") || !strcmp(req->path, "/status")) {
+		n = wm_relay_status_json(r, body, sizeof(body));
+		return reply(out, cap, 200, "application/json", NULL, body, n, head);
+	}
+	if (!strcmp(req->path, "/robots.txt")) {
+		static const char robots[] = "User-agent: *\nDisallow: /\n";
+
+		return reply(out, cap, 200, "text/plain", NULL, robots, sizeof(robots) - 1, head);
+	}
+	if (!strcmp(req->path, "/"))
+		return reply(out, cap, 200, "text/plain; charset=utf-8", NULL, home_page,
+			     sizeof(home_page) - 1, head);
+	return reply(out, cap, 404, "text/plain; charset=utf-8", NULL, "not found\n", 10, head);
+}
