@@ -656,7 +656,7 @@ fi
 
 for pair in $PAIRS; do
 	SIMPL=([1]=${pair%%:*} [2]=${pair#*:})
-	PAIR="${SIMPL[1]}->${SIMPL[2]}"
+	PAIR="${SIMPL[1]}->${SIMPL[2]}${WM_ARGS:+ [wiremesh $WM_ARGS]}"
 	why=
 	for impl in "${SIMPL[@]}"; do
 		why=$(impl_is_available "$impl") || break

@@ -123,7 +123,18 @@ has_tools() {
 # impl_command IMPL: the command that runs implementation IMPL (wiremesh or wireguard-go).
 impl_command() {
 	case $1 in
-	wiremesh) echo "$WM_BIN" ;;
+	wiremesh)
+		# WM_ARGS (e.g. --no-offload, --threads 1) go through a wrapper, so the command stays
+		# one word for every caller, wg-quick's WG_QUICK_USERSPACE_IMPLEMENTATION included.
+		if [[ -n ${WM_ARGS:-} ]]; then
+			local wrapper=$WORKDIR/wiremesh-with-args
+			printf '#!/bin/sh\nexec %q %s "$@"\n' "$WM_BIN" "$WM_ARGS" >"$wrapper"
+			chmod +x "$wrapper"
+			echo "$wrapper"
+		else
+			echo "$WM_BIN"
+		fi
+		;;
 	wireguard-go) echo "$WG_GO" ;;
 	*) return 1 ;;
 	esac
