@@ -35,7 +35,8 @@ endif
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -I. $(DEPS_CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
-LIB_SRCS := $(sort $(wildcard common/*.c engine/*.c tun/*.c nat/*.c relay-client/*.c))
+LIB_SRCS := $(sort $(wildcard common/*.c engine/*.c tun/*.c nat/*.c relay-client/*.c \
+	coord-client/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libwiremesh.a
 
@@ -58,6 +59,16 @@ RELAY := $(BUILD)/wiremesh-relay
 DERP_TOOL := $(BUILD)/test/derp-tool
 RELAY_LOAD := $(BUILD)/bench/relay_load
 
+# The coordination server (SQLite), its test client and its load generator. Unit tests of its
+# parts link its objects (all but main.o).
+COORD_SRCS := $(sort $(wildcard coord-server/*.c))
+COORD_OBJS := $(COORD_SRCS:%.c=$(BUILD)/%.o)
+COORD_PART_OBJS := $(filter-out $(BUILD)/coord-server/main.o,$(COORD_OBJS))
+COORD := $(BUILD)/wiremesh-coord
+COORD_TOOL := $(BUILD)/test/coord-tool
+COORD_LOAD := $(BUILD)/bench/coord_load
+COORD_UNIT_BINS := $(BUILD)/test/test_coord_store $(BUILD)/test/test_coord_server
+
 FUZZ_SRCS := $(sort $(wildcard test/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_SRCS:test/fuzz/%.c=build-fuzz/%)
 
@@ -67,7 +78,8 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 .SECONDARY:
 .PHONY: all check unit-tests fuzz bench demo install clean distclean
 
-all: $(LIB) $(DAEMON) $(RELAY) $(DERP_TOOL) $(RELAY_LOAD) $(DEMO) $(UNIT_BINS)
+all: $(LIB) $(DAEMON) $(RELAY) $(DERP_TOOL) $(RELAY_LOAD) $(COORD) $(COORD_TOOL) $(COORD_LOAD) \
+	$(DEMO) $(UNIT_BINS)
 
 # Made once; rerun ./configure yourself to change options (it records its command line).
 config.mk:
@@ -102,6 +114,17 @@ $(DERP_TOOL): $(BUILD)/test/derp_tool.o $(LIB)
 $(BUILD)/test/test_derp_relay: $(BUILD)/test/unit/test_derp_relay.o \
 		$(filter-out %/main.o,$(RELAY_OBJS)) $(INPROC_OBJS) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(DEPS_LIBS)
+
+$(COORD_OBJS): EXTRA_CFLAGS += $(SQLITE_CFLAGS)
+
+$(COORD): $(COORD_OBJS) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SQLITE_LIBS) $(DEPS_LIBS)
+
+$(COORD_TOOL): $(BUILD)/test/coord_tool.o $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPS_LIBS)
+
+$(COORD_UNIT_BINS): $(BUILD)/test/%: $(BUILD)/test/unit/%.o $(COORD_PART_OBJS) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(SQLITE_LIBS) $(DEPS_LIBS)
 
 $(DEMO): $(BUILD)/test/demo.o $(INPROC_OBJS) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPS_LIBS)
@@ -140,10 +163,11 @@ $(BUILD)/bench/%: bench/%.c $(INPROC_OBJS) $(LIB) config.mk
 bench: $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
 
-install: $(DAEMON) $(RELAY)
+install: $(DAEMON) $(RELAY) $(COORD)
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(DAEMON) $(DESTDIR)$(PREFIX)/bin/wiremesh
 	install -m 0755 $(RELAY) $(DESTDIR)$(PREFIX)/bin/wiremesh-relay
+	install -m 0755 $(COORD) $(DESTDIR)$(PREFIX)/bin/wiremesh-coord
 
 clean:
 	rm -rf build build-asan build-fuzz
@@ -151,4 +175,4 @@ clean:
 distclean: clean
 	rm -f config.mk
 
--include $(LIB_OBJS:.o=.d) $(DAEMON_OBJS:.o=.d) $(RELAY_OBJS:.o=.d) $(wildcard $(BUILD)/test/*.d $(BUILD)/test/unit/*.d $(BUILD)/bench/*.d build-fuzz/*/*.d)
+-include $(LIB_OBJS:.o=.d) $(DAEMON_OBJS:.o=.d) $(RELAY_OBJS:.o=.d) $(COORD_OBJS:.o=.d) $(wildcard $(BUILD)/test/*.d $(BUILD)/test/unit/*.d $(BUILD)/bench/*.d build-fuzz/*/*.d)

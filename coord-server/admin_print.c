@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT */
+#include "coord-server/admin_print.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "common/encoding.h"
+#include "coord-client/coord_msg.h"
+#include "coord-server/store.h"
+
+#define TIME_LEN 24
+
+/* "2025-06-01 12:00:00" UTC, or "never"/"-" for 0. */
+static void fmt_time(char out[TIME_LEN], int64_t t, const char *zero)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!t || !gmtime_r(&tt, &tm)) {
+		snprintf(out, TIME_LEN, "%s", zero);
+		return;
+	}
+	strftime(out, TIME_LEN, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+static void addresses(const struct wm_store_node *n, char v4[INET_ADDRSTRLEN],
+		      char v6[INET6_ADDRSTRLEN])
+{
+	struct in_addr a = { .s_addr = htonl(n->ipv4) };
+	struct in6_addr a6;
+
+	wm_coord_ipv6_for(&a6, a);
+	inet_ntop(AF_INET, &a, v4, INET_ADDRSTRLEN);
+	inet_ntop(AF_INET6, &a6, v6, INET6_ADDRSTRLEN);
+}
+
+static json_t *node_json(const struct wm_store_node *n, int64_t now)
+{
+	char v4[INET_ADDRSTRLEN], v6[INET6_ADDRSTRLEN], key[WM_KEY_B64_LEN], ep[WM_ENDPOINT_STR_LEN];
+	json_t *eps = json_array();
+
+	addresses(n, v4, v6);
+	wm_key_to_base64(key, n->node_key);
+	for (size_t i = 0; eps && i < n->n_endpoints; i++) {
+		wm_endpoint_format(&n->endpoints[i], ep);
+		json_array_append_new(eps, json_string(ep));
+	}
+	return json_pack("{sI ss ss ss ss ss ss sb sI sI sb so sI sb ss ss}", "id",
+			 (json_int_t)n->id, "name", n->name, "hostname", n->hostname, "ipv4", v4,
+			 "ipv6", v6, "node_key", key, "os", n->os, "online", n->online, "last_seen",
+			 (json_int_t)n->last_seen, "key_expiry", (json_int_t)n->key_expiry,
+			 "expired", n->key_expiry && now >= n->key_expiry, "endpoints",
+			 eps ? eps : json_array(), "home_relay", (json_int_t)n->home_relay,
+			 "ephemeral", n->ephemeral, "tag", n->tag, "version", n->version);
+}
+
+static void node_row(const struct wm_store_node *n, int64_t now)
+{
+	char v4[INET_ADDRSTRLEN], v6[INET6_ADDRSTRLEN], key[WM_KEY_B64_LEN];
+	char seen[TIME_LEN], expiry[TIME_LEN];
+	bool expired = n->key_expiry && now >= n->key_expiry;
+
+	addresses(n, v4, v6);
+	wm_key_to_base64(key, n->node_key);
+	key[10] = '\0';
+	fmt_time(seen, n->last_seen, "never");
+	fmt_time(expiry, n->key_expiry, "never");
+	printf("%-5lld %-20s %-15s %-26s %-7s %-19s %-19s%s %-8s %-10s %s…\n", (long long)n->id,
+	       n->name, v4, v6, n->online ? "online" : "offline", seen, expiry,
+	       expired ? "!" : " ", n->os, n->ephemeral ? "ephemeral" : "-", key);
+}
+
+int wm_coord_print_nodes(struct wm_store *s, bool json, int64_t now)
+{
+	struct wm_store_node *nodes;
+	json_t *arr;
+	size_t n;
+	int ret = wm_store_nodes_load(s, &nodes, &n);
+
+	if (ret)
+		return ret;
+	if (json) {
+		arr = json_array();
+		for (size_t i = 0; arr && i < n; i++)
+			json_array_append_new(arr, node_json(&nodes[i], now));
+		if (!arr || json_dumpf(arr, stdout, JSON_INDENT(2)) < 0)
+			ret = -ENOMEM;
+		printf("\n");
+		json_decref(arr);
+	} else {
+		printf("%-5s %-20s %-15s %-26s %-7s %-19s %-19s  %-8s %-10s %s\n", "ID", "NAME", "IPV4",
+		       "IPV6", "STATUS", "LAST SEEN (UTC)", "KEY EXPIRY (UTC)", "OS", "KIND",
+		       "NODE KEY");
+		for (size_t i = 0; i < n; i++)
+			node_row(&nodes[i], now);
+		if (!n)
+			printf("(no nodes yet: create an auth key and run wiremesh up)\n");
+	}
+	free(nodes);
+	return ret;
+}
+
+struct key_print {
+	bool json;
+	int64_t now;
+	json_t *arr;
+	size_t count;
+};
+
+static const char *key_state(const struct wm_store_authkey *k, int64_t now)
+{
+	if (k->revoked)
+		return "revoked";
+	if (k->expires && now >= k->expires)
+		return "expired";
+	if (!k->reusable && k->uses)
+		return "used";
+	return "valid";
+}
+
+static void print_key(void *ctx, const struct wm_store_authkey *k)
+{
+	struct key_print *p = ctx;
+	char created[TIME_LEN], expires[TIME_LEN];
+
+	p->count++;
+	if (p->json) {
+		json_array_append_new(p->arr, json_pack("{sI ss sb sb ss sI sI sI ss}", "id",
+							(json_int_t)k->id, "prefix", k->prefix,
+							"reusable", k->reusable, "ephemeral",
+							k->ephemeral, "tag", k->tag, "created",
+							(json_int_t)k->created, "expires",
+							(json_int_t)k->expires, "uses",
+							(json_int_t)k->uses, "state",
+							key_state(k, p->now)));
+		return;
+	}
+	fmt_time(created, k->created, "-");
+	fmt_time(expires, k->expires, "never");
+	printf("%-5lld %-17s %-8s %-9s %-19s %-19s %-5lld %-8s %s\n", (long long)k->id, k->prefix,
+	       k->reusable ? "reusable" : "once", k->ephemeral ? "ephemeral" : "-", created,
+	       expires, (long long)k->uses, key_state(k, p->now), k->tag[0] ? k->tag : "-");
+}
+
+int wm_coord_print_authkeys(struct wm_store *s, bool json, int64_t now)
+{
+	struct key_print p = { .json = json, .now = now };
+	int ret;
+
+	if (json) {
+		p.arr = json_array();
+		if (!p.arr)
+			return -ENOMEM;
+	} else {
+		printf("%-5s %-17s %-8s %-9s %-19s %-19s %-5s %-8s %s\n", "ID", "KEY", "USE", "KIND",
+		       "CREATED (UTC)", "EXPIRES (UTC)", "USES", "STATE", "TAG");
+	}
+	ret = wm_store_authkey_list(s, print_key, &p);
+	if (json) {
+		if (!ret)
+			json_dumpf(p.arr, stdout, JSON_INDENT(2));
+		printf("\n");
+		json_decref(p.arr);
+	} else if (!ret && !p.count) {
+		printf("(no auth keys: wiremesh-coord authkey create --db PATH)\n");
+	}
+	return ret;
+}

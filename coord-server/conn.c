@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: MIT */
+#include "coord-server/conn.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "coord-client/coord_msg.h"
+#include "coord-server/api.h"
+#include "coord-server/server.h"
+#include "relay-client/tls_stream.h"
+
+#define READ_CHUNK 16384
+#define READ_ROUNDS 16		/* per wakeup: then let others run */
+#define DRAIN_MAX 65536		/* bytes discarded after the answer before giving up */
+
+static void on_io(struct ev_loop *loop, ev_io *w, int revents);
+static void on_timer(struct ev_loop *loop, ev_timer *w, int revents);
+
+static void watch(struct wm_coord_sconn *c, int events)
+{
+	ev_io_stop(c->srv->loop, &c->io);
+	if (events) {
+		ev_io_set(&c->io, c->fd, events);
+		ev_io_start(c->srv->loop, &c->io);
+	}
+}
+
+static void deadline(struct wm_coord_sconn *c, double seconds)
+{
+	ev_timer_stop(c->srv->loop, &c->timer);
+	ev_timer_set(&c->timer, seconds, 0);
+	ev_timer_start(c->srv->loop, &c->timer);
+}
+
+void wm_coord_sconn_accept(struct wm_coord_server *srv, int fd, const char *peer)
+{
+	struct wm_coord_sconn *c = calloc(1, sizeof(*c));
+
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->srv = srv;
+	c->fd = fd;
+	snprintf(c->peer, sizeof(c->peer), "%s", peer);
+	wm_coord_http_init(&c->req, true, WM_COORD_REQUEST_MAX + WM_COORD_SEAL_OVERHEAD);
+	ev_init(&c->io, on_io);
+	c->io.data = c;
+	ev_init(&c->timer, on_timer);
+	c->timer.data = c;
+	c->next = srv->conns;
+	if (srv->conns)
+		srv->conns->prev = c;
+	srv->conns = c;
+	srv->n_conns++;
+	if (srv->tls) {
+		c->tls = wm_tls_new(srv->tls, fd, NULL);
+		if (!c->tls) {
+			wm_coord_sconn_close(c);
+			return;
+		}
+		c->state = WM_SCONN_TLS;
+	} else {
+		c->state = WM_SCONN_READ;
+	}
+	deadline(c, WM_COORD_READ_TIMEOUT_S);
+	watch(c, EV_READ);
+}
+
+void wm_coord_sconn_close(struct wm_coord_sconn *c)
+{
+	struct wm_coord_server *srv = c->srv;
+	int64_t now;
+
+	if (c->state == WM_SCONN_HELD) {
+		/* The node was there until now: its presence must not lapse in between. */
+		now = wm_coord_server_now();
+		wm_store_nodes_touch(srv->store, &c->node_id, 1, now);
+		srv->n_held--;
+	}
+	ev_io_stop(srv->loop, &c->io);
+	ev_timer_stop(srv->loop, &c->timer);
+	wm_tls_free(c->tls);
+	close(c->fd);
+	wm_coord_http_free(&c->req);
+	wm_coord_box_wipe(&c->box);
+	free(c->out);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		srv->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	srv->n_conns--;
+	free(c);
+	wm_coord_server_conn_gone(srv);
+}
+
+/* Bytes read, 0 at EOF, -EAGAIN (watcher set), or another negative errno. */
+static ssize_t conn_read(struct wm_coord_sconn *c, void *buf, size_t len)
+{
+	ssize_t n;
+
+	if (c->tls && c->state != WM_SCONN_DRAIN) {
+		n = wm_tls_read(c->tls, buf, len);
+		if (n == -EAGAIN)
+			watch(c, wm_tls_wants_write(c->tls) ? EV_WRITE : EV_READ);
+		return n;
+	}
+	n = recv(c->fd, buf, len, 0);
+	if (n >= 0)
+		return n;
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+		watch(c, EV_READ);
+		return -EAGAIN;
+	}
+	return -errno;
+}
+
+static ssize_t conn_write(struct wm_coord_sconn *c, const void *buf, size_t len)
+{
+	ssize_t n;
+
+	if (c->tls) {
+		n = wm_tls_write(c->tls, buf, len);
+		if (n == -EAGAIN)
+			watch(c, wm_tls_wants_write(c->tls) ? EV_WRITE : EV_READ);
+		return n;
+	}
+	n = send(c->fd, buf, len, MSG_NOSIGNAL);
+	if (n >= 0)
+		return n;
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+		watch(c, EV_WRITE);
+		return -EAGAIN;
+	}
+	return -errno;
+}
+
+/* The request could not be read: answer with what the reader says and close. */
+static void bad_request(struct wm_coord_sconn *c, ssize_t err)
+{
+	if (err == -EMSGSIZE && c->req.head_done)
+		wm_coord_api_error(c, 413, "too_large", "request body too large (at most %d bytes)",
+				   WM_COORD_REQUEST_MAX + WM_COORD_SEAL_OVERHEAD);
+	else if (err == -EMSGSIZE)
+		wm_coord_api_error(c, 431, "too_large", "%s", c->req.error);
+	else
+		wm_coord_api_error(c, 400, "bad_request", "%s", c->req.error);
+}
+
+static void read_request(struct wm_coord_sconn *c)
+{
+	uint8_t buf[READ_CHUNK];
+
+	for (int round = 0; round < READ_ROUNDS; round++) {
+		ssize_t n = conn_read(c, buf, sizeof(buf)), used;
+
+		if (n == -EAGAIN)
+			return;
+		if (n <= 0) {
+			wm_coord_sconn_close(c);	/* gone before asking anything */
+			return;
+		}
+		for (size_t off = 0; off < (size_t)n && !c->req.done; off += (size_t)used) {
+			used = wm_coord_http_feed(&c->req, buf + off, (size_t)n - off);
+			if (used < 0) {
+				bad_request(c, used);
+				return;
+			}
+			if (used == 0)
+				break;
+		}
+		if (c->req.done) {
+			c->state = WM_SCONN_BUSY;
+			watch(c, 0);
+			c->srv->stats.requests++;
+			wm_coord_api_handle(c);
+			return;
+		}
+	}
+}
+
+/* While a poll is held, input means the client left (or misbehaves): either way, close. */
+static void held_input(struct wm_coord_sconn *c)
+{
+	uint8_t buf[256];
+	ssize_t n = conn_read(c, buf, sizeof(buf));
+
+	if (n == -EAGAIN)
+		return;
+	wm_coord_sconn_close(c);
+}
+
+static void drain(struct wm_coord_sconn *c)
+{
+	uint8_t buf[READ_CHUNK];
+
+	for (size_t total = 0; total < DRAIN_MAX;) {
+		ssize_t n = conn_read(c, buf, sizeof(buf));
+
+		if (n == -EAGAIN)
+			return;
+		if (n <= 0)
+			break;
+		total += (size_t)n;
+	}
+	wm_coord_sconn_close(c);
+}
+
+static void write_answer(struct wm_coord_sconn *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = conn_write(c, c->out + c->out_off, c->out_len - c->out_off);
+
+		if (n == -EAGAIN)
+			return;
+		if (n < 0) {
+			wm_coord_sconn_close(c);
+			return;
+		}
+		c->out_off += (size_t)n;
+	}
+	free(c->out);
+	c->out = NULL;
+	/* Half-close, then read what the client still sends so that closing cannot reset the
+	 * connection before the answer arrives. */
+	shutdown(c->fd, SHUT_WR);
+	c->state = WM_SCONN_DRAIN;
+	deadline(c, WM_COORD_DRAIN_S);
+	watch(c, EV_READ);
+}
+
+static void handshake(struct wm_coord_sconn *c)
+{
+	int ret = wm_tls_handshake(c->tls);
+
+	if (ret == -EAGAIN) {
+		watch(c, wm_tls_wants_write(c->tls) ? EV_WRITE : EV_READ);
+		return;
+	}
+	if (ret) {
+		wm_log_debug("coord: %s: %s", c->peer, wm_tls_error(c->tls));
+		wm_coord_sconn_close(c);
+		return;
+	}
+	c->state = WM_SCONN_READ;
+	read_request(c);
+}
+
+static void on_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct wm_coord_sconn *c = w->data;
+
+	(void)loop;
+	(void)revents;
+	switch (c->state) {
+	case WM_SCONN_TLS:
+		handshake(c);
+		break;
+	case WM_SCONN_READ:
+		read_request(c);
+		break;
+	case WM_SCONN_HELD:
+		held_input(c);
+		break;
+	case WM_SCONN_WRITE:
+		write_answer(c);
+		break;
+	case WM_SCONN_DRAIN:
+		drain(c);
+		break;
+	case WM_SCONN_BUSY:
+		watch(c, 0);
+		break;
+	}
+}
+
+static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct wm_coord_sconn *c = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (c->state == WM_SCONN_HELD) {
+		struct wm_coord_server *srv = c->srv;
+		int64_t id = wm_coord_api_answer_held(c);
+
+		/* It will poll again at once; until then it counts as present. */
+		if (id)
+			wm_store_nodes_touch(srv->store, &id, 1, wm_coord_server_now());
+	} else {
+		wm_coord_sconn_close(c);
+	}
+}
+
+void wm_coord_sconn_respond(struct wm_coord_sconn *c, int status, const char *content_type,
+			    char *body, size_t len)
+{
+	char head[512];
+	ssize_t n = wm_coord_http_response_head(head, sizeof(head), status, content_type, len);
+
+	if (c->state == WM_SCONN_HELD)
+		c->srv->n_held--;
+	c->state = WM_SCONN_WRITE;
+	free(c->out);
+	c->out = n < 0 ? NULL : malloc((size_t)n + len);
+	if (!c->out) {
+		free(body);
+		wm_coord_sconn_close(c);
+		return;
+	}
+	memcpy(c->out, head, (size_t)n);
+	if (len)
+		memcpy(c->out + n, body, len);
+	free(body);
+	c->out_len = (size_t)n + len;
+	c->out_off = 0;
+	if (status >= 500)
+		c->srv->stats.answered_5xx++;
+	else if (status >= 400)
+		c->srv->stats.answered_4xx++;
+	deadline(c, WM_COORD_WRITE_TIMEOUT_S);
+	write_answer(c);
+}
+
+void wm_coord_sconn_hold(struct wm_coord_sconn *c, double seconds)
+{
+	c->state = WM_SCONN_HELD;
+	c->srv->n_held++;
+	deadline(c, seconds);
+	watch(c, EV_READ);
+}

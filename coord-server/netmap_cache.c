@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+#include "coord-server/netmap_cache.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "coord-client/coord_msg.h"
+
+void wm_coord_node_self(struct wm_netmap_self *out, const struct wm_store_node *n)
+{
+	memset(out, 0, sizeof(*out));
+	out->id = (uint64_t)n->id;
+	snprintf(out->name, sizeof(out->name), "%s", n->name);
+	out->ipv4.s_addr = htonl(n->ipv4);
+	wm_coord_ipv6_for(&out->ipv6, out->ipv4);
+	out->key_expiry = n->key_expiry;
+}
+
+void wm_coord_node_peer(struct wm_netmap_peer *out, const struct wm_store_node *n, int64_t now)
+{
+	memset(out, 0, sizeof(*out));
+	out->id = (uint64_t)n->id;
+	snprintf(out->name, sizeof(out->name), "%s", n->name);
+	memcpy(out->node_key, n->node_key, WM_KEY_LEN);
+	memcpy(out->disco_key, n->disco_key, WM_KEY_LEN);
+	out->ipv4.s_addr = htonl(n->ipv4);
+	wm_coord_ipv6_for(&out->ipv6, out->ipv4);
+	/* Its own /32 and /128 until access policy brings subnet routes. */
+	out->allowed_ips[0].family = AF_INET;
+	memcpy(out->allowed_ips[0].addr, &out->ipv4, 4);
+	out->allowed_ips[0].cidr = 32;
+	out->allowed_ips[1].family = AF_INET6;
+	memcpy(out->allowed_ips[1].addr, &out->ipv6, 16);
+	out->allowed_ips[1].cidr = 128;
+	out->n_allowed_ips = 2;
+	memcpy(out->endpoints, n->endpoints, n->n_endpoints * sizeof(n->endpoints[0]));
+	out->n_endpoints = n->n_endpoints;
+	out->home_relay = n->home_relay;
+	out->online = n->online;
+	out->last_seen = n->last_seen;
+	out->key_expiry = n->key_expiry;
+	out->expired = n->key_expiry && now >= n->key_expiry;
+}
+
+static void free_frags(char **frag, size_t n)
+{
+	for (size_t i = 0; frag && i < n; i++)
+		free(frag[i]);
+	free(frag);
+}
+
+void wm_coord_cache_free(struct wm_coord_cache *c)
+{
+	free_frags(c->frag, c->n);
+	free(c->frag_len);
+	free(c->nodes);
+	free(c->relays);
+	memset(c, 0, sizeof(*c));
+}
+
+/* The stored relay map, re-encoded after a check: a hand-edited database cannot break netmaps. */
+static char *checked_relays(struct wm_store *s)
+{
+	struct wm_relay_map rm;
+	char *text = wm_store_relays_get(s), *out;
+
+	if (!text)
+		return NULL;
+	if (wm_coord_relay_map_parse(&rm, text, strlen(text), NULL, 0))
+		memset(&rm, 0, sizeof(rm));
+	free(text);
+	out = wm_coord_relay_map_encode(&rm);
+	wm_relay_map_free(&rm);
+	return out;
+}
+
+int wm_coord_cache_rebuild(struct wm_coord_cache *c, struct wm_store *s, int64_t now,
+			   double loop_now)
+{
+	struct wm_coord_cache fresh = { 0 };
+	struct wm_netmap_peer peer;
+	int ret;
+
+	/* The version first: a change racing with the load makes the cache look older, never
+	 * newer, than what it holds, and the next wake rebuilds it. */
+	fresh.version = wm_store_netmap_version(s);
+	ret = wm_store_nodes_load(s, &fresh.nodes, &fresh.n);
+	if (ret)
+		return ret;
+	fresh.relays = checked_relays(s);
+	fresh.frag = calloc(fresh.n + 1, sizeof(*fresh.frag));
+	fresh.frag_len = calloc(fresh.n + 1, sizeof(*fresh.frag_len));
+	if (!fresh.relays || !fresh.frag || !fresh.frag_len)
+		goto nomem;
+	for (size_t i = 0; i < fresh.n; i++) {
+		wm_coord_node_peer(&peer, &fresh.nodes[i], now);
+		fresh.frag[i] = wm_coord_peer_encode(&peer);
+		if (!fresh.frag[i])
+			goto nomem;
+		fresh.frag_len[i] = strlen(fresh.frag[i]);
+		fresh.frags_total += fresh.frag_len[i] + 1;
+	}
+	fresh.built_at = loop_now;
+	fresh.built_unix = now;
+	wm_coord_cache_free(c);
+	*c = fresh;
+	return 0;
+nomem:
+	wm_coord_cache_free(&fresh);
+	return -ENOMEM;
+}
+
+static int cmp_node_id(const void *key, const void *elem)
+{
+	int64_t id = *(const int64_t *)key, other = ((const struct wm_store_node *)elem)->id;
+
+	return id < other ? -1 : id > other;
+}
+
+const struct wm_store_node *wm_coord_cache_node(const struct wm_coord_cache *c, int64_t id)
+{
+	if (!c->n)
+		return NULL;
+	return bsearch(&id, c->nodes, c->n, sizeof(*c->nodes), cmp_node_id);
+}
+
+char *wm_coord_cache_netmap(const struct wm_coord_cache *c, const struct wm_store_node *node,
+			    const uint8_t id[WM_COORD_REQ_ID_LEN], size_t *len)
+{
+	struct wm_netmap_self self;
+	char hex[2 * WM_COORD_REQ_ID_LEN + 1], head[256], *self_json, *out, *p;
+	size_t self_idx = (size_t)(node - c->nodes), cap;
+	bool first = true;
+	int n;
+
+	wm_coord_node_self(&self, node);
+	self_json = wm_coord_self_encode(&self);
+	if (!self_json)
+		return NULL;
+	sodium_bin2hex(hex, sizeof(hex), id, WM_COORD_REQ_ID_LEN);
+	n = snprintf(head, sizeof(head), "{\"type\":\"netmap\",\"id\":\"%s\",\"version\":%llu,"
+		     "\"unchanged\":false,\"self\":", hex, (unsigned long long)c->version);
+	cap = (size_t)n + strlen(self_json) + strlen(c->relays) + c->frags_total + 64;
+	out = malloc(cap);
+	if (!out) {
+		free(self_json);
+		return NULL;
+	}
+	p = out + sprintf(out, "%s%s,\"relays\":%s,\"packet_filter\":null,\"peers\":[", head,
+			  self_json, c->relays);
+	free(self_json);
+	for (size_t i = 0; i < c->n; i++) {
+		if (i == self_idx)
+			continue;
+		if (!first)
+			*p++ = ',';
+		first = false;
+		memcpy(p, c->frag[i], c->frag_len[i]);
+		p += c->frag_len[i];
+	}
+	p += sprintf(p, "]}");
+	*len = (size_t)(p - out);
+	return out;
+}

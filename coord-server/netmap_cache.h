@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The netmap as every node sees it, built once per netmap version: all nodes (sorted by id)
+ * and each one's peer entry as JSON text, so an answer to one node is this list spliced
+ * around its own entry, and a fan-out to N nodes costs N copies instead of N encodings.
+ */
+#ifndef WM_COORD_NETMAP_CACHE_H
+#define WM_COORD_NETMAP_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coord-server/store.h"
+
+struct wm_coord_cache {
+	uint64_t version;		/* 0: empty */
+	double built_at;		/* loop time */
+	int64_t built_unix;
+	struct wm_store_node *nodes;
+	size_t n;
+	char **frag;			/* peer entries, in node order */
+	size_t *frag_len;
+	size_t frags_total;
+	char *relays;			/* the relay map's JSON text */
+};
+
+/* Rebuilds from the store. 0 or negative errno (the old cache is kept then). */
+int wm_coord_cache_rebuild(struct wm_coord_cache *c, struct wm_store *s, int64_t now,
+			   double loop_now);
+
+void wm_coord_cache_free(struct wm_coord_cache *c);
+
+/* The node with this id, or NULL. */
+const struct wm_store_node *wm_coord_cache_node(const struct wm_coord_cache *c, int64_t id);
+
+/* The poll answer for node (one of c->nodes) to request id: malloc'd text, length in *len. */
+char *wm_coord_cache_netmap(const struct wm_coord_cache *c, const struct wm_store_node *node,
+			    const uint8_t id[WM_COORD_REQ_ID_LEN], size_t *len);
+
+/* The self and peer views of a stored node at time now. */
+void wm_coord_node_self(struct wm_netmap_self *out, const struct wm_store_node *n);
+void wm_coord_node_peer(struct wm_netmap_peer *out, const struct wm_store_node *n, int64_t now);
+
+#endif

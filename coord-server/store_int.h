@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/* Internals shared by store.c, store_nodes.c and store_authkeys.c. */
+#ifndef WM_COORD_STORE_INT_H
+#define WM_COORD_STORE_INT_H
+
+#include <sqlite3.h>
+
+#include "coord-server/store.h"
+
+struct wm_store {
+	sqlite3 *db;
+	int64_t data_version;
+	char error[256];
+};
+
+/* Prepares sql; NULL with s->error set. */
+sqlite3_stmt *wm_store_prepare(struct wm_store *s, const char *sql);
+
+/* Runs SQL without results. 0 or -EIO with s->error set. */
+int wm_store_exec(struct wm_store *s, const char *sql);
+
+/* Steps a statement to its end and finalizes it. 0, -EEXIST on a constraint, else -EIO. */
+int wm_store_step_done(struct wm_store *s, sqlite3_stmt *st);
+
+/* BEGIN IMMEDIATE (a write transaction from the start, so no upgrade deadlock), COMMIT,
+ * ROLLBACK. */
+int wm_store_begin(struct wm_store *s);
+int wm_store_commit(struct wm_store *s);
+void wm_store_rollback(struct wm_store *s);
+
+/* Increments the netmap version (inside the caller's transaction). */
+int wm_store_bump(struct wm_store *s);
+
+/* Inside the caller's transaction: checks an auth key and counts one use. 0, 1 when refused
+ * (*why filled), or negative errno. */
+int wm_store_authkey_use(struct wm_store *s, const char *key, int64_t now,
+			 struct wm_store_authkey *out, struct wm_store_refusal *why);
+
+/* Records the error text of the last failing call. Returns err. */
+int wm_store_fail(struct wm_store *s, int err);
+
+#endif
