@@ -75,6 +75,7 @@ static void on_housekeeping(struct ev_loop *loop, ev_timer *w, int revents)
 		node->dev->mtu = mtu;
 	}
 	wm_device_set_wall_offset(node->dev, wm_clock_wall_offset_ns());
+	wm_relays_close_idle(&node->relays, wm_clock_monotonic_ns());
 }
 
 static void on_tun_readable(struct ev_loop *loop, ev_io *w, int revents)

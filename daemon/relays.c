@@ -115,11 +115,41 @@ static void stop_client(struct wm_relay *r)
 	}
 }
 
+static bool is_home(const struct wm_relays *relays, const struct wm_relay *r)
+{
+	return relays->home ? r->region == relays->home : r == &relays->relay[0];
+}
+
+static void start_client(struct wm_relays *relays, struct wm_relay *r)
+{
+	struct wm_derp_client_config cfg = { 0 };
+	struct wm_node *node = relays->node;
+	struct relay_ctx *rc = &node->relay_ctx[r - relays->relay];
+	int err;
+
+	rc->node = node;
+	rc->region = r->region;
+	cfg.url = r->url;
+	memcpy(cfg.node_private_key, relays->key, WM_KEY_LEN);
+	cfg.ca_file = relays->ca_file[0] ? relays->ca_file : NULL;
+	cfg.preferred = is_home(relays, r);
+	cfg.on_packet = on_relayed_packet;
+	cfg.on_state = on_relay_state;
+	cfg.ctx = rc;
+	r->client = wm_derp_client_create(node->loop, &cfg, &err);
+	wm_crypto_wipe(cfg.node_private_key, sizeof(cfg.node_private_key));
+	r->last_packets = 0;
+	r->last_active = wm_clock_monotonic_ns();
+	if (!r->client)
+		wm_log_error("relay region %u (%s): %s", r->region, r->url, strerror(-err));
+}
+
 void wm_relays_sync_key(struct wm_relays *relays, struct wm_node *node)
 {
 	const struct wm_static_identity *id = &node->dev->identity;
 	size_t i;
 
+	relays->node = node;
 	if (relays->keyed && id->has_private_key && !memcmp(relays->key, id->private_key, WM_KEY_LEN))
 		return;
 	for (i = 0; i < relays->count; i++)
@@ -128,25 +158,31 @@ void wm_relays_sync_key(struct wm_relays *relays, struct wm_node *node)
 	if (!relays->keyed)
 		return;
 	memcpy(relays->key, id->private_key, WM_KEY_LEN);
+	for (i = 0; i < relays->count; i++)
+		if (is_home(relays, &relays->relay[i]))
+			start_client(relays, &relays->relay[i]);
+}
+
+void wm_relays_close_idle(struct wm_relays *relays, uint64_t now)
+{
+	size_t i;
+
 	for (i = 0; i < relays->count; i++) {
 		struct wm_relay *r = &relays->relay[i];
-		struct wm_derp_client_config cfg = { 0 };
-		struct relay_ctx *rc = &node->relay_ctx[i];
-		int err;
+		struct wm_derp_client_stats st;
+		uint64_t packets;
 
-		rc->node = node;
-		rc->region = r->region;
-		cfg.url = r->url;
-		memcpy(cfg.node_private_key, id->private_key, WM_KEY_LEN);
-		cfg.ca_file = relays->ca_file[0] ? relays->ca_file : NULL;
-		cfg.preferred = relays->home ? r->region == relays->home : i == 0;
-		cfg.on_packet = on_relayed_packet;
-		cfg.on_state = on_relay_state;
-		cfg.ctx = rc;
-		r->client = wm_derp_client_create(node->loop, &cfg, &err);
-		wm_crypto_wipe(cfg.node_private_key, sizeof(cfg.node_private_key));
-		if (!r->client)
-			wm_log_error("relay region %u (%s): %s", r->region, r->url, strerror(-err));
+		if (!r->client || is_home(relays, r))
+			continue;
+		wm_derp_client_stats(r->client, &st);
+		packets = st.packets_in + st.packets_out + st.queued_frames;
+		if (packets != r->last_packets) {
+			r->last_packets = packets;
+			r->last_active = now;
+		} else if (now - r->last_active > WM_RELAY_IDLE_CLOSE_NS) {
+			wm_log_verbose("relay region %u idle, closing", r->region);
+			stop_client(r);
+		}
 	}
 }
 
@@ -156,9 +192,11 @@ int wm_relays_send(struct wm_relays *relays, uint16_t region, const uint8_t dst[
 	struct wm_relay *r = relay_for(relays, region);
 	int err;
 
+	if (r && !r->client && relays->keyed)
+		start_client(relays, r);	/* a peer's home relay, used on demand */
 	if (!r || !r->client) {
 		relays->unroutable++;
-		wm_log_debug("relay region %u: no relay client for it", region);
+		wm_log_debug("relay region %u: no relay for it", region);
 		return -ENETUNREACH;
 	}
 	err = wm_derp_client_send(r->client, dst, buf, len);

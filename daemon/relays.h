@@ -23,11 +23,16 @@ struct wm_derp_client;
 #define WM_RELAY_MAGIC_ADDR "127.3.3.40"
 enum { WM_RELAY_MAX = 16, WM_RELAY_URL_LEN = 256 };
 
+/* A relay other than the home one closes after this long without packets either way. */
+#define WM_RELAY_IDLE_CLOSE_NS (60ULL * 1000000000ULL)
+
 struct wm_relay {
 	uint16_t region;
 	char url[WM_RELAY_URL_LEN];
-	struct wm_derp_client *client;	/* NULL until the device has a key */
+	struct wm_derp_client *client;	/* the home relay: once keyed; others: while in use */
 	uint64_t send_failures;
+	uint64_t last_packets;		/* in + out, at the last activity check */
+	uint64_t last_active;		/* monotonic ns */
 };
 
 struct wm_relays {
@@ -37,6 +42,7 @@ struct wm_relays {
 	char ca_file[256];		/* empty: the system store */
 	uint8_t key[WM_KEY_LEN];	/* the key the clients run under */
 	bool keyed;
+	struct wm_node *node;
 	uint64_t unroutable;		/* packets for a region we have no relay for */
 };
 
@@ -50,11 +56,14 @@ bool wm_relays_is_relay_endpoint(const struct wm_endpoint *ep, uint16_t *region)
 void wm_relays_endpoint(struct wm_endpoint *ep, uint16_t region);
 
 /*
- * Starts (or restarts, after a key change) one client per relay under the
- * node's private key. Call after every configuration change; cheap when
- * nothing changed.
+ * Connects to the home relay under the node's private key (again after a key
+ * change); the others connect on first use. Call after every configuration
+ * change; cheap when nothing changed.
  */
 void wm_relays_sync_key(struct wm_relays *relays, struct wm_node *node);
+
+/* Call about once a second: closes relays other than the home one idle for WM_RELAY_IDLE_CLOSE_NS. */
+void wm_relays_close_idle(struct wm_relays *relays, uint64_t now);
 
 /* Sends a datagram to the peer with public key dst through the region's relay. 0 or -errno. */
 int wm_relays_send(struct wm_relays *relays, uint16_t region, const uint8_t dst[WM_KEY_LEN],
