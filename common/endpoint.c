@@ -31,6 +31,21 @@ bool wm_endpoint_equal(const struct wm_endpoint *a, const struct wm_endpoint *b)
 	return true;
 }
 
+bool wm_endpoint_has_src(const struct wm_endpoint *ep)
+{
+	if (ep->addr.sa.sa_family == AF_INET)
+		return ep->src.v4.s_addr != 0;
+	if (ep->addr.sa.sa_family == AF_INET6)
+		return !IN6_IS_ADDR_UNSPECIFIED(&ep->src.v6);
+	return false;
+}
+
+void wm_endpoint_clear_src(struct wm_endpoint *ep)
+{
+	memset(&ep->src, 0, sizeof(ep->src));
+	ep->src_ifindex = 0;
+}
+
 static int parse_port(const char *text, uint16_t *port)
 {
 	char *end;

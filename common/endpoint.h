@@ -19,7 +19,23 @@ struct wm_endpoint {
 		struct sockaddr_in in4;
 		struct sockaddr_in6 in6;
 	} addr;
+	/*
+	 * Our own address the peer's packets arrived at, so replies leave from it
+	 * ("sticky" source, as the kernel implementation does on multi-homed
+	 * hosts); all zeros lets the kernel choose. Not part of equality.
+	 */
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+	} src;
+	uint32_t src_ifindex;
 };
+
+/* True when a source address is remembered. */
+bool wm_endpoint_has_src(const struct wm_endpoint *ep);
+
+/* Forgets the source address (it stopped being ours). */
+void wm_endpoint_clear_src(struct wm_endpoint *ep);
 
 /* Longest text form: "[" + IPv6 with scope + "]:" + port + NUL. */
 #define WM_ENDPOINT_STR_LEN 72

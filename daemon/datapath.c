@@ -116,6 +116,21 @@ static size_t read_and_split(struct wm_node *node)
 	return count;
 }
 
+/* Sends a gathered batch; peers whose sticky source address went stale forget it. */
+static void flush_udp(struct wm_node *node, size_t out)
+{
+	struct wm_datapath *dp = &node->dp;
+	size_t i;
+
+	wm_udp_send_batch(&node->udp, dp->udp_slots, out);
+	for (i = 0; i < out; i++) {
+		struct wm_peer *peer = dp->udp_slots[i].owner;
+
+		if (dp->udp_slots[i].src_stale && peer)
+			wm_endpoint_clear_src(&peer->endpoint);
+	}
+}
+
 static void send_sealed(struct wm_node *node, size_t count)
 {
 	struct wm_datapath *dp = &node->dp;
@@ -134,13 +149,15 @@ static void send_sealed(struct wm_node *node, size_t count)
 		dp->udp_slots[out].buf = dp->pkts[i].data;
 		dp->udp_slots[out].len = dp->pkts[i].len;
 		dp->udp_slots[out].addr = dp->pkts[i].endpoint;
+		dp->udp_slots[out].owner = dp->pkts[i].peer;
+		dp->udp_slots[out].src_stale = false;
 		if (++out == WM_DP_READS) {
-			wm_udp_send_batch(&node->udp, dp->udp_slots, out);
+			flush_udp(node, out);
 			out = 0;
 		}
 	}
 	if (out)
-		wm_udp_send_batch(&node->udp, dp->udp_slots, out);
+		flush_udp(node, out);
 }
 
 int wm_datapath_from_tun(struct wm_node *node)

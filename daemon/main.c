@@ -150,7 +150,7 @@ static const char *hint_for(int err)
 	case -EADDRINUSE:
 		return "another wiremesh or wireguard-go already serves this interface";
 	case -EBUSY:
-		return "the interface is in use by another process";
+		return "another wiremesh or wireguard-go is already running for this interface";
 	default:
 		return NULL;
 	}

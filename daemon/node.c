@@ -27,6 +27,8 @@ static void send_datagram(void *ctx, struct wm_peer *peer, const struct wm_endpo
 		return;
 	}
 	err = wm_udp_send(&node->udp, to, buf, len);
+	if (err == 1 && peer)
+		wm_endpoint_clear_src(&peer->endpoint);	/* our old address is gone */
 	if (err < 0 && wm_log_level() >= WM_LOG_DEBUG) {
 		char ep[WM_ENDPOINT_STR_LEN];
 

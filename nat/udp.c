@@ -100,6 +100,11 @@ static int open_bound(int family, uint16_t port, uint16_t *bound)
 		ep.addr.in4.sin_port = htons(port);
 	}
 	grow_buffers(fd);
+	/* Learn which of our addresses each datagram came to, for sticky source addresses. */
+	if (family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+	else
+		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
 	if (bind(fd, &ep.addr.sa, wm_endpoint_socklen(&ep)) < 0)
 		goto fail;
 	len = sizeof(ep.addr);
@@ -171,27 +176,88 @@ int wm_udp_set_fwmark(struct wm_udp *udp, uint32_t fwmark)
 	return err;
 }
 
-/* The UDP_GRO segment size the kernel reports, or 0 for a single datagram. */
-static uint16_t gro_segment(struct msghdr *msg)
+/*
+ * Reads the control messages of one datagram: the UDP_GRO segment size (0 for
+ * a single datagram) and the local address it arrived at.
+ */
+static uint16_t read_control(struct msghdr *msg, struct wm_endpoint *ep)
 {
 	struct cmsghdr *c;
+	uint16_t segment = 0;
 
+	wm_endpoint_clear_src(ep);
 	for (c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
 		if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO) {
 			int seg;
 
 			memcpy(&seg, CMSG_DATA(c), sizeof(seg));
-			return seg > 0 && seg <= 65535 ? (uint16_t)seg : 0;
+			segment = seg > 0 && seg <= 65535 ? (uint16_t)seg : 0;
+		} else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			ep->src.v4 = pi.ipi_addr;
+			ep->src_ifindex = (uint32_t)pi.ipi_ifindex;
+		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			ep->src.v6 = pi.ipi6_addr;
+			ep->src_ifindex = pi.ipi6_ifindex;
 		}
 	}
-	return 0;
+	return segment;
+}
+
+/* Room for every control message we ask for, sent or received. */
+enum {
+	CONTROL_LEN = CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(struct in6_pktinfo)),
+};
+
+/*
+ * Writes the control messages for sending to ep: its sticky source address and,
+ * when segment > 0, UDP_SEGMENT. Returns the length used.
+ */
+static size_t write_control(char *buf, size_t cap, const struct wm_endpoint *ep, uint16_t segment)
+{
+	struct msghdr msg = { .msg_control = buf, .msg_controllen = cap };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	size_t used = 0;
+
+	memset(buf, 0, cap);
+	if (segment) {
+		c->cmsg_level = IPPROTO_UDP;
+		c->cmsg_type = UDP_SEGMENT;
+		c->cmsg_len = CMSG_LEN(sizeof(segment));
+		memcpy(CMSG_DATA(c), &segment, sizeof(segment));
+		used += CMSG_SPACE(sizeof(segment));
+		c = (struct cmsghdr *)(buf + used);
+	}
+	if (wm_endpoint_has_src(ep) && ep->addr.sa.sa_family == AF_INET) {
+		struct in_pktinfo pi = { .ipi_spec_dst = ep->src.v4 };
+
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		used += CMSG_SPACE(sizeof(pi));
+	} else if (wm_endpoint_has_src(ep) && ep->addr.sa.sa_family == AF_INET6) {
+		struct in6_pktinfo pi = { .ipi6_addr = ep->src.v6, .ipi6_ifindex = ep->src_ifindex };
+
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		used += CMSG_SPACE(sizeof(pi));
+	}
+	return used;
 }
 
 int wm_udp_recv_batch(int fd, struct wm_udp_slot *slots, size_t n)
 {
 	struct mmsghdr msgs[MAX_BATCH];
 	struct iovec iov[MAX_BATCH];
-	char control[MAX_BATCH][CMSG_SPACE(sizeof(int))];
+	char control[MAX_BATCH][CONTROL_LEN];
 	size_t i;
 	int got;
 
@@ -213,7 +279,7 @@ int wm_udp_recv_batch(int fd, struct wm_udp_slot *slots, size_t n)
 		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -errno;
 	for (i = 0; i < (size_t)got; i++) {
 		slots[i].len = msgs[i].msg_len;
-		slots[i].segment = gro_segment(&msgs[i].msg_hdr);
+		slots[i].segment = read_control(&msgs[i].msg_hdr, &slots[i].addr);
 		if (slots[i].segment >= slots[i].len)
 			slots[i].segment = 0;
 	}
@@ -229,22 +295,63 @@ static int socket_for(const struct wm_udp *udp, const struct wm_endpoint *to)
 	return -1;
 }
 
+/*
+ * A send from a source address that is no longer ours fails (EINVAL, or
+ * ENETUNREACH/EADDRNOTAVAIL when no route leaves from it): worth one retry
+ * without it. A full buffer is not such a failure.
+ */
+static bool stale_source(int err, const struct wm_endpoint *ep)
+{
+	return wm_endpoint_has_src(ep) && err != EAGAIN && err != EWOULDBLOCK && err != ENOBUFS &&
+	       err != EINTR;
+}
+
+/* sendmsg of one datagram (or GSO run) to ep; with the sticky source unless told not to. */
+static int send_msg(int fd, const struct wm_endpoint *ep, const uint8_t *buf, size_t len,
+		    uint16_t segment, bool with_src)
+{
+	char control[CONTROL_LEN];
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr msg = { 0 };
+	struct wm_endpoint bare;
+
+	if (!with_src) {
+		bare = *ep;
+		wm_endpoint_clear_src(&bare);
+		ep = &bare;
+	}
+	msg.msg_name = (void *)&ep->addr;
+	msg.msg_namelen = wm_endpoint_socklen(ep);
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = control;
+	msg.msg_controllen = write_control(control, sizeof(control), ep, segment);
+	if (!msg.msg_controllen)
+		msg.msg_control = NULL;
+	return sendmsg(fd, &msg, MSG_DONTWAIT) < 0 ? -errno : 0;
+}
+
 int wm_udp_send(struct wm_udp *udp, const struct wm_endpoint *to, const uint8_t *buf, size_t len)
 {
-	int fd = socket_for(udp, to);
+	int fd = socket_for(udp, to), err;
 
 	if (fd < 0)
 		return -EAFNOSUPPORT;
-	if (sendto(fd, buf, len, MSG_DONTWAIT, &to->addr.sa, wm_endpoint_socklen(to)) < 0)
-		return -errno;
-	return 0;
+	err = send_msg(fd, to, buf, len, 0, true);
+	if (err < 0 && stale_source(-err, to)) {
+		int retry = send_msg(fd, to, buf, len, 0, false);
+
+		return retry < 0 ? err : 1;
+	}
+	return err;
 }
 
 /* Sends a run of same-family slots with one sendmmsg per kernel acceptance. */
-static size_t send_run(int fd, const struct wm_udp_slot *slots, size_t n)
+static size_t send_run(int fd, struct wm_udp_slot *slots, size_t n)
 {
 	struct mmsghdr msgs[MAX_BATCH];
 	struct iovec iov[MAX_BATCH];
+	char control[MAX_BATCH][CONTROL_LEN];
 	size_t i, done = 0;
 
 	memset(msgs, 0, n * sizeof(msgs[0]));
@@ -255,12 +362,19 @@ static size_t send_run(int fd, const struct wm_udp_slot *slots, size_t n)
 		msgs[i].msg_hdr.msg_iovlen = 1;
 		msgs[i].msg_hdr.msg_name = (void *)&slots[i].addr.addr;
 		msgs[i].msg_hdr.msg_namelen = wm_endpoint_socklen(&slots[i].addr);
+		msgs[i].msg_hdr.msg_control = control[i];
+		msgs[i].msg_hdr.msg_controllen = write_control(control[i], CONTROL_LEN, &slots[i].addr, 0);
+		if (!msgs[i].msg_hdr.msg_controllen)
+			msgs[i].msg_hdr.msg_control = NULL;
 	}
 	while (done < n) {
 		int sent = sendmmsg(fd, msgs + done, (unsigned)(n - done), MSG_DONTWAIT);
 
 		if (sent <= 0) {
-			/* A full socket buffer or an unreachable host loses this one, as UDP does. */
+			/* The first of the rest failed: without a stale source, or lost, as UDP is. */
+			if (stale_source(errno, &slots[done].addr) &&
+			    send_msg(fd, &slots[done].addr, slots[done].buf, slots[done].len, 0, false) == 0)
+				slots[done].src_stale = true;
 			done++;
 			continue;
 		}
@@ -283,7 +397,8 @@ static size_t gso_run_length(const struct wm_udp_slot *slots, size_t start, size
 	size_t seg = slots[start].len, total = seg, k = start + 1;
 
 	while (k < n && k - start < GSO_MAX_SEGMENTS && total + slots[k].len <= GSO_MAX_BYTES &&
-	       slots[k].len <= seg && wm_endpoint_equal(&slots[k].addr, &slots[start].addr)) {
+	       slots[k].len <= seg && wm_endpoint_equal(&slots[k].addr, &slots[start].addr) &&
+	       !memcmp(&slots[k].addr.src, &slots[start].addr.src, sizeof(slots[k].addr.src))) {
 		total += slots[k].len;
 		if (slots[k++].len < seg)
 			break;
@@ -292,14 +407,11 @@ static size_t gso_run_length(const struct wm_udp_slot *slots, size_t start, size
 }
 
 /* Gathers a run into one buffer and sends it with UDP_SEGMENT. false: the kernel refused. */
-static bool send_gso(struct wm_udp *udp, int fd, const struct wm_udp_slot *slots, size_t count)
+static bool send_gso(struct wm_udp *udp, int fd, struct wm_udp_slot *slots, size_t count)
 {
-	char control[CMSG_SPACE(sizeof(uint16_t))] = { 0 };
-	struct msghdr msg = { 0 };
-	struct cmsghdr *c;
-	struct iovec iov;
 	uint16_t seg = (uint16_t)slots[0].len;
 	size_t i, off = 0;
+	int err;
 
 	if (!udp->gso_buf && !(udp->gso_buf = malloc(GSO_MAX_BYTES)))
 		return false;
@@ -307,28 +419,20 @@ static bool send_gso(struct wm_udp *udp, int fd, const struct wm_udp_slot *slots
 		memcpy(udp->gso_buf + off, slots[i].buf, slots[i].len);
 		off += slots[i].len;
 	}
-	iov.iov_base = udp->gso_buf;
-	iov.iov_len = off;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_name = (void *)&slots[0].addr.addr;
-	msg.msg_namelen = wm_endpoint_socklen(&slots[0].addr);
-	msg.msg_control = control;
-	msg.msg_controllen = sizeof(control);
-	c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = IPPROTO_UDP;
-	c->cmsg_type = UDP_SEGMENT;
-	c->cmsg_len = CMSG_LEN(sizeof(seg));
-	memcpy(CMSG_DATA(c), &seg, sizeof(seg));
-	if (sendmsg(fd, &msg, MSG_DONTWAIT) >= 0)
-		return true;
+	err = send_msg(fd, &slots[0].addr, udp->gso_buf, off, seg, true);
+	if (err < 0 && stale_source(-err, &slots[0].addr) &&
+	    send_msg(fd, &slots[0].addr, udp->gso_buf, off, seg, false) == 0) {
+		for (i = 0; i < count; i++)
+			slots[i].src_stale = true;
+		err = 0;
+	}
 	/* EIO/EINVAL: this path cannot segment (no checksum offload, say): stop trying. */
-	if (errno == EIO || errno == EINVAL || errno == EOPNOTSUPP)
+	if (err == -EIO || err == -EINVAL || err == -EOPNOTSUPP)
 		return false;
-	return true;	/* EAGAIN and the like: lost, as a datagram would be */
+	return true;	/* sent, or lost as a datagram would be (EAGAIN and the like) */
 }
 
-int wm_udp_send_batch(struct wm_udp *udp, const struct wm_udp_slot *slots, size_t n)
+int wm_udp_send_batch(struct wm_udp *udp, struct wm_udp_slot *slots, size_t n)
 {
 	size_t start = 0, end, run;
 

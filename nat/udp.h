@@ -31,8 +31,10 @@ struct wm_udp_slot {
 	uint8_t *buf;
 	size_t cap;
 	size_t len;
-	struct wm_endpoint addr;
+	struct wm_endpoint addr;	/* on receive, addr.src is our address it came to */
 	uint16_t segment;
+	bool src_stale;		/* send: addr.src is no longer ours; it went out without it */
+	void *owner;		/* the caller's, untouched */
 };
 
 /* Turns UDP GSO/GRO on or off (on by default where the kernel has them). */
@@ -54,10 +56,14 @@ int wm_udp_set_fwmark(struct wm_udp *udp, uint32_t fwmark);
 /* Receives up to n datagrams from fd without blocking; count, 0 when none, or -errno. */
 int wm_udp_recv_batch(int fd, struct wm_udp_slot *slots, size_t n);
 
-/* Sends n datagrams, each to its addr, picking the socket by family; how many went out. */
-int wm_udp_send_batch(struct wm_udp *udp, const struct wm_udp_slot *slots, size_t n);
+/*
+ * Sends n datagrams, each to its addr (from addr.src when set), picking the
+ * socket by family; how many went out. A slot whose source address stopped
+ * being ours goes out without it and gets src_stale set.
+ */
+int wm_udp_send_batch(struct wm_udp *udp, struct wm_udp_slot *slots, size_t n);
 
-/* Sends one datagram. 0 or -errno. */
+/* Sends one datagram. 0, 1 when to->src was stale and it went out without, or -errno. */
 int wm_udp_send(struct wm_udp *udp, const struct wm_endpoint *to, const uint8_t *buf, size_t len);
 
 void wm_udp_close(struct wm_udp *udp);

@@ -6,7 +6,7 @@
 #
 #   PAIRS="wiremesh:wiremesh wiremesh:wireguard-go wireguard-go:wiremesh"  left:right
 #   WM_BIN=build/wiremesh  WG_GO=wireguard-go
-#   SCENARIOS="ping transfer initiator psk wg-quick fds counters roaming restart garbage"
+#   SCENARIOS="ping transfer initiator psk wg-quick fds counters roaming sticky second restart garbage"
 #   TRANSFER_MB=200  TRANSFER_TIMEOUT=60 (seconds per direction)
 #
 # To prove the script before wiremesh exists: PAIRS=wireguard-go:wireguard-go test/e2e/interop.sh
@@ -16,7 +16,7 @@ set -u
 source "$(dirname "$0")/lib.sh"
 
 PAIRS=${PAIRS:-wiremesh:wiremesh wiremesh:wireguard-go wireguard-go:wiremesh}
-SCENARIOS=${SCENARIOS:-ping transfer initiator psk wg-quick fds counters roaming restart garbage}
+SCENARIOS=${SCENARIOS:-ping transfer initiator psk wg-quick fds counters roaming sticky second restart garbage}
 TRANSFER_MB=${TRANSFER_MB:-200}
 TRANSFER_TIMEOUT=${TRANSFER_TIMEOUT:-60}
 
@@ -488,6 +488,45 @@ peer_roams_to_a_new_address() {
 	check "$PAIR: roaming: left reaches ${O6[2]} at the new port" ping_within 5 "$NS1" "${O6[2]}"
 }
 
+# Sticky source address (the kernel netns.sh's test): the right side has a second address, and
+# the left talks to that one. Replies must leave from the address the left used, or the left
+# would see the right roam to its primary address.
+SECOND4=192.0.2.12
+
+replies_leave_from_the_address_used() {
+	check "$PAIR: sticky source: session up" ping_within 10 "$NS1" "${O4[2]}"
+	ip -n "$NS2" addr add "$SECOND4/24" dev v2
+	wg_in "$NS1" set "$IF1" peer "$(pubkey side2)" endpoint "$SECOND4:${SPORT[2]}"
+	check "$PAIR: sticky source: left pings ${O4[2]} at $SECOND4" ping_within 10 "$NS1" "${O4[2]}"
+	check "$PAIR: sticky source: right answers ${O4[1]} from there" ping_within 5 "$NS2" "${O4[1]}"
+	check "$PAIR: sticky source: left's endpoint stays $SECOND4:${SPORT[2]}" \
+		endpoint_is 1 "$SECOND4:${SPORT[2]}"
+	ip -n "$NS2" addr del "$SECOND4/24" dev v2
+	wg_in "$NS1" set "$IF1" peer "$(pubkey side2)" endpoint "${U4[2]}:${SPORT[2]}"
+	if [[ ${SIMPL[2]} == wireguard-go ]]; then
+		skip "$PAIR: sticky source: after $SECOND4 is gone: wireguard-go keeps sending from it"
+	else
+		check "$PAIR: sticky source: after $SECOND4 is gone, right reaches ${O4[1]} again" \
+			ping_within 10 "$NS2" "${O4[1]}"
+	fi
+}
+
+# A second daemon for an interface that is already served must refuse, and leave the first alone.
+second_instance_refuses() {
+	local cmd out rc
+	cmd=$(impl_command "${SIMPL[2]}") || return
+	out=$(n "$NS2" env WG_PROCESS_FOREGROUND=1 LOG_LEVEL=error timeout 10 "$cmd" "$IF2" 2>&1)
+	rc=$?
+	if [[ $rc -ne 0 && $rc -ne 124 ]]; then
+		ok "$PAIR: a second ${SIMPL[2]} for $IF2 refuses (exit $rc: $(head -n 1 <<<"$out"))"
+	else
+		not_ok "$PAIR: a second ${SIMPL[2]} for $IF2 refuses (exit $rc)"
+		echo "$out" | indent
+	fi
+	check "$PAIR: the first ${SIMPL[2]} still runs" daemon_is_running "$IF2"
+	check "$PAIR: and still carries ${O4[2]}" ping_within 5 "$NS1" "${O4[2]}"
+}
+
 # ---- 8. peer restart -----------------------------------------------------------------------
 
 restarted_peer_is_reachable_again() {
@@ -686,6 +725,8 @@ for pair in $PAIRS; do
 	fi
 	wants counters && run_scenario wg_show_reports_what_happened "wg show"
 	wants roaming && run_scenario peer_roams_to_a_new_address roaming
+	wants sticky && run_scenario replies_leave_from_the_address_used "sticky source"
+	wants second && run_scenario second_instance_refuses "second instance"
 	wants restart && run_scenario restarted_peer_is_reachable_again restart
 	wants garbage && run_scenario garbage_does_not_disturb_the_tunnel garbage
 	echo "# $PAIR: $(seconds_since "$pair_start") s"
