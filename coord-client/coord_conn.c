@@ -291,6 +291,11 @@ static void write_some(struct wm_coord_conn *c)
 
 		if (n == -EAGAIN)
 			return;
+		if ((n == -EPIPE || n == -ECONNRESET) && !c->tls) {
+			/* The server may have answered early (413 to a large body) and stopped
+			 * reading: its answer is the better error, if it can still be read. */
+			break;
+		}
 		if (n < 0) {
 			finish(c, (int)n, "sending to %s: %s", c->host,
 			       c->tls ? wm_tls_error(c->tls) : strerror((int)-n));

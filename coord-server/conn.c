@@ -16,7 +16,13 @@
 
 #define READ_CHUNK 16384
 #define READ_ROUNDS 16		/* per wakeup: then let others run */
-#define DRAIN_MAX 65536		/* bytes discarded after the answer before giving up */
+/*
+ * Input discarded after the answer, per connection, before closing anyway.
+ * Closing with unread input resets the connection, and the reset can destroy
+ * the answer at the client (a 413 to a too-large body, typically): so read
+ * what a client may reasonably still be sending, within WM_COORD_DRAIN_S.
+ */
+#define DRAIN_MAX (4u << 20)
 
 static void on_io(struct ev_loop *loop, ev_io *w, int revents);
 static void on_timer(struct ev_loop *loop, ev_timer *w, int revents);
@@ -201,14 +207,14 @@ static void drain(struct wm_coord_sconn *c)
 {
 	uint8_t buf[READ_CHUNK];
 
-	for (size_t total = 0; total < DRAIN_MAX;) {
+	while (c->drained < DRAIN_MAX) {
 		ssize_t n = conn_read(c, buf, sizeof(buf));
 
 		if (n == -EAGAIN)
 			return;
 		if (n <= 0)
 			break;
-		total += (size_t)n;
+		c->drained += (size_t)n;
 	}
 	wm_coord_sconn_close(c);
 }

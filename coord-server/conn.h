@@ -40,6 +40,7 @@ struct wm_coord_sconn {
 	struct wm_coord_http_msg req;
 	uint8_t *out;
 	size_t out_len, out_off;
+	size_t drained;			/* input discarded after the answer */
 
 	/* A held poll: whose it is and how to answer it. */
 	int64_t node_id;
