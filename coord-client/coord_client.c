@@ -17,7 +17,7 @@
 #include "coord-client/coord_http.h"
 #include "coord-client/coord_msg.h"
 #include "coord-client/coord_seal.h"
-#include "relay-client/tls_stream.h"
+#include "common/tls_stream.h"
 
 #define HEAD_MAX 1024
 

@@ -14,8 +14,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "relay-client/resolve.h"
-#include "relay-client/tls_stream.h"
+#include "common/resolve.h"
+#include "common/tls_stream.h"
 
 #define READ_CHUNK 16384
 

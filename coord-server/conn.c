@@ -12,7 +12,7 @@
 #include "coord-client/coord_msg.h"
 #include "coord-server/api.h"
 #include "coord-server/server.h"
-#include "relay-client/tls_stream.h"
+#include "common/tls_stream.h"
 
 #define READ_CHUNK 16384
 #define READ_ROUNDS 16		/* per wakeup: then let others run */

@@ -21,7 +21,7 @@
 #include "common/log.h"
 #include "coord-server/api.h"
 #include "coord-server/conn.h"
-#include "relay-client/tls_stream.h"
+#include "common/tls_stream.h"
 
 #define ACCEPT_BATCH 64
 #define LISTEN_BACKLOG 4096

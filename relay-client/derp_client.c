@@ -20,8 +20,8 @@
 #include "relay-client/derp_http.h"
 #include "relay-client/derp_info.h"
 #include "relay-client/derp_queue.h"
-#include "relay-client/resolve.h"
-#include "relay-client/tls_stream.h"
+#include "common/resolve.h"
+#include "common/tls_stream.h"
 
 /* Frames held at once: the largest a server sends us that we parse, and the write batch. */
 #define RBUF_MAX (WM_DERP_FRAME_HEADER_LEN + WM_DERP_KEY_LEN + WM_DERP_MAX_PACKET_SIZE + 64)

@@ -20,7 +20,7 @@
 #include "common/encoding.h"
 #include "common/log.h"
 #include "relay-client/derp_http.h"
-#include "relay-client/tls_stream.h"
+#include "common/tls_stream.h"
 
 #define RBUF_MIN 8192
 #define WBUF_CAP (WM_RELAY_WIRE_BATCH + 1024)

@@ -17,7 +17,7 @@
 
 #include "common/endpoint.h"
 #include "common/log.h"
-#include "relay-client/tls_stream.h"
+#include "common/tls_stream.h"
 
 #define ACCEPT_BATCH 64
 #define ACCEPT_PAUSE 0.1	/* seconds to wait after running out of descriptors */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "relay-client/tls_stream.h"
+#include "common/tls_stream.h"
 
 #include <errno.h>
 #include <stdio.h>

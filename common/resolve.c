@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "relay-client/resolve.h"
+#include "common/resolve.h"
 
 #include <errno.h>
 #include <ev.h>

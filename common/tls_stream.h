@@ -4,7 +4,7 @@
  * returns -EAGAIN instead of blocking, and wm_tls_wants_write() says which readiness to wait
  * for. One config (certificates, RNG) is shared by many sessions on one thread.
  *
- * Belongs in common/ (the relay client and server both use it); kept here until it moves.
+ * Used by the relay client and server and by the coordination client and server.
  */
 #ifndef WM_TLS_STREAM_H
 #define WM_TLS_STREAM_H
