@@ -256,3 +256,26 @@ const char *wm_tls_error(const struct wm_tls *t)
 {
 	return t->error;
 }
+
+/* A plain socket's errno as the stream result: the would-block family becomes -EAGAIN. */
+static ssize_t plain_result(ssize_t n)
+{
+	if (n >= 0)
+		return n;
+	return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -EAGAIN : -errno;
+}
+
+ssize_t wm_stream_read(struct wm_tls *t, int fd, void *buf, size_t len)
+{
+	return t ? wm_tls_read(t, buf, len) : plain_result(recv(fd, buf, len, 0));
+}
+
+ssize_t wm_stream_write(struct wm_tls *t, int fd, const void *buf, size_t len)
+{
+	return t ? wm_tls_write(t, buf, len) : plain_result(send(fd, buf, len, MSG_NOSIGNAL));
+}
+
+bool wm_stream_wants_write(const struct wm_tls *t, bool was_writing)
+{
+	return t ? wm_tls_wants_write(t) : was_writing;
+}

@@ -53,6 +53,18 @@ bool wm_tls_wants_write(const struct wm_tls *t);
 /* True when records are buffered inside TLS: read again without waiting for the socket. */
 bool wm_tls_has_pending(const struct wm_tls *t);
 
+/*
+ * A connection that is TLS or plain: reads from / writes to the session t, or
+ * the plain socket fd when t is NULL. Bytes, 0 at the end of the stream (read),
+ * -EAGAIN when the socket is not ready, or another negative errno. Writes
+ * never raise SIGPIPE.
+ */
+ssize_t wm_stream_read(struct wm_tls *t, int fd, void *buf, size_t len);
+ssize_t wm_stream_write(struct wm_tls *t, int fd, const void *buf, size_t len);
+
+/* After -EAGAIN from one of those: wait for writability (else readability). */
+bool wm_stream_wants_write(const struct wm_tls *t, bool was_writing);
+
 /* The last failure as text. */
 const char *wm_tls_error(const struct wm_tls *t);
 

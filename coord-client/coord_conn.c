@@ -195,42 +195,20 @@ static bool check_connect(struct wm_coord_conn *c)
 /* Bytes written, -EAGAIN (watch set), or another negative errno. */
 static ssize_t do_write(struct wm_coord_conn *c, const void *buf, size_t len)
 {
-	ssize_t n;
+	ssize_t n = wm_stream_write(c->tls, c->fd, buf, len);
 
-	if (c->tls) {
-		n = wm_tls_write(c->tls, buf, len);
-		if (n == -EAGAIN)
-			watch(c, wm_tls_wants_write(c->tls) ? EV_WRITE : EV_READ);
-		return n;
-	}
-	n = send(c->fd, buf, len, MSG_NOSIGNAL);
-	if (n >= 0)
-		return n;
-	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-		watch(c, EV_WRITE);
-		return -EAGAIN;
-	}
-	return -errno;
+	if (n == -EAGAIN)
+		watch(c, wm_stream_wants_write(c->tls, true) ? EV_WRITE : EV_READ);
+	return n;
 }
 
 static ssize_t do_read(struct wm_coord_conn *c, void *buf, size_t len)
 {
-	ssize_t n;
+	ssize_t n = wm_stream_read(c->tls, c->fd, buf, len);
 
-	if (c->tls) {
-		n = wm_tls_read(c->tls, buf, len);
-		if (n == -EAGAIN)
-			watch(c, wm_tls_wants_write(c->tls) ? EV_WRITE : EV_READ);
-		return n;
-	}
-	n = recv(c->fd, buf, len, 0);
-	if (n >= 0)
-		return n;
-	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-		watch(c, EV_READ);
-		return -EAGAIN;
-	}
-	return -errno;
+	if (n == -EAGAIN)
+		watch(c, wm_stream_wants_write(c->tls, false) ? EV_WRITE : EV_READ);
+	return n;
 }
 
 /* Feeds what was read; true when the exchange ended (and c is gone). */

@@ -110,42 +110,22 @@ void wm_coord_sconn_close(struct wm_coord_sconn *c)
 /* Bytes read, 0 at EOF, -EAGAIN (watcher set), or another negative errno. */
 static ssize_t conn_read(struct wm_coord_sconn *c, void *buf, size_t len)
 {
-	ssize_t n;
+	/* Draining discards raw bytes: no TLS records are decoded any more. */
+	struct wm_tls *tls = c->state == WM_SCONN_DRAIN ? NULL : c->tls;
+	ssize_t n = wm_stream_read(tls, c->fd, buf, len);
 
-	if (c->tls && c->state != WM_SCONN_DRAIN) {
-		n = wm_tls_read(c->tls, buf, len);
-		if (n == -EAGAIN)
-			watch(c, wm_tls_wants_write(c->tls) ? EV_WRITE : EV_READ);
-		return n;
-	}
-	n = recv(c->fd, buf, len, 0);
-	if (n >= 0)
-		return n;
-	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-		watch(c, EV_READ);
-		return -EAGAIN;
-	}
-	return -errno;
+	if (n == -EAGAIN)
+		watch(c, wm_stream_wants_write(tls, false) ? EV_WRITE : EV_READ);
+	return n;
 }
 
 static ssize_t conn_write(struct wm_coord_sconn *c, const void *buf, size_t len)
 {
-	ssize_t n;
+	ssize_t n = wm_stream_write(c->tls, c->fd, buf, len);
 
-	if (c->tls) {
-		n = wm_tls_write(c->tls, buf, len);
-		if (n == -EAGAIN)
-			watch(c, wm_tls_wants_write(c->tls) ? EV_WRITE : EV_READ);
-		return n;
-	}
-	n = send(c->fd, buf, len, MSG_NOSIGNAL);
-	if (n >= 0)
-		return n;
-	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-		watch(c, EV_WRITE);
-		return -EAGAIN;
-	}
-	return -errno;
+	if (n == -EAGAIN)
+		watch(c, wm_stream_wants_write(c->tls, true) ? EV_WRITE : EV_READ);
+	return n;
 }
 
 /* The request could not be read: answer with what the reader says and close. */

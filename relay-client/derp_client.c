@@ -202,13 +202,7 @@ static int flush(struct wm_derp_client *c)
 	while (c->wlen > c->woff) {
 		ssize_t n;
 
-		if (c->tls)
-			n = wm_tls_write(c->tls, c->wire + c->woff, c->wlen - c->woff);
-		else
-			n = send(c->fd, c->wire + c->woff, c->wlen - c->woff, MSG_NOSIGNAL);
-		if (!c->tls && n < 0)
-			n = (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? -EAGAIN
-											 : -errno;
+		n = wm_stream_write(c->tls, c->fd, c->wire + c->woff, c->wlen - c->woff);
 		if (n == -EAGAIN)
 			break;
 		if (n < 0) {
@@ -454,14 +448,7 @@ static void on_read(struct wm_derp_client *c)
 			c->rbuf = p;
 			c->rcap = cap;
 		}
-		if (c->tls) {
-			n = wm_tls_read(c->tls, c->rbuf + c->rlen, c->rcap - c->rlen);
-		} else {
-			n = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
-			if (n < 0)
-				n = (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-					    ? -EAGAIN : -errno;
-		}
+		n = wm_stream_read(c->tls, c->fd, c->rbuf + c->rlen, c->rcap - c->rlen);
 		if (n == -EAGAIN)
 			return;
 		if (n <= 0) {

@@ -196,14 +196,7 @@ int wm_relay_conn_flush(struct wm_relay_conn *c)
 			wm_relay_session_fill(c);
 		if (c->wlen == c->woff)
 			break;
-		if (c->tls) {
-			n = wm_tls_write(c->tls, c->wbuf + c->woff, c->wlen - c->woff);
-		} else {
-			n = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff, MSG_NOSIGNAL);
-			if (n < 0)
-				n = errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -EAGAIN
-											    : -errno;
-		}
+		n = wm_stream_write(c->tls, c->fd, c->wbuf + c->woff, c->wlen - c->woff);
 		if (n == -EAGAIN)
 			break;
 		if (n < 0) {
@@ -304,14 +297,7 @@ static int on_readable(struct wm_relay_conn *c)
 			c->rbuf = p;
 			c->rcap = cap;
 		}
-		if (c->tls) {
-			n = wm_tls_read(c->tls, c->rbuf + c->rlen, c->rcap - c->rlen);
-		} else {
-			n = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
-			if (n < 0)
-				n = errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -EAGAIN
-											    : -errno;
-		}
+		n = wm_stream_read(c->tls, c->fd, c->rbuf + c->rlen, c->rcap - c->rlen);
 		if (n == -EAGAIN)
 			return 0;
 		if (n <= 0) {
