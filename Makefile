@@ -126,6 +126,14 @@ $(COORD_TOOL): $(BUILD)/test/coord_tool.o $(LIB)
 $(COORD_UNIT_BINS): $(BUILD)/test/%: $(BUILD)/test/unit/%.o $(COORD_PART_OBJS) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(SQLITE_LIBS) $(DEPS_LIBS)
 
+# Unit tests of daemon parts link just the part they test.
+$(BUILD)/test/test_state: $(BUILD)/test/unit/test_state.o $(BUILD)/daemon/state.o $(INPROC_OBJS) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(DEPS_LIBS)
+
+$(BUILD)/test/test_control: $(BUILD)/test/unit/test_control.o $(BUILD)/daemon/control.o \
+		$(INPROC_OBJS) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(DEPS_LIBS)
+
 $(DEMO): $(BUILD)/test/demo.o $(INPROC_OBJS) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPS_LIBS)
 

@@ -22,7 +22,9 @@
 
 #include "common/log.h"
 #include "engine/aead.h"
+#include "daemon/cli.h"
 #include "daemon/node.h"
+#include "daemon/startup.h"
 
 #ifndef WM_VERSION
 #define WM_VERSION "0.1.0"
@@ -32,6 +34,8 @@ static void print_usage(FILE *out, const char *prog)
 {
 	fprintf(out,
 		"Usage: %s [-f|--foreground] IFNAME\n"
+		"       %s up --coord URL --authkey KEY [options]   (join a mesh; see %s up --help)\n"
+		"       %s status | ip | down                        (a node in a mesh)\n"
 		"\n"
 		"A userspace WireGuard implementation: creates the TUN interface IFNAME and serves\n"
 		"its configuration socket %s/IFNAME.sock, so that `wg` configures it\n"
@@ -57,7 +61,7 @@ static void print_usage(FILE *out, const char *prog)
 		"  %s wg0 && wg setconf wg0 wg0.conf && ip addr add 10.0.0.1/24 dev wg0 && ip link set wg0 up\n"
 		"Without root: setcap cap_net_admin+ep %s, or attach to a persistent TUN made with\n"
 		"  ip tuntap add IFNAME mode tun user USER (see the README).\n",
-		prog, WM_UAPI_SOCKET_DIR, prog, prog, prog);
+		prog, prog, prog, prog, WM_UAPI_SOCKET_DIR, prog, prog, prog);
 }
 
 static void print_version(void)
@@ -89,73 +93,6 @@ static bool valid_ifname(const char *name)
 	       strcmp(name, "..") && name[0] != '-';
 }
 
-/*
- * Detaches: the parent waits until the child reports the interface up (or
- * why it failed), so `wiremesh wg0 && wg setconf wg0 …` works as with wireguard-go.
- */
-static int detach(int *ready_fd)
-{
-	int pipefd[2];
-	pid_t pid;
-	char status;
-
-	if (pipe(pipefd) < 0)
-		return -errno;
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid > 0) {
-		close(pipefd[1]);
-		if (read(pipefd[0], &status, 1) != 1)
-			status = 1;
-		_exit(status ? EXIT_FAILURE : EXIT_SUCCESS);
-	}
-	close(pipefd[0]);
-	setsid();
-	*ready_fd = pipefd[1];
-	return 0;
-}
-
-static void report_ready(int ready_fd, bool ok)
-{
-	char status = ok ? 0 : 1;
-	int devnull;
-
-	if (ready_fd < 0)
-		return;
-	if (write(ready_fd, &status, 1) != 1) {
-		/* The parent is gone; nothing else to tell. */
-	}
-	close(ready_fd);
-	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (devnull >= 0) {
-		dup2(devnull, STDIN_FILENO);
-		if (wm_log_level() == WM_LOG_SILENT) {
-			dup2(devnull, STDOUT_FILENO);
-			dup2(devnull, STDERR_FILENO);
-		}
-		close(devnull);
-	}
-}
-
-static const char *hint_for(int err)
-{
-	switch (err) {
-	case -EPERM:
-	case -EACCES:
-		return "run as root, give the binary CAP_NET_ADMIN (setcap cap_net_admin+ep), or "
-		       "attach to a persistent TUN owned by you (ip tuntap add NAME mode tun user YOU)";
-	case -ENOENT:
-		return "is the tun module loaded? (/dev/net/tun is missing)";
-	case -EADDRINUSE:
-		return "another wiremesh or wireguard-go already serves this interface";
-	case -EBUSY:
-		return "another wiremesh or wireguard-go is already running for this interface";
-	default:
-		return NULL;
-	}
-}
-
 int main(int argc, char **argv)
 {
 	struct wm_node_options opt = { .tun_fd = -1, .uapi_fd = -1 };
@@ -167,6 +104,8 @@ int main(int argc, char **argv)
 	const char *what = "start";
 	int i, err, level = WM_LOG_ERROR, ready_fd = -1;
 
+	if (argc > 1 && wm_cli_is_command(argv[1]))
+		return wm_cli_main(argc, argv);
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
@@ -250,7 +189,7 @@ int main(int argc, char **argv)
 	}
 	wm_log_init((enum wm_log_level)level, opt.ifname);
 
-	if (!foreground && (err = detach(&ready_fd)) < 0) {
+	if (!foreground && (err = wm_startup_detach(&ready_fd)) < 0) {
 		fprintf(stderr, "%s: cannot detach: %s\n", prog, strerror(-err));
 		return 1;
 	}
@@ -258,20 +197,20 @@ int main(int argc, char **argv)
 	loop = ev_default_loop(EVFLAG_AUTO);
 	if (!loop) {
 		fprintf(stderr, "%s: cannot start the event loop\n", prog);
-		report_ready(ready_fd, false);
+		wm_startup_report(&ready_fd, false, NULL);
 		return 1;
 	}
 	err = wm_node_start(&node, loop, &opt, &what);
 	if (err < 0) {
-		const char *hint = hint_for(err);
+		const char *hint = wm_startup_hint(err);
 
 		fprintf(stderr, "%s: %s: cannot %s: %s\n", prog, opt.ifname, what, strerror(-err));
 		if (hint)
 			fprintf(stderr, "%s: hint: %s\n", prog, hint);
-		report_ready(ready_fd, false);
+		wm_startup_report(&ready_fd, false, NULL);
 		return 1;
 	}
-	report_ready(ready_fd, true);
+	wm_startup_report(&ready_fd, true, NULL);
 	ev_run(loop, 0);
 	wm_node_stop(&node);
 	wm_log_verbose("shut down");

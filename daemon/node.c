@@ -152,6 +152,16 @@ static int bind_port(void *ctx, uint16_t requested, uint16_t *bound)
 	return 0;
 }
 
+int wm_node_bind_port(struct wm_node *node, uint16_t port)
+{
+	uint16_t bound;
+	int err = bind_port(node, port, &bound);
+
+	if (err == 0)
+		node->dev->listen_port = bound;
+	return err;
+}
+
 static int set_fwmark(void *ctx, uint32_t mark)
 {
 	struct wm_node *node = ctx;

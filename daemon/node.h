@@ -59,6 +59,9 @@ int wm_node_start(struct wm_node *node, struct ev_loop *loop, const struct wm_no
 /* Re-arms the engine timer at the engine's next deadline (after anything that may move it). */
 void wm_node_rearm_timer(struct wm_node *node);
 
+/* Moves the UDP sockets to port (0: any free one); the old ones stay on failure. 0 or -errno. */
+int wm_node_bind_port(struct wm_node *node, uint16_t port);
+
 /* Stops everything, removes the UAPI socket, closes the TUN (the interface goes). */
 void wm_node_stop(struct wm_node *node);
 

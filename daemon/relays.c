@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,12 +14,40 @@
 #include "relay-client/derp_client.h"
 #include "tun/offload.h"
 
+static struct wm_relay *relay_for(struct wm_relays *relays, uint16_t region)
+{
+	size_t i;
+
+	for (i = 0; i < relays->count; i++)
+		if (relays->relay[i].region == region)
+			return &relays->relay[i];
+	return NULL;
+}
+
+/*
+ * Takes a free slot (region 0) or a new one at the end. Slots never move: a client's callback
+ * context (the node's relay_ctx[slot]) must stay valid while it runs. NULL when full.
+ */
+static struct wm_relay *add_region(struct wm_relays *relays, uint16_t region, const char *url)
+{
+	struct wm_relay *r = relay_for(relays, 0);
+
+	if (!r) {
+		if (relays->count == WM_RELAY_MAX)
+			return NULL;
+		r = &relays->relay[relays->count++];
+	}
+	memset(r, 0, sizeof(*r));
+	r->region = region;
+	snprintf(r->url, sizeof(r->url), "%s", url);
+	return r;
+}
+
 int wm_relays_add(struct wm_relays *relays, const char *spec)
 {
 	const char *eq = strchr(spec, '=');
 	char *end;
 	long region;
-	size_t i;
 
 	if (!eq)
 		return -EINVAL;
@@ -26,15 +55,9 @@ int wm_relays_add(struct wm_relays *relays, const char *spec)
 	if (end != eq || region < 1 || region > 65535 || strlen(eq + 1) >= WM_RELAY_URL_LEN ||
 	    (strncmp(eq + 1, "http://", 7) && strncmp(eq + 1, "https://", 8)))
 		return -EINVAL;
-	for (i = 0; i < relays->count; i++)
-		if (relays->relay[i].region == region)
-			return -EEXIST;
-	if (relays->count == WM_RELAY_MAX)
-		return -ENOSPC;
-	relays->relay[relays->count].region = (uint16_t)region;
-	strcpy(relays->relay[relays->count].url, eq + 1);
-	relays->count++;
-	return 0;
+	if (relay_for(relays, (uint16_t)region))
+		return -EEXIST;
+	return add_region(relays, (uint16_t)region, eq + 1) ? 0 : -ENOSPC;
 }
 
 /* 127.3.3.40, as a number: this runs for every packet sent. */
@@ -55,16 +78,6 @@ void wm_relays_endpoint(struct wm_endpoint *ep, uint16_t region)
 	ep->addr.in4.sin_family = AF_INET;
 	inet_pton(AF_INET, WM_RELAY_MAGIC_ADDR, &ep->addr.in4.sin_addr);
 	ep->addr.in4.sin_port = htons(region);
-}
-
-static struct wm_relay *relay_for(struct wm_relays *relays, uint16_t region)
-{
-	size_t i;
-
-	for (i = 0; i < relays->count; i++)
-		if (relays->relay[i].region == region)
-			return &relays->relay[i];
-	return NULL;
 }
 
 /* A relayed datagram: into the engine as if from 127.3.3.40:REGION, then to the TUN. */
@@ -116,7 +129,19 @@ static void stop_client(struct wm_relay *r)
 
 static bool is_home(const struct wm_relays *relays, const struct wm_relay *r)
 {
-	return relays->home ? r->region == relays->home : r == &relays->relay[0];
+	return r->region && r->region == wm_relays_home(relays);
+}
+
+uint16_t wm_relays_home(const struct wm_relays *relays)
+{
+	size_t i;
+
+	if (relays->home && relay_for((struct wm_relays *)relays, relays->home))
+		return relays->home;
+	for (i = 0; i < relays->count; i++)
+		if (relays->relay[i].region)
+			return relays->relay[i].region;
+	return 0;
 }
 
 static void start_client(struct wm_relays *relays, struct wm_relay *r)
@@ -160,6 +185,70 @@ void wm_relays_sync_key(struct wm_relays *relays, struct wm_node *node)
 	for (i = 0; i < relays->count; i++)
 		if (is_home(relays, &relays->relay[i]))
 			start_client(relays, &relays->relay[i]);
+}
+
+static bool map_has(const struct wm_relay_map *rm, const struct wm_relay *r)
+{
+	size_t i;
+
+	for (i = 0; i < rm->n_regions; i++)
+		if (rm->regions[i].id == r->region && rm->regions[i].n_relays > 0 &&
+		    !strcmp(rm->regions[i].relays[0].url, r->url))
+			return true;
+	return false;
+}
+
+void wm_relays_set_map(struct wm_relays *relays, const struct wm_relay_map *rm)
+{
+	size_t i;
+
+	for (i = 0; i < relays->count; i++) {
+		struct wm_relay *r = &relays->relay[i];
+
+		if (r->region && !map_has(rm, r)) {
+			wm_log_verbose("relay region %u (%s) left the relay map", r->region, r->url);
+			stop_client(r);
+			r->region = 0;
+		}
+	}
+	for (i = 0; i < rm->n_regions; i++) {
+		const struct wm_relay_region *g = &rm->regions[i];
+
+		if (g->n_relays == 0 || g->id < 1 || g->id > 65535 || relay_for(relays, (uint16_t)g->id))
+			continue;
+		if (!add_region(relays, (uint16_t)g->id, g->relays[0].url)) {
+			wm_log_error("relay region %d: more than %d regions; ignored", g->id, WM_RELAY_MAX);
+			continue;
+		}
+		wm_log_verbose("relay region %d: %s", g->id, g->relays[0].url);
+	}
+	wm_relays_set_home(relays, relays->home);
+}
+
+void wm_relays_set_home(struct wm_relays *relays, uint16_t region)
+{
+	size_t i;
+
+	relays->home = region;
+	for (i = 0; i < relays->count; i++) {
+		struct wm_relay *r = &relays->relay[i];
+
+		if (r->client)
+			wm_derp_client_set_preferred(r->client, is_home(relays, r));
+		else if (relays->keyed && is_home(relays, r))
+			start_client(relays, r);
+	}
+}
+
+bool wm_relays_connected(const struct wm_relays *relays, uint16_t region)
+{
+	struct wm_relay *r = relay_for((struct wm_relays *)relays, region);
+	struct wm_derp_client_stats st;
+
+	if (!region || !r || !r->client)
+		return false;
+	wm_derp_client_stats(r->client, &st);
+	return st.state == WM_DERP_CONNECTED;
 }
 
 void wm_relays_close_idle(struct wm_relays *relays, uint64_t now)

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "common/endpoint.h"
+#include "coord-client/netmap.h"
 #include "engine/messages.h"
 
 struct ev_loop;
@@ -27,7 +28,7 @@ enum { WM_RELAY_MAX = 16, WM_RELAY_URL_LEN = 256 };
 #define WM_RELAY_IDLE_CLOSE_NS (60ULL * 1000000000ULL)
 
 struct wm_relay {
-	uint16_t region;
+	uint16_t region;		/* 0: a free slot */
 	char url[WM_RELAY_URL_LEN];
 	struct wm_derp_client *client;	/* the home relay: once keyed; others: while in use */
 	uint64_t send_failures;
@@ -68,6 +69,21 @@ void wm_relays_close_idle(struct wm_relays *relays, uint64_t now);
 /* Sends a datagram to the peer with public key dst through the region's relay. 0 or -errno. */
 int wm_relays_send(struct wm_relays *relays, uint16_t region, const uint8_t dst[WM_KEY_LEN],
 		   const uint8_t *buf, size_t len);
+
+/*
+ * Replaces the relays with the regions of a relay map (the first relay of each region): a
+ * region whose URL is unchanged keeps its connection; regions gone are closed.
+ */
+void wm_relays_set_map(struct wm_relays *relays, const struct wm_relay_map *rm);
+
+/* Makes region the home relay (0: the first) and connects to it when keyed. */
+void wm_relays_set_home(struct wm_relays *relays, uint16_t region);
+
+/* The home region in effect (0: no relays). */
+uint16_t wm_relays_home(const struct wm_relays *relays);
+
+/* True when the region's relay is connected now. */
+bool wm_relays_connected(const struct wm_relays *relays, uint16_t region);
 
 /* Closes every client. */
 void wm_relays_stop(struct wm_relays *relays);

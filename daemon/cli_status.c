@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+/* `wiremesh status` for people: the JSON the node sends, as a short report and a table. */
+#include "daemon/cli.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+static const char *str(const json_t *o, const char *field)
+{
+	const char *s = json_string_value(json_object_get(o, field));
+
+	return s ? s : "";
+}
+
+static long long num(const json_t *o, const char *field)
+{
+	return (long long)json_integer_value(json_object_get(o, field));
+}
+
+static void format_bytes(char *out, size_t cap, long long n)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)n;
+	int u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(out, cap, "%lld B", n);
+	else
+		snprintf(out, cap, "%.1f %s", v, units[u]);
+}
+
+static void format_ago(char *out, size_t cap, long long when)
+{
+	long long d = (long long)time(NULL) - when;
+
+	if (when <= 0)
+		snprintf(out, cap, "never");
+	else if (d < 0)
+		snprintf(out, cap, "just now");
+	else if (d < 120)
+		snprintf(out, cap, "%llds ago", d);
+	else if (d < 7200)
+		snprintf(out, cap, "%lldm ago", d / 60);
+	else if (d < 172800)
+		snprintf(out, cap, "%lldh ago", d / 3600);
+	else
+		snprintf(out, cap, "%lldd ago", d / 86400);
+}
+
+static void format_path(char *out, size_t cap, const json_t *p)
+{
+	const char *path = str(p, "path");
+
+	if (!strcmp(path, "direct"))
+		snprintf(out, cap, "direct %s", str(p, "endpoint"));
+	else if (!strcmp(path, "relay"))
+		snprintf(out, cap, "relay region %lld", num(p, "relay_region"));
+	else if (!json_is_true(json_object_get(p, "online")))
+		snprintf(out, cap, "none yet (offline)");
+	else
+		snprintf(out, cap, "none yet");
+}
+
+static void print_self(const json_t *o)
+{
+	const json_t *self = json_object_get(o, "self"), *coord = json_object_get(o, "coordination");
+	const json_t *relays = json_object_get(o, "relays"), *r, *c;
+	size_t i;
+
+	printf("%s: %s  %s  %s\n", str(o, "interface"), *str(self, "name") ? str(self, "name") :
+	       "(not registered yet)", str(self, "ipv4"), str(self, "ipv6"));
+	printf("  key %s, UDP port %lld\n", str(self, "public_key"), num(self, "listen_port"));
+	const char *state = str(coord, "state"), *message = str(coord, "message");
+	bool say = *message && strcmp(message, state);
+
+	printf("  coordination: %s (%s)%s%s\n", state, str(coord, "url"), say ? ": " : "",
+	       say ? message : "");
+	if (!strcmp(str(coord, "netmap_from"), "saved state"))
+		printf("  using the netmap saved before the last restart\n");
+	json_array_foreach(relays, i, r)
+		printf("  relay region %lld: %s%s, %s\n", num(r, "region"), str(r, "url"),
+		       json_is_true(json_object_get(r, "home")) ? " (home)" : "",
+		       json_is_true(json_object_get(r, "connected")) ? "connected" : "not connected");
+	printf("  candidates:");
+	json_array_foreach(json_object_get(self, "candidates"), i, c)
+		printf(" %s", json_string_value(c));
+	printf("%s\n", json_array_size(json_object_get(self, "candidates")) ? "" : " none");
+}
+
+int wm_cli_print_status(const char *json_text, bool color)
+{
+	json_t *o = json_loads(json_text, 0, NULL), *peers, *p;
+	char path[96], hs[32], rx[32], tx[32];
+	size_t i;
+
+	(void)color;
+	if (!o || !json_is_object(o)) {
+		json_decref(o);
+		return 1;
+	}
+	print_self(o);
+	peers = json_object_get(o, "peers");
+	if (!json_array_size(peers)) {
+		printf("\nno peers yet\n");
+		json_decref(o);
+		return 0;
+	}
+	printf("\n%-20s %-15s %-30s %-10s %10s %10s\n", "PEER", "ADDRESS", "PATH", "HANDSHAKE",
+	       "RX", "TX");
+	json_array_foreach(peers, i, p) {
+		format_path(path, sizeof(path), p);
+		format_ago(hs, sizeof(hs), num(p, "last_handshake"));
+		format_bytes(rx, sizeof(rx), num(p, "rx_bytes"));
+		format_bytes(tx, sizeof(tx), num(p, "tx_bytes"));
+		printf("%-20s %-15s %-30s %-10s %10s %10s\n", str(p, "name"), str(p, "ipv4"), path,
+		       hs, rx, tx);
+	}
+	json_decref(o);
+	return 0;
+}

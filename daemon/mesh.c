@@ -1,0 +1,616 @@
+/* SPDX-License-Identifier: MIT */
+#include "daemon/mesh.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "engine/crypto.h"
+#include "engine/send.h"
+#include "nat/candidates.h"
+#include "tun/netlink.h"
+
+/* The interface: addresses, routes. Failures are logged; the mesh carries on without them. */
+
+static void log_netlink(int err, const char *what, int family, const uint8_t *addr, uint8_t len)
+{
+	char text[INET6_ADDRSTRLEN];
+
+	if (err >= 0)
+		return;
+	inet_ntop(family, addr, text, sizeof(text));
+	wm_log_error("cannot %s %s/%u: %s", what, text, len, strerror(-err));
+}
+
+static void add_route(struct wm_mesh *m, const struct wm_netmap_prefix *p)
+{
+	log_netlink(wm_netlink_route_add(m->ifindex, p->family, p->addr, p->cidr), "add the route",
+		    p->family, p->addr, p->cidr);
+}
+
+static void del_route(struct wm_mesh *m, const struct wm_netmap_prefix *p)
+{
+	int err = wm_netlink_route_del(m->ifindex, p->family, p->addr, p->cidr);
+
+	if (err != -ESRCH && err != -ENODEV)
+		log_netlink(err, "remove the route", p->family, p->addr, p->cidr);
+}
+
+static bool has_prefix(const struct wm_netmap_peer *p, const struct wm_netmap_prefix *x)
+{
+	size_t i;
+
+	for (i = 0; p && i < p->n_allowed_ips; i++)
+		if (p->allowed_ips[i].family == x->family && p->allowed_ips[i].cidr == x->cidr &&
+		    !memcmp(p->allowed_ips[i].addr, x->addr, x->family == AF_INET ? 4 : 16))
+			return true;
+	return false;
+}
+
+/* Only /32 and /128 of the mesh's own: this node's addresses; the peers' come by route. */
+static void set_addresses(struct wm_mesh *m, const struct wm_netmap_self *self)
+{
+	if (m->addresses_set && !memcmp(&m->self4, &self->ipv4, sizeof(m->self4)) &&
+	    !memcmp(&m->self6, &self->ipv6, sizeof(m->self6)))
+		return;
+	if (m->addresses_set) {
+		wm_netlink_addr_del(m->ifindex, AF_INET, (const uint8_t *)&m->self4, 32);
+		wm_netlink_addr_del(m->ifindex, AF_INET6, m->self6.s6_addr, 128);
+	}
+	m->self4 = self->ipv4;
+	m->self6 = self->ipv6;
+	m->addresses_set = true;
+	log_netlink(wm_netlink_addr_add(m->ifindex, AF_INET, (const uint8_t *)&m->self4, 32),
+		    "add the address", AF_INET, (const uint8_t *)&m->self4, 32);
+	log_netlink(wm_netlink_addr_add(m->ifindex, AF_INET6, m->self6.s6_addr, 128),
+		    "add the address", AF_INET6, m->self6.s6_addr, 128);
+}
+
+/* Peers: the netmap's view applied to the engine. */
+
+/*
+ * Where to send first: the first direct candidate of a family we have a socket for, else the
+ * peer's home relay. WireGuard roaming then follows wherever the peer's packets come from.
+ */
+static bool choose_endpoint(const struct wm_mesh *m, const struct wm_netmap_peer *p,
+			    struct wm_endpoint *out)
+{
+	const struct wm_udp *udp = &m->node->udp;
+	size_t i;
+
+	for (i = 0; i < p->n_endpoints; i++) {
+		int family = p->endpoints[i].addr.sa.sa_family;
+
+		if ((family == AF_INET && udp->fd4 >= 0) || (family == AF_INET6 && udp->fd6 >= 0)) {
+			*out = p->endpoints[i];
+			return true;
+		}
+	}
+	if (p->home_relay > 0 && p->home_relay <= 65535) {
+		wm_relays_endpoint(out, (uint16_t)p->home_relay);
+		return true;
+	}
+	return false;
+}
+
+static void set_endpoint(struct wm_mesh *m, struct wm_peer *peer, const struct wm_netmap_peer *p)
+{
+	struct wm_endpoint ep;
+
+	if (choose_endpoint(m, p, &ep) && !wm_endpoint_equal(&ep, &peer->endpoint))
+		wm_peer_set_endpoint(peer, &ep);
+}
+
+/* Replaces the peer's allowed IPs and moves the routes from old's prefixes to new's. */
+static void set_allowed_ips(struct wm_mesh *m, struct wm_peer *peer,
+			    const struct wm_netmap_peer *old, const struct wm_netmap_peer *new)
+{
+	struct wm_device *dev = m->node->dev;
+	size_t i;
+
+	if (peer)
+		wm_allowedips_remove_by_peer(&dev->allowedips, peer);
+	for (i = 0; peer && new && i < new->n_allowed_ips; i++) {
+		const struct wm_netmap_prefix *x = &new->allowed_ips[i];
+		int err = wm_allowedips_insert(&dev->allowedips, x->family, x->addr, x->cidr, peer);
+
+		if (err < 0)
+			log_netlink(err, "allow", x->family, x->addr, x->cidr);
+	}
+	for (i = 0; old && i < old->n_allowed_ips; i++)
+		if (!has_prefix(new, &old->allowed_ips[i]))
+			del_route(m, &old->allowed_ips[i]);
+	for (i = 0; new && i < new->n_allowed_ips; i++)
+		if (!has_prefix(old, &new->allowed_ips[i]))
+			add_route(m, &new->allowed_ips[i]);
+}
+
+static void add_peer(struct wm_mesh *m, const struct wm_netmap_peer *p)
+{
+	struct wm_peer *peer;
+	int err;
+
+	peer = wm_device_add_peer(m->node->dev, p->node_key, &err);
+	if (!peer) {
+		wm_log_error("peer %s: cannot add it: %s", p->name,
+			     err == -EINVAL ? "it has this node's key" : strerror(-err));
+		return;
+	}
+	set_allowed_ips(m, peer, NULL, p);
+	set_endpoint(m, peer, p);
+	wm_log_verbose("peer %s joined", p->name);
+}
+
+static void remove_peer(struct wm_mesh *m, const struct wm_netmap_peer *p)
+{
+	struct wm_peer *peer = wm_device_lookup_peer(m->node->dev, p->node_key);
+
+	set_allowed_ips(m, peer, p, NULL);
+	if (peer)
+		wm_device_remove_peer(m->node->dev, peer);
+	wm_log_verbose("peer %s left", p->name);
+}
+
+static void update_peer(struct wm_mesh *m, const struct wm_netmap_change *c)
+{
+	struct wm_endpoint old_ep, new_ep;
+	struct wm_peer *peer;
+	bool had, has;
+
+	if (c->what & WM_NETMAP_CHANGED_NODE_KEY) {
+		/* A rotated key is a new WireGuard peer; its sessions start over. */
+		remove_peer(m, c->old_peer);
+		add_peer(m, c->new_peer);
+		return;
+	}
+	peer = wm_device_lookup_peer(m->node->dev, c->new_peer->node_key);
+	if (!peer) {
+		add_peer(m, c->new_peer);
+		return;
+	}
+	if (c->what & (WM_NETMAP_CHANGED_ALLOWED_IPS | WM_NETMAP_CHANGED_ADDRESSES))
+		set_allowed_ips(m, peer, c->old_peer, c->new_peer);
+	if (c->what & (WM_NETMAP_CHANGED_ENDPOINTS | WM_NETMAP_CHANGED_HOME_RELAY)) {
+		had = choose_endpoint(m, c->old_peer, &old_ep);
+		has = choose_endpoint(m, c->new_peer, &new_ep);
+		/* Only a changed choice moves it: roaming may have found a better one meanwhile. */
+		if (has && (!had || !wm_endpoint_equal(&old_ep, &new_ep)))
+			wm_peer_set_endpoint(peer, &new_ep);
+	}
+	/*
+	 * A new disco key means the peer restarted: our session died with its old process. A
+	 * fresh handshake now spares the ~15 s until WireGuard's timers notice; a session the
+	 * peer already made with us meanwhile stays usable until this one completes.
+	 */
+	if ((c->what & WM_NETMAP_CHANGED_DISCO_KEY) && peer->keypairs.current)
+		wm_send_handshake_initiation(peer, wm_clock_monotonic_ns(), false);
+}
+
+/* The relays: the map's regions; home stays where it is while it is in the map. */
+static void apply_relays(struct wm_mesh *m, const struct wm_relay_map *rm)
+{
+	struct wm_relays *relays = &m->node->relays;
+	uint16_t home;
+
+	wm_relays_set_map(relays, rm);
+	home = wm_relays_home(relays);
+	wm_relays_set_home(relays, home);
+	if (home != m->home_relay) {
+		m->home_relay = home;
+		wm_log_verbose("home relay: region %u", home);
+	}
+	if (m->coord)
+		wm_coord_client_set_home_relay(m->coord, home);
+}
+
+static void apply_netmap(struct wm_mesh *m, const struct wm_netmap *nm)
+{
+	struct wm_netmap fresh, old;
+	struct wm_netmap_diff d;
+	size_t i;
+
+	if (wm_netmap_copy(&fresh, nm) < 0) {
+		wm_log_error("out of memory applying a netmap; keeping the previous one");
+		return;
+	}
+	if (wm_netmap_diff(&d, m->have_netmap ? &m->applied : NULL, &fresh) < 0) {
+		wm_netmap_free(&fresh);
+		wm_log_error("out of memory applying a netmap; keeping the previous one");
+		return;
+	}
+	set_addresses(m, &fresh.self);
+	apply_relays(m, &fresh.relays);
+	for (i = 0; i < d.n_removed; i++)
+		remove_peer(m, d.removed[i]);
+	for (i = 0; i < d.n_changed; i++)
+		update_peer(m, &d.changed[i]);
+	for (i = 0; i < d.n_added; i++)
+		add_peer(m, d.added[i]);
+	wm_log_verbose("netmap %llu: %zu peer(s); %zu joined, %zu left, %zu changed",
+		       (unsigned long long)fresh.version, fresh.n_peers, d.n_added, d.n_removed,
+		       d.n_changed);
+	wm_netmap_diff_free(&d);
+	old = m->applied;
+	m->applied = fresh;
+	if (m->have_netmap)
+		wm_netmap_free(&old);
+	m->have_netmap = true;
+	wm_node_rearm_timer(m->node);
+}
+
+/* Forgets every peer (removed from the mesh): nothing from the old netmap may be reached. */
+static void clear_netmap(struct wm_mesh *m)
+{
+	struct wm_netmap empty;
+
+	if (!m->have_netmap)
+		return;
+	memset(&empty, 0, sizeof(empty));
+	empty.self = m->applied.self;
+	apply_netmap(m, &empty);
+	wm_state_save_netmap(m->state, &empty);
+}
+
+static void report_ready(struct wm_mesh *m, bool ok, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void report_ready(struct wm_mesh *m, bool ok, const char *fmt, ...)
+{
+	char message[512];
+	va_list ap;
+
+	if (m->ready_reported)
+		return;
+	m->ready_reported = true;
+	ev_timer_stop(m->node->loop, &m->ready_timer);
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	if (m->on_ready)
+		m->on_ready(m->ready_ctx, ok, message);
+}
+
+static void report_up(struct wm_mesh *m, const char *note)
+{
+	char v4[INET_ADDRSTRLEN], v6[INET6_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &m->applied.self.ipv4, v4, sizeof(v4));
+	inet_ntop(AF_INET6, &m->applied.self.ipv6, v6, sizeof(v6));
+	report_ready(m, true, "%s is up: this node is %s, %s and %s; %zu peer(s)%s",
+		     m->node->tun.name, m->applied.self.name, v4, v6, m->applied.n_peers, note);
+}
+
+/* The coordination client's callbacks. */
+
+static void on_netmap(void *ctx, const struct wm_netmap *nm)
+{
+	struct wm_mesh *m = ctx;
+	int err;
+
+	apply_netmap(m, nm);
+	m->netmap_from_server = true;
+	if ((err = wm_state_save_netmap(m->state, &m->applied)) < 0)
+		wm_log_error("cannot save the netmap in the state directory: %s", strerror(-err));
+	report_up(m, "");
+}
+
+const char *wm_mesh_coord_state_name(enum wm_coord_state state)
+{
+	switch (state) {
+	case WM_COORD_AWAY:
+		return "away";
+	case WM_COORD_CONNECTED:
+		return "connected";
+	case WM_COORD_REJECTED:
+		return "rejected";
+	case WM_COORD_LOGGED_OUT:
+		return "logged out";
+	}
+	return "?";
+}
+
+static void on_coord_state(void *ctx, enum wm_coord_state state, const char *why)
+{
+	struct wm_mesh *m = ctx;
+
+	m->coord_state = state;
+	snprintf(m->coord_why, sizeof(m->coord_why), "%s", why ? why : "");
+	wm_log_verbose("coordination: %s (%s)", wm_mesh_coord_state_name(state), m->coord_why);
+	switch (state) {
+	case WM_COORD_REJECTED:
+		m->rejected = true;
+		wm_log_error("the coordination server refused this node: %s", m->coord_why);
+		clear_netmap(m);
+		report_ready(m, false, "the coordination server refused this node: %s", m->coord_why);
+		break;
+	case WM_COORD_LOGGED_OUT:
+		clear_netmap(m);
+		if (m->logout_conn) {
+			static const char reply[] = "{\"ok\":true}\n";
+
+			wm_control_reply(m->logout_conn, reply, sizeof(reply) - 1);
+			m->logout_conn = NULL;
+		}
+		wm_mesh_exit_soon(m);
+		break;
+	default:
+		break;
+	}
+}
+
+static void on_server_key(void *ctx, const uint8_t key[WM_KEY_LEN])
+{
+	struct wm_mesh *m = ctx;
+	int err = wm_state_save_server_key(m->state, key);
+
+	if (err < 0)
+		wm_log_error("cannot pin the coordination server's key: %s", strerror(-err));
+}
+
+/* Endpoint candidates: published when they change. */
+
+static void refresh_candidates(struct wm_mesh *m)
+{
+	struct wm_endpoint eps[WM_NETMAP_MAX_ENDPOINTS];
+	const struct wm_udp *udp = &m->node->udp;
+	size_t i, n = 0;
+	int got;
+
+	got = wm_candidates_local(eps, WM_NETMAP_MAX_ENDPOINTS, udp->port, m->node->tun.name);
+	if (got < 0)
+		return;
+	for (i = 0; i < (size_t)got; i++) {
+		int family = eps[i].addr.sa.sa_family;
+
+		if ((family == AF_INET && udp->fd4 >= 0) || (family == AF_INET6 && udp->fd6 >= 0))
+			eps[n++] = eps[i];
+	}
+	if (n == m->n_candidates && !memcmp(eps, m->candidates, n * sizeof(eps[0])))
+		return;
+	memcpy(m->candidates, eps, n * sizeof(eps[0]));
+	m->n_candidates = n;
+	wm_log_verbose("%zu endpoint candidate(s)", n);
+	if (m->coord)
+		wm_coord_client_set_endpoints(m->coord, m->candidates, m->n_candidates);
+}
+
+static void on_refresh(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	refresh_candidates(w->data);
+}
+
+static void on_ready_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct wm_mesh *m = w->data;
+	char note[400];
+
+	(void)loop;
+	(void)revents;
+	if (m->have_netmap) {
+		snprintf(note, sizeof(note),
+			 " (from the saved netmap: the coordination server has not answered yet: %s)",
+			 m->coord_why[0] ? m->coord_why : "no answer");
+		report_up(m, note);
+		return;
+	}
+	report_ready(m, true,
+		     "%s is up, but the coordination server at %s has not answered yet (%s); "
+		     "wiremesh keeps trying in the background: see `wiremesh status`",
+		     m->node->tun.name, m->url, m->coord_why[0] ? m->coord_why : "no answer");
+}
+
+static void on_exit_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)w;
+	(void)revents;
+	ev_break(loop, EVBREAK_ALL);
+}
+
+void wm_mesh_exit_soon(struct wm_mesh *m)
+{
+	/* A moment for the control replies to drain before the loop ends. */
+	ev_timer_stop(m->node->loop, &m->exit_timer);
+	ev_timer_set(&m->exit_timer, 0.2, 0);
+	ev_timer_start(m->node->loop, &m->exit_timer);
+}
+
+/* Start-up. */
+
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+static int bind_mesh_port(struct wm_mesh *m, uint16_t port, char *err, size_t errlen)
+{
+	int r = wm_node_bind_port(m->node, port ? port : WM_MESH_DEFAULT_PORT);
+
+	if (r == -EADDRINUSE && !port)
+		r = wm_node_bind_port(m->node, 0);	/* the default is taken: any port */
+	if (r < 0)
+		return fail(err, errlen, r, "cannot bind UDP port %u: %s", port, strerror(-r));
+	return 0;
+}
+
+/* The saved netmap, if it belongs to this server: the mesh works before the server answers. */
+static void load_saved(struct wm_mesh *m, bool same_server)
+{
+	struct wm_netmap nm;
+	char why[256];
+	bool found = false;
+
+	if (!same_server)
+		return;
+	if (wm_state_load_netmap(m->state, &nm, &found, why, sizeof(why)) < 0) {
+		wm_log_error("ignoring the saved netmap: %s", why);
+		return;
+	}
+	if (!found)
+		return;
+	apply_netmap(m, &nm);
+	wm_netmap_free(&nm);
+	wm_log_verbose("applied the saved netmap (%zu peers) until the server answers",
+		       m->applied.n_peers);
+}
+
+static int start_coord(struct wm_mesh *m, const struct wm_mesh_options *opt,
+		       const uint8_t node_key[WM_KEY_LEN], bool same_server, char *err,
+		       size_t errlen)
+{
+	struct wm_coord_client_config cfg;
+	uint8_t disco_private[WM_KEY_LEN];
+	char hostname[256] = "";
+	bool found = false;
+	int r;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.url = m->url;
+	memcpy(cfg.node_private_key, node_key, WM_KEY_LEN);
+	/* A fresh disco key every run, as Tailscale does: it only ever names this process. */
+	wm_crypto_generate_keypair(disco_private, cfg.disco_public_key, &wm_rng_system);
+	wm_crypto_wipe(disco_private, sizeof(disco_private));
+	cfg.auth_key = opt->auth_key;
+	if (opt->hostname) {
+		cfg.hostname = opt->hostname;
+	} else {
+		if (gethostname(hostname, sizeof(hostname) - 1) < 0 || !hostname[0])
+			snprintf(hostname, sizeof(hostname), "node");
+		cfg.hostname = hostname;
+	}
+	cfg.version = "wiremesh";
+	if (same_server &&
+	    wm_state_load_server_key(m->state, cfg.server_key, &found, err, errlen) < 0)
+		return -EBADMSG;
+	cfg.has_server_key = found;
+	cfg.ca_file = opt->coord_ca;
+	cfg.on_netmap = on_netmap;
+	cfg.on_state = on_coord_state;
+	cfg.on_server_key = on_server_key;
+	cfg.ctx = m;
+	m->coord = wm_coord_client_create(m->node->loop, &cfg, &r, err, errlen);
+	wm_crypto_wipe(cfg.node_private_key, sizeof(cfg.node_private_key));
+	if (!m->coord)
+		return r < 0 ? r : -EINVAL;
+	if (m->n_candidates)
+		wm_coord_client_set_endpoints(m->coord, m->candidates, m->n_candidates);
+	wm_coord_client_set_home_relay(m->coord, m->home_relay);
+	return 0;
+}
+
+int wm_mesh_start(struct wm_mesh *m, struct wm_node *node, struct wm_state *state,
+		  const struct wm_mesh_options *opt, wm_mesh_ready_fn on_ready, void *ready_ctx,
+		  char *err, size_t errlen)
+{
+	uint8_t key[WM_KEY_LEN];
+	char saved_url[sizeof(m->url)], path[256];
+	bool created = false, found = false, same_server;
+	int r;
+
+	memset(m, 0, sizeof(*m));
+	m->node = node;
+	m->state = state;
+	m->on_ready = on_ready;
+	m->ready_ctx = ready_ctx;
+	m->coord_state = WM_COORD_AWAY;
+	snprintf(m->url, sizeof(m->url), "%s", opt->coord_url);
+	ev_init(&m->refresh_timer, on_refresh);
+	ev_init(&m->ready_timer, on_ready_timeout);
+	ev_init(&m->exit_timer, on_exit_timer);
+	m->refresh_timer.data = m->ready_timer.data = m->exit_timer.data = m;
+
+	if ((r = wm_state_node_key(state, key, &created, err, errlen)) < 0)
+		return r;
+	r = wm_device_set_private_key(node->dev, key);
+	if (r < 0) {
+		wm_crypto_wipe(key, sizeof(key));
+		return fail(err, errlen, r, "the node key in the state directory is unusable");
+	}
+	wm_relays_sync_key(&node->relays, node);
+	if (created)
+		wm_log_verbose("made a new node key");
+
+	if ((r = bind_mesh_port(m, opt->port, err, errlen)) < 0)
+		goto out;
+	m->ifindex = wm_netlink_link_index(node->tun.name);
+	if (m->ifindex < 0 || (r = wm_netlink_link_set_up(m->ifindex, true)) < 0) {
+		r = m->ifindex < 0 ? m->ifindex : r;
+		fail(err, errlen, r, "cannot bring %s up: %s", node->tun.name, strerror(-r));
+		goto out;
+	}
+
+	/* A state directory that belonged to another server keeps the key, not the rest. */
+	same_server = wm_state_load_url(state, saved_url, sizeof(saved_url), &found) == 0 &&
+		      found && !strcmp(saved_url, m->url);
+	if (found && !same_server)
+		wm_log_error("the state directory was used with %s; joining %s instead", saved_url,
+			     m->url);
+	if (!same_server && (r = wm_state_save_url(state, m->url)) < 0) {
+		fail(err, errlen, r, "cannot write to the state directory: %s", strerror(-r));
+		goto out;
+	}
+	load_saved(m, same_server);
+	refresh_candidates(m);
+
+	if ((r = wm_state_socket_path(state, path, sizeof(path))) < 0 ||
+	    (r = wm_control_start(&m->control, node->loop, path, opt->operator_gid,
+				  wm_mesh_control_request, m)) < 0) {
+		fail(err, errlen, r, "cannot serve the control socket %s: %s%s", path, strerror(-r),
+		     r == -EADDRINUSE ? " (is wiremesh already up with this state directory?)" : "");
+		goto out;
+	}
+	m->control_started = true;
+
+	if ((r = start_coord(m, opt, key, same_server, err, errlen)) < 0)
+		goto out;
+
+	ev_timer_set(&m->refresh_timer, WM_MESH_REFRESH_S, WM_MESH_REFRESH_S);
+	ev_timer_start(node->loop, &m->refresh_timer);
+	ev_timer_set(&m->ready_timer, opt->ready_timeout_s > 0 ? opt->ready_timeout_s :
+				      WM_MESH_READY_TIMEOUT_S, 0);
+	ev_timer_start(node->loop, &m->ready_timer);
+	r = 0;
+out:
+	wm_crypto_wipe(key, sizeof(key));
+	if (r < 0)
+		wm_mesh_stop(m);
+	return r;
+}
+
+void wm_mesh_stop(struct wm_mesh *m)
+{
+	if (!m->node)
+		return;
+	ev_timer_stop(m->node->loop, &m->refresh_timer);
+	ev_timer_stop(m->node->loop, &m->ready_timer);
+	ev_timer_stop(m->node->loop, &m->exit_timer);
+	if (m->coord) {
+		wm_coord_client_destroy(m->coord);
+		m->coord = NULL;
+	}
+	if (m->control_started) {
+		wm_control_stop(&m->control);
+		m->control_started = false;
+	}
+	m->logout_conn = NULL;
+	if (m->have_netmap) {
+		wm_netmap_free(&m->applied);
+		m->have_netmap = false;
+	}
+	m->node = NULL;
+}

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Mesh mode (`wiremesh up`): a node that takes its configuration from the coordination server
+ * instead of from `wg`. It keeps the node key in the state directory, runs the coordination
+ * client on the node's loop, and applies every netmap to the engine and the interface as a
+ * diff: peers and their allowed IPs, endpoints, routes, this node's addresses, the relays. It
+ * tells the server where this node might be reached (its interface addresses and UDP port)
+ * and which relay is its home. While the server is away the last netmap stays in force.
+ */
+#ifndef WM_MESH_H
+#define WM_MESH_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "coord-client/coord_client.h"
+#include "coord-client/netmap.h"
+#include "daemon/control.h"
+#include "daemon/node.h"
+#include "daemon/state.h"
+
+/* Tailscale's default port: NATs that preserve ports then keep it, which helps traversal. */
+#define WM_MESH_DEFAULT_PORT 41641
+/* How often the interface addresses are looked at again (changes are published at once). */
+#define WM_MESH_REFRESH_S 5.0
+/* How long `up` waits for the first answer of the coordination server before it returns. */
+#define WM_MESH_READY_TIMEOUT_S 30.0
+
+struct wm_mesh_options {
+	const char *coord_url;
+	const char *auth_key;		/* NULL: the node is already registered (state dir) */
+	const char *hostname;		/* NULL: gethostname() */
+	const char *coord_ca;		/* https: CA file or pinned certificate; NULL: system */
+	uint16_t port;			/* 0: WM_MESH_DEFAULT_PORT, else any free one */
+	gid_t operator_gid;		/* may use the control socket too; (gid_t)-1: none */
+	double ready_timeout_s;		/* 0: WM_MESH_READY_TIMEOUT_S */
+};
+
+/* Told once: the node is up (ok, with a sentence for the user) or cannot join (why). */
+typedef void (*wm_mesh_ready_fn)(void *ctx, bool ok, const char *message);
+
+struct wm_mesh {
+	struct wm_node *node;
+	struct wm_state *state;
+	struct wm_coord_client *coord;
+	struct wm_control_server control;
+	bool control_started;
+	char url[512];
+
+	struct wm_netmap applied;	/* what the engine and interface have now */
+	bool have_netmap;		/* applied holds a netmap (from the server or the state) */
+	bool netmap_from_server;
+	int ifindex;
+	bool addresses_set;
+	struct in_addr self4;		/* the addresses on the interface */
+	struct in6_addr self6;
+
+	struct wm_endpoint candidates[WM_NETMAP_MAX_ENDPOINTS];
+	size_t n_candidates;
+	uint16_t home_relay;
+
+	enum wm_coord_state coord_state;
+	char coord_why[256];
+	bool rejected;
+
+	wm_mesh_ready_fn on_ready;
+	void *ready_ctx;
+	bool ready_reported;
+	ev_timer refresh_timer, ready_timer, exit_timer;
+	struct wm_control_conn *logout_conn;	/* a `logout` waiting for the server */
+};
+
+/*
+ * Joins the mesh on node (already started): node key from the state directory (made on first
+ * use), UDP port, control socket, coordination client. The last saved netmap is applied at
+ * once. on_ready is called exactly once, later. 0 or -errno with a sentence in err.
+ */
+int wm_mesh_start(struct wm_mesh *m, struct wm_node *node, struct wm_state *state,
+		  const struct wm_mesh_options *opt, wm_mesh_ready_fn on_ready, void *ready_ctx,
+		  char *err, size_t errlen);
+
+/* Stops the client, the control socket and the timers (the interface goes with the node). */
+void wm_mesh_stop(struct wm_mesh *m);
+
+/* The control socket's answers (mesh_control.c): JSON text, malloc'd, NULL on ENOMEM. */
+char *wm_mesh_status_json(struct wm_mesh *m);
+char *wm_mesh_ip_json(struct wm_mesh *m, const char *name);
+
+/* Serves one control request (mesh_control.c). */
+void wm_mesh_control_request(void *ctx, struct wm_control_conn *conn, const char *line);
+
+/* For mesh_control.c: leave the event loop shortly (after replies drain). */
+void wm_mesh_exit_soon(struct wm_mesh *m);
+
+/* For mesh_control.c: the coordination state in words ("connected", "away", …). */
+const char *wm_mesh_coord_state_name(enum wm_coord_state state);
+
+#endif

@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The control socket's requests in mesh mode, answered in JSON (docs/mesh.md, "Control
+ * socket"): status, ip [NODE], down, logout. The CLI formats the answers for people.
+ */
+#include "daemon/mesh.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "common/clock.h"
+#include "common/encoding.h"
+
+static json_t *key_json(const uint8_t key[WM_KEY_LEN])
+{
+	char text[WM_KEY_B64_LEN];
+
+	wm_key_to_base64(text, key);
+	return json_string(text);
+}
+
+static json_t *address_json(int family, const void *addr)
+{
+	char text[INET6_ADDRSTRLEN];
+
+	inet_ntop(family, addr, text, sizeof(text));
+	return json_string(text);
+}
+
+static json_t *endpoint_json(const struct wm_endpoint *ep)
+{
+	char text[WM_ENDPOINT_STR_LEN];
+
+	wm_endpoint_format(ep, text);
+	return json_string(text);
+}
+
+static json_t *endpoints_json(const struct wm_endpoint *eps, size_t n)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a && i < n; i++)
+		json_array_append_new(a, endpoint_json(&eps[i]));
+	return a;
+}
+
+static json_t *prefixes_json(const struct wm_netmap_prefix *p, size_t n)
+{
+	json_t *a = json_array();
+	char addr[INET6_ADDRSTRLEN], text[INET6_ADDRSTRLEN + 5];
+	size_t i;
+
+	for (i = 0; a && i < n; i++) {
+		inet_ntop(p[i].family, p[i].addr, addr, sizeof(addr));
+		snprintf(text, sizeof(text), "%s/%u", addr, p[i].cidr);
+		json_array_append_new(a, json_string(text));
+	}
+	return a;
+}
+
+/* How this node reaches the peer now: over a session through a relay, directly, or not yet. */
+static void add_path(json_t *o, const struct wm_peer *peer)
+{
+	uint16_t region;
+
+	if (!peer || !wm_endpoint_is_set(&peer->endpoint)) {
+		json_object_set_new(o, "path", json_string("none"));
+		return;
+	}
+	if (wm_relays_is_relay_endpoint(&peer->endpoint, &region)) {
+		json_object_set_new(o, "path", json_string(peer->last_handshake_wall_ns ? "relay" :
+							   "none"));
+		json_object_set_new(o, "relay_region", json_integer(region));
+		return;
+	}
+	json_object_set_new(o, "path", json_string(peer->last_handshake_wall_ns ? "direct" : "none"));
+	json_object_set_new(o, "endpoint", endpoint_json(&peer->endpoint));
+}
+
+static json_t *peer_json(struct wm_mesh *m, const struct wm_netmap_peer *p)
+{
+	const struct wm_peer *peer = wm_device_lookup_peer(m->node->dev, p->node_key);
+	json_t *o = json_object();
+
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "name", json_string(p->name));
+	json_object_set_new(o, "id", json_integer((json_int_t)p->id));
+	json_object_set_new(o, "ipv4", address_json(AF_INET, &p->ipv4));
+	json_object_set_new(o, "ipv6", address_json(AF_INET6, &p->ipv6));
+	json_object_set_new(o, "public_key", key_json(p->node_key));
+	json_object_set_new(o, "online", json_boolean(p->online));
+	json_object_set_new(o, "last_seen", json_integer(p->last_seen));
+	json_object_set_new(o, "key_expiry", json_integer(p->key_expiry));
+	json_object_set_new(o, "allowed_ips", prefixes_json(p->allowed_ips, p->n_allowed_ips));
+	json_object_set_new(o, "candidates", endpoints_json(p->endpoints, p->n_endpoints));
+	json_object_set_new(o, "home_relay", json_integer(p->home_relay));
+	json_object_set_new(o, "configured", json_boolean(peer != NULL));
+	add_path(o, peer);
+	json_object_set_new(o, "last_handshake",
+			    json_integer(peer ? (json_int_t)(peer->last_handshake_wall_ns /
+							     1000000000ULL) : 0));
+	json_object_set_new(o, "rx_bytes", json_integer(peer ? (json_int_t)peer->rx_bytes : 0));
+	json_object_set_new(o, "tx_bytes", json_integer(peer ? (json_int_t)peer->tx_bytes : 0));
+	return o;
+}
+
+static json_t *self_json(struct wm_mesh *m)
+{
+	const struct wm_netmap_self *s = &m->applied.self;
+	json_t *o = json_object();
+
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "name", json_string(m->have_netmap ? s->name : ""));
+	json_object_set_new(o, "id", json_integer((json_int_t)(m->have_netmap ? s->id : 0)));
+	if (m->have_netmap) {
+		json_object_set_new(o, "ipv4", address_json(AF_INET, &s->ipv4));
+		json_object_set_new(o, "ipv6", address_json(AF_INET6, &s->ipv6));
+		json_object_set_new(o, "key_expiry", json_integer(s->key_expiry));
+	}
+	json_object_set_new(o, "public_key", key_json(m->node->dev->identity.public_key));
+	json_object_set_new(o, "listen_port", json_integer(m->node->udp.port));
+	json_object_set_new(o, "candidates", endpoints_json(m->candidates, m->n_candidates));
+	json_object_set_new(o, "home_relay", json_integer(m->home_relay));
+	return o;
+}
+
+static json_t *relays_json(struct wm_mesh *m)
+{
+	const struct wm_relays *relays = &m->node->relays;
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a && i < relays->count; i++) {
+		const struct wm_relay *r = &relays->relay[i];
+		json_t *o;
+
+		if (!r->region)
+			continue;
+		o = json_object();
+		json_object_set_new(o, "region", json_integer(r->region));
+		json_object_set_new(o, "url", json_string(r->url));
+		json_object_set_new(o, "home", json_boolean(r->region == m->home_relay));
+		json_object_set_new(o, "connected",
+				    json_boolean(wm_relays_connected(relays, r->region)));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+static char *finish(json_t *o)
+{
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	size_t len;
+
+	json_decref(o);
+	if (!text)
+		return NULL;
+	/* One line, newline-terminated, for people who read it with socat. */
+	len = strlen(text);
+	text = realloc(text, len + 2);
+	if (text) {
+		text[len] = '\n';
+		text[len + 1] = '\0';
+	}
+	return text;
+}
+
+char *wm_mesh_status_json(struct wm_mesh *m)
+{
+	json_t *o = json_object(), *coord, *peers;
+	size_t i;
+
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "interface", json_string(m->node->tun.name));
+	json_object_set_new(o, "self", self_json(m));
+	coord = json_object();
+	json_object_set_new(coord, "url", json_string(m->url));
+	json_object_set_new(coord, "state", json_string(wm_mesh_coord_state_name(m->coord_state)));
+	json_object_set_new(coord, "message", json_string(m->coord_why));
+	json_object_set_new(coord, "netmap_version",
+			    json_integer((json_int_t)(m->have_netmap ? m->applied.version : 0)));
+	json_object_set_new(coord, "netmap_from",
+			    json_string(!m->have_netmap ? "none" :
+					m->netmap_from_server ? "server" : "saved state"));
+	json_object_set_new(o, "coordination", coord);
+	json_object_set_new(o, "relays", relays_json(m));
+	peers = json_array();
+	for (i = 0; peers && m->have_netmap && i < m->applied.n_peers; i++) {
+		if (m->applied.peers[i].expired)
+			continue;
+		json_array_append_new(peers, peer_json(m, &m->applied.peers[i]));
+	}
+	json_object_set_new(o, "peers", peers);
+	return finish(o);
+}
+
+static char *error_json(const char *message)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "error", json_string(message));
+	return finish(o);
+}
+
+char *wm_mesh_ip_json(struct wm_mesh *m, const char *name)
+{
+	const struct wm_netmap_self *s = &m->applied.self;
+	json_t *o;
+	char why[128];
+	size_t i;
+
+	if (!m->have_netmap)
+		return error_json("this node has no addresses yet: the coordination server has not "
+				  "answered (see wiremesh status)");
+	if (!name || !*name || !strcmp(name, s->name)) {
+		o = json_object();
+		json_object_set_new(o, "name", json_string(s->name));
+		json_object_set_new(o, "ipv4", address_json(AF_INET, &s->ipv4));
+		json_object_set_new(o, "ipv6", address_json(AF_INET6, &s->ipv6));
+		return finish(o);
+	}
+	for (i = 0; i < m->applied.n_peers; i++) {
+		const struct wm_netmap_peer *p = &m->applied.peers[i];
+
+		if (strcmp(p->name, name) || p->expired)
+			continue;
+		o = json_object();
+		json_object_set_new(o, "name", json_string(p->name));
+		json_object_set_new(o, "ipv4", address_json(AF_INET, &p->ipv4));
+		json_object_set_new(o, "ipv6", address_json(AF_INET6, &p->ipv6));
+		return finish(o);
+	}
+	snprintf(why, sizeof(why), "no node named '%.60s' in the mesh (wiremesh status lists them)",
+		 name);
+	return error_json(why);
+}
+
+static void reply_text(struct wm_control_conn *conn, char *text)
+{
+	static const char oom[] = "{\"error\":\"out of memory\"}\n";
+
+	if (!text) {
+		wm_control_reply(conn, oom, sizeof(oom) - 1);
+		return;
+	}
+	wm_control_reply(conn, text, strlen(text));
+	free(text);
+}
+
+void wm_mesh_control_request(void *ctx, struct wm_control_conn *conn, const char *line)
+{
+	struct wm_mesh *m = ctx;
+
+	if (!strcmp(line, "status")) {
+		reply_text(conn, wm_mesh_status_json(m));
+	} else if (!strcmp(line, "ip")) {
+		reply_text(conn, wm_mesh_ip_json(m, NULL));
+	} else if (!strncmp(line, "ip ", 3)) {
+		reply_text(conn, wm_mesh_ip_json(m, line + 3));
+	} else if (!strcmp(line, "down")) {
+		reply_text(conn, strdup("{\"ok\":true}\n"));
+		wm_mesh_exit_soon(m);
+	} else if (!strcmp(line, "logout")) {
+		if (m->logout_conn || !m->coord || wm_coord_client_logout(m->coord) < 0) {
+			reply_text(conn, error_json(m->logout_conn ? "a logout is already under way" :
+						    "the coordination client has stopped; use down"));
+			return;
+		}
+		m->logout_conn = conn;	/* answered when the server confirms */
+	} else {
+		reply_text(conn, error_json("unknown request (expected status, ip [NODE], down or "
+					    "logout)"));
+	}
+}
