@@ -139,8 +139,12 @@ $(DEMO): $(BUILD)/test/demo.o $(INPROC_OBJS) $(LIB)
 
 unit-tests: $(UNIT_BINS)
 
-demo: $(DEMO)
-	$(DEMO)
+# As root: a local mesh (coord + relay + three nodes in namespaces). Otherwise the in-process
+# engine demo, which needs no privileges.
+demo: all
+	@if [ "$$(id -u)" = 0 ]; then scripts/demo-mesh $(BUILD); else \
+		echo "(not root: showing the in-process engine demo; as root, make demo runs a local mesh)"; \
+		$(DEMO); fi
 
 # The test command: unit tests twice (plain, then ASan+UBSan), fuzz corpora, e2e.
 check: config.mk
