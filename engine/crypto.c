@@ -10,14 +10,6 @@
 
 enum { BLAKE2S_BLOCK_LEN = 64 };
 
-static void system_fill(void *ctx, void *buf, size_t len)
-{
-	(void)ctx;
-	randombytes_buf(buf, len);
-}
-
-const struct wm_rng wm_rng_system = { .fill = system_fill, .ctx = NULL };
-
 int wm_crypto_init(void)
 {
 	return sodium_init() < 0 ? -EIO : 0;

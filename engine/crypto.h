@@ -13,21 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/rng.h"
 #include "engine/messages.h"
 
-/* A source of random bytes; fill must never fail. */
-struct wm_rng {
-	void (*fill)(void *ctx, void *buf, size_t len);
-	void *ctx;
-};
-
-/* The system's CSPRNG (libsodium's randombytes_buf). */
-extern const struct wm_rng wm_rng_system;
-
-static inline void wm_rng_fill(const struct wm_rng *rng, void *buf, size_t len)
-{
-	rng->fill(rng->ctx, buf, len);
-}
 
 /* Initialises libsodium; 0 or -EIO. Safe to call more than once. */
 int wm_crypto_init(void);

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "common/endpoint.h"
-#include "relay-client/stun.h"
+#include "common/stun.h"
 #include "relay-server/relay.h"
 
 #define STUN_BATCH 64	/* datagrams per wakeup */

@@ -35,7 +35,7 @@
 #include "relay-client/derp_client.h"
 #include "relay-client/derp_http.h"
 #include "relay-client/derp_info.h"
-#include "relay-client/stun.h"
+#include "common/stun.h"
 
 static struct {
 	const char *url, *ca, *seed, *to;

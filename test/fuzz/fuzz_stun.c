@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relay-client/stun.h"
+#include "common/stun.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "relay-client/stun.h"
+#include "common/stun.h"
 
 #include <arpa/inet.h>
 #include <check.h>
