@@ -525,10 +525,144 @@ static int cmd_ip(int argc, char **argv)
 	return 0;
 }
 
+static void print_ping_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: %s ping NODE [-c COUNT] [--until-direct] [--state DIR]\n"
+		"\n"
+		"Sends disco pings to NODE over every path it might be reached on (its addresses and\n"
+		"its relay) and prints each first answer: the path it came back on and the round\n"
+		"trip. Pinging also makes the node look for a direct path. COUNT (default 5) rounds,\n"
+		"one a second; --until-direct stops at the first direct answer.\n", prog);
+}
+
+static void print_pong(const json_t *o)
+{
+	const char *via = json_string_value(json_object_get(o, "via"));
+	double ms = json_number_value(json_object_get(o, "latency_ms"));
+
+	if (via && !strcmp(via, "direct"))
+		printf("pong from %s (%s) via %s in %.2f ms\n",
+		       json_string_value(json_object_get(o, "name")),
+		       json_string_value(json_object_get(o, "ipv4")),
+		       json_string_value(json_object_get(o, "endpoint")), ms);
+	else
+		printf("pong from %s (%s) via relay region %lld in %.2f ms\n",
+		       json_string_value(json_object_get(o, "name")),
+		       json_string_value(json_object_get(o, "ipv4")),
+		       (long long)json_integer_value(json_object_get(o, "relay_region")), ms);
+	fflush(stdout);
+}
+
+static int cmd_ping(int argc, char **argv)
+{
+	static const char *flags[] = { "--until-direct", NULL };
+	bool set[1] = { false };
+	const char *node = NULL, *count_text = NULL;
+	struct common_opts c;
+	char line[128], *reply;
+	int r, i, pongs = 0;
+	long count = 5;
+	json_t *o;
+
+	/* -c N is taken out first; the rest is common. */
+	for (i = 2; i < argc; i++)
+		if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--count")) && i + 1 < argc) {
+			count_text = argv[i + 1];
+			memmove(&argv[i], &argv[i + 2], (size_t)(argc - i - 2) * sizeof(argv[0]));
+			argc -= 2;
+			break;
+		}
+	if (count_text && !parse_number(count_text, 1, 1000, &count)) {
+		fprintf(stderr, "%s ping: -c takes 1-1000 (got '%s')\n", prog, count_text);
+		return 2;
+	}
+	if ((r = parse_common(argc, argv, &c, flags, set, &node, print_ping_usage)) >= 0)
+		return r;
+	if (!node || strlen(node) > 63) {
+		print_ping_usage(stderr);
+		return 2;
+	}
+	snprintf(line, sizeof(line), "ping %s", node);
+	for (i = 0; i < count; i++) {
+		if (i)
+			sleep(1);
+		if (ask(c.state_dir, line, 10.0, &reply, &o))
+			continue;
+		print_pong(o);
+		pongs++;
+		r = !strcmp(json_string_value(json_object_get(o, "via")) ?: "", "direct");
+		json_decref(o);
+		free(reply);
+		if (r && set[0])
+			break;
+	}
+	return pongs ? 0 : 1;
+}
+
+static void print_netcheck_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: %s netcheck [--json] [--state DIR]\n"
+		"\n"
+		"Runs a STUN round against every relay region's STUN server from the node's\n"
+		"WireGuard socket and reports: whether UDP gets out, this node's public (reflexive)\n"
+		"address(es), whether its NAT maps each destination to another port (a \"hard\" NAT:\n"
+		"direct paths then need the other side to be reachable), and the latency to each\n"
+		"relay region.\n", prog);
+}
+
+static int cmd_netcheck(int argc, char **argv)
+{
+	static const char *flags[] = { "--json", NULL };
+	bool set[1] = { false };
+	struct common_opts c;
+	json_t *o, *v;
+	char *reply;
+	size_t i;
+	int r;
+
+	if ((r = parse_common(argc, argv, &c, flags, set, NULL, print_netcheck_usage)) >= 0)
+		return r;
+	if (ask(c.state_dir, "netcheck", 10.0, &reply, &o))
+		return 1;
+	if (set[0]) {
+		fputs(reply, stdout);
+	} else {
+		printf("UDP: %s\n", json_is_true(json_object_get(o, "udp")) ? "yes" : "no (blocked?)");
+		printf("Reflexive address(es):");
+		json_array_foreach(json_object_get(o, "reflexive"), i, v)
+			printf(" %s", json_string_value(v));
+		printf("%s\n", json_array_size(json_object_get(o, "reflexive")) ? "" : " none");
+		printf("Mapping varies by destination: %s\n",
+		       !json_is_true(json_object_get(o, "mapping_known")) ? "unknown (needs two STUN servers)" :
+		       json_is_true(json_object_get(o, "mapping_varies_by_dest")) ?
+		       "yes (hard NAT: direct paths need the peer to be reachable)" : "no");
+		printf("Nearest relay: region %lld\n",
+		       (long long)json_integer_value(json_object_get(o, "preferred_region")));
+		json_array_foreach(json_object_get(o, "regions"), i, v) {
+			json_t *ms = json_object_get(v, "latency_ms");
+
+			if (json_is_number(ms))
+				printf("  region %lld: %.2f ms\n",
+				       (long long)json_integer_value(json_object_get(v, "region")),
+				       json_number_value(ms));
+			else
+				printf("  region %lld: no answer\n",
+				       (long long)json_integer_value(json_object_get(v, "region")));
+		}
+	}
+	json_decref(o);
+	free(reply);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*run)(int argc, char **argv);
 } commands[] = {
+	{ "ping", cmd_ping },
+	{ "netcheck", cmd_netcheck },
 	{ "up", cmd_up },
 	{ "down", cmd_down },
 	{ "status", cmd_status },

@@ -58,10 +58,15 @@ static void format_path(char *out, size_t cap, const json_t *p)
 {
 	const char *path = str(p, "path");
 
+	const json_t *ms = json_object_get(p, "latency_ms");
+	char lat[32] = "";
+
+	if (json_is_number(ms))
+		snprintf(lat, sizeof(lat), " (%.1f ms)", json_number_value(ms));
 	if (!strcmp(path, "direct"))
-		snprintf(out, cap, "direct %s", str(p, "endpoint"));
+		snprintf(out, cap, "direct %s%s", str(p, "endpoint"), lat);
 	else if (!strcmp(path, "relay"))
-		snprintf(out, cap, "relay region %lld", num(p, "relay_region"));
+		snprintf(out, cap, "relay region %lld%s", num(p, "relay_region"), lat);
 	else if (!json_is_true(json_object_get(p, "online")))
 		snprintf(out, cap, "none yet (offline)");
 	else
@@ -88,6 +93,15 @@ static void print_self(const json_t *o)
 		printf("  relay region %lld: %s%s, %s\n", num(r, "region"), str(r, "url"),
 		       json_is_true(json_object_get(r, "home")) ? " (home)" : "",
 		       json_is_true(json_object_get(r, "connected")) ? "connected" : "not connected");
+	{
+		const json_t *nat = json_object_get(self, "nat");
+
+		if (json_is_true(json_object_get(nat, "checked")))
+			printf("  NAT: UDP %s%s\n",
+			       json_is_true(json_object_get(nat, "udp")) ? "works" : "blocked",
+			       json_is_true(json_object_get(nat, "mapping_varies_by_dest")) ?
+			       ", mapping varies by destination (hard NAT)" : "");
+	}
 	printf("  candidates:");
 	json_array_foreach(json_object_get(self, "candidates"), i, c)
 		printf(" %s", json_string_value(c));
@@ -112,14 +126,14 @@ int wm_cli_print_status(const char *json_text, bool color)
 		json_decref(o);
 		return 0;
 	}
-	printf("\n%-20s %-15s %-30s %-10s %10s %10s\n", "PEER", "ADDRESS", "PATH", "HANDSHAKE",
+	printf("\n%-20s %-15s %-38s %-10s %10s %10s\n", "PEER", "ADDRESS", "PATH", "HANDSHAKE",
 	       "RX", "TX");
 	json_array_foreach(peers, i, p) {
 		format_path(path, sizeof(path), p);
 		format_ago(hs, sizeof(hs), num(p, "last_handshake"));
 		format_bytes(rx, sizeof(rx), num(p, "rx_bytes"));
 		format_bytes(tx, sizeof(tx), num(p, "tx_bytes"));
-		printf("%-20s %-15s %-30s %-10s %10s %10s\n", str(p, "name"), str(p, "ipv4"), path,
+		printf("%-20s %-15s %-38s %-10s %10s %10s\n", str(p, "name"), str(p, "ipv4"), path,
 		       hs, rx, tx);
 	}
 	json_decref(o);

@@ -180,8 +180,9 @@ int wm_datapath_from_tun(struct wm_node *node)
 }
 
 /* Turns received slots into packets, cutting UDP GRO bundles into their datagrams in place. */
-static size_t split_received(struct wm_datapath *dp, size_t slots)
+static size_t split_received(struct wm_node *node, size_t slots)
 {
+	struct wm_datapath *dp = &node->dp;
 	size_t i, off, count = 0;
 
 	for (i = 0; i < slots; i++) {
@@ -189,10 +190,18 @@ static size_t split_received(struct wm_datapath *dp, size_t slots)
 		size_t seg = s->segment ? s->segment : s->len;
 
 		for (off = 0; off < s->len && count < WM_DP_MAX_PACKETS; off += seg) {
-			struct wm_packet *p = &dp->pkts[count++];
+			struct wm_packet *p = &dp->pkts[count];
+			size_t len = s->len - off < seg ? s->len - off : seg;
+			uint8_t *data = s->buf + off;
 
-			reset_packet(p, s->buf + off, s->len - off < seg ? s->len - off : seg);
+			/* WireGuard messages start with type 1-4; mesh mode takes the rest (STUN, disco). */
+			if (node->hooks.udp_other && len && (data[0] < 1 || data[0] > 4)) {
+				node->hooks.udp_other(node->hooks.ctx, data, len, &s->addr);
+				continue;
+			}
+			reset_packet(p, data, len);
 			p->endpoint = s->addr;
+			count++;
 		}
 	}
 	return count;
@@ -279,7 +288,7 @@ void wm_datapath_from_udp(struct wm_node *node, int fd)
 		if (n <= 0)
 			break;
 		now = wm_clock_monotonic_ns();
-		count = split_received(dp, (size_t)n);
+		count = split_received(node, (size_t)n);
 		wm_receive_prepare(node->dev, dp->pkts, count, now);
 		wm_workers_crypt(node->workers, dp->pkts, count);
 		wm_receive_finish(node->dev, dp->pkts, count, now);

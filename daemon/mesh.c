@@ -75,8 +75,8 @@ static void set_addresses(struct wm_mesh *m, const struct wm_netmap_self *self)
 /* Peers: the netmap's view applied to the engine. */
 
 /*
- * Where to send first: the first direct candidate of a family we have a socket for, else the
- * peer's home relay. WireGuard roaming then follows wherever the peer's packets come from.
+ * Where to send first, until the path manager (daemon/paths.c) knows better: the peer's home
+ * relay, which always works when it is there, else its first published candidate.
  */
 static bool choose_endpoint(const struct wm_mesh *m, const struct wm_netmap_peer *p,
 			    struct wm_endpoint *out)
@@ -84,6 +84,10 @@ static bool choose_endpoint(const struct wm_mesh *m, const struct wm_netmap_peer
 	const struct wm_udp *udp = &m->node->udp;
 	size_t i;
 
+	if (p->home_relay > 0 && p->home_relay <= 65535) {
+		wm_relays_endpoint(out, (uint16_t)p->home_relay);
+		return true;
+	}
 	for (i = 0; i < p->n_endpoints; i++) {
 		int family = p->endpoints[i].addr.sa.sa_family;
 
@@ -91,10 +95,6 @@ static bool choose_endpoint(const struct wm_mesh *m, const struct wm_netmap_peer
 			*out = p->endpoints[i];
 			return true;
 		}
-	}
-	if (p->home_relay > 0 && p->home_relay <= 65535) {
-		wm_relays_endpoint(out, (uint16_t)p->home_relay);
-		return true;
 	}
 	return false;
 }
@@ -159,9 +159,7 @@ static void remove_peer(struct wm_mesh *m, const struct wm_netmap_peer *p)
 
 static void update_peer(struct wm_mesh *m, const struct wm_netmap_change *c)
 {
-	struct wm_endpoint old_ep, new_ep;
 	struct wm_peer *peer;
-	bool had, has;
 
 	if (c->what & WM_NETMAP_CHANGED_NODE_KEY) {
 		/* A rotated key is a new WireGuard peer; its sessions start over. */
@@ -176,13 +174,7 @@ static void update_peer(struct wm_mesh *m, const struct wm_netmap_change *c)
 	}
 	if (c->what & (WM_NETMAP_CHANGED_ALLOWED_IPS | WM_NETMAP_CHANGED_ADDRESSES))
 		set_allowed_ips(m, peer, c->old_peer, c->new_peer);
-	if (c->what & (WM_NETMAP_CHANGED_ENDPOINTS | WM_NETMAP_CHANGED_HOME_RELAY)) {
-		had = choose_endpoint(m, c->old_peer, &old_ep);
-		has = choose_endpoint(m, c->new_peer, &new_ep);
-		/* Only a changed choice moves it: roaming may have found a better one meanwhile. */
-		if (has && (!had || !wm_endpoint_equal(&old_ep, &new_ep)))
-			wm_peer_set_endpoint(peer, &new_ep);
-	}
+	/* Endpoint candidates and home relay changes go to the path manager (wm_paths_sync). */
 	/*
 	 * A new disco key means the peer restarted: our session died with its old process. A
 	 * fresh handshake now spares the ~15 s until WireGuard's timers notice; a session the
@@ -241,6 +233,8 @@ static void apply_netmap(struct wm_mesh *m, const struct wm_netmap *nm)
 	if (m->have_netmap)
 		wm_netmap_free(&old);
 	m->have_netmap = true;
+	if (m->paths_started)
+		wm_paths_sync(&m->paths, &m->applied);
 	wm_node_rearm_timer(m->node);
 }
 
@@ -365,6 +359,9 @@ static void refresh_candidates(struct wm_mesh *m)
 	got = wm_candidates_local(eps, WM_NETMAP_MAX_ENDPOINTS, udp->port, m->node->tun.name);
 	if (got < 0)
 		return;
+	if (m->paths_started)
+		got += (int)wm_paths_reflexive(&m->paths, eps + got, WM_NETMAP_MAX_ENDPOINTS - (size_t)got);
+	got = (int)wm_candidates_normalize(eps, (size_t)got);
 	for (i = 0; i < (size_t)got; i++) {
 		int family = eps[i].addr.sa.sa_family;
 
@@ -378,6 +375,22 @@ static void refresh_candidates(struct wm_mesh *m)
 	wm_log_verbose("%zu endpoint candidate(s)", n);
 	if (m->coord)
 		wm_coord_client_set_endpoints(m->coord, m->candidates, m->n_candidates);
+}
+
+static void on_paths_candidates(void *ctx)
+{
+	refresh_candidates(ctx);
+}
+
+static void on_paths_home_relay(void *ctx, uint16_t region)
+{
+	struct wm_mesh *m = ctx;
+
+	wm_relays_set_home(&m->node->relays, region);
+	m->home_relay = wm_relays_home(&m->node->relays);
+	wm_log_verbose("home relay: region %u (the nearest)", m->home_relay);
+	if (m->coord)
+		wm_coord_client_set_home_relay(m->coord, m->home_relay);
 }
 
 static void on_refresh(struct ev_loop *loop, ev_timer *w, int revents)
@@ -474,7 +487,6 @@ static int start_coord(struct wm_mesh *m, const struct wm_mesh_options *opt,
 		       size_t errlen)
 {
 	struct wm_coord_client_config cfg;
-	uint8_t disco_private[WM_KEY_LEN];
 	char hostname[256] = "";
 	bool found = false;
 	int r;
@@ -482,9 +494,7 @@ static int start_coord(struct wm_mesh *m, const struct wm_mesh_options *opt,
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.url = m->url;
 	memcpy(cfg.node_private_key, node_key, WM_KEY_LEN);
-	/* A fresh disco key every run, as Tailscale does: it only ever names this process. */
-	wm_crypto_generate_keypair(disco_private, cfg.disco_public_key, &wm_rng_system);
-	wm_crypto_wipe(disco_private, sizeof(disco_private));
+	memcpy(cfg.disco_public_key, m->paths.disco_public, WM_KEY_LEN);
 	cfg.auth_key = opt->auth_key;
 	if (opt->hostname) {
 		cfg.hostname = opt->hostname;
@@ -554,6 +564,14 @@ int wm_mesh_start(struct wm_mesh *m, struct wm_node *node, struct wm_state *stat
 		goto out;
 	}
 
+	wm_paths_start(&m->paths, node);
+	m->paths_started = true;
+	m->paths.our_candidates = m->candidates;
+	m->paths.n_our_candidates = &m->n_candidates;
+	m->paths.on_candidates_changed = on_paths_candidates;
+	m->paths.on_home_relay = on_paths_home_relay;
+	m->paths.ctx = m;
+
 	/* A state directory that belonged to another server keeps the key, not the rest. */
 	same_server = wm_state_load_url(state, saved_url, sizeof(saved_url), &found) == 0 &&
 		      found && !strcmp(saved_url, m->url);
@@ -608,6 +626,10 @@ void wm_mesh_stop(struct wm_mesh *m)
 		m->control_started = false;
 	}
 	m->logout_conn = NULL;
+	if (m->paths_started) {
+		wm_paths_stop(&m->paths);
+		m->paths_started = false;
+	}
 	if (m->have_netmap) {
 		wm_netmap_free(&m->applied);
 		m->have_netmap = false;

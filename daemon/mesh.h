@@ -19,6 +19,7 @@
 #include "coord-client/netmap.h"
 #include "daemon/control.h"
 #include "daemon/node.h"
+#include "daemon/paths.h"
 #include "daemon/state.h"
 
 /* Tailscale's default port: NATs that preserve ports then keep it, which helps traversal. */
@@ -70,6 +71,8 @@ struct wm_mesh {
 	bool ready_reported;
 	ev_timer refresh_timer, ready_timer, exit_timer;
 	struct wm_control_conn *logout_conn;	/* a `logout` waiting for the server */
+	struct wm_paths paths;			/* NAT traversal: disco, path managers, STUN */
+	bool paths_started;
 };
 
 /*

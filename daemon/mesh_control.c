@@ -86,6 +86,8 @@ static json_t *peer_json(struct wm_mesh *m, const struct wm_netmap_peer *p)
 {
 	const struct wm_peer *peer = wm_device_lookup_peer(m->node->dev, p->node_key);
 	json_t *o = json_object();
+	struct wm_mesh_peer *mp;
+	uint16_t region;
 
 	if (!o)
 		return NULL;
@@ -102,6 +104,19 @@ static json_t *peer_json(struct wm_mesh *m, const struct wm_netmap_peer *p)
 	json_object_set_new(o, "home_relay", json_integer(p->home_relay));
 	json_object_set_new(o, "configured", json_boolean(peer != NULL));
 	add_path(o, peer);
+	mp = wm_paths_find_id(&m->paths, p->id);
+	if (mp) {
+		const struct wm_path_candidate *best = wm_path_best(&mp->path);
+		uint64_t lat = 0;
+
+		wm_paths_peer_json(&m->paths, mp, o);
+		if (peer && wm_endpoint_is_set(&peer->endpoint) &&
+		    !wm_relays_is_relay_endpoint(&peer->endpoint, &region))
+			lat = best && wm_endpoint_equal(&best->addr, &peer->endpoint) ? best->latency : 0;
+		else
+			lat = mp->path.relay_latency;
+		json_object_set_new(o, "latency_ms", lat ? json_real((double)lat / 1e6) : json_null());
+	}
 	json_object_set_new(o, "last_handshake",
 			    json_integer(peer ? (json_int_t)(peer->last_handshake_wall_ns /
 							     1000000000ULL) : 0));
@@ -128,6 +143,7 @@ static json_t *self_json(struct wm_mesh *m)
 	json_object_set_new(o, "listen_port", json_integer(m->node->udp.port));
 	json_object_set_new(o, "candidates", endpoints_json(m->candidates, m->n_candidates));
 	json_object_set_new(o, "home_relay", json_integer(m->home_relay));
+	json_object_set_new(o, "nat", wm_paths_nat_json(&m->paths));
 	return o;
 }
 
@@ -255,6 +271,28 @@ static void reply_text(struct wm_control_conn *conn, char *text)
 	free(text);
 }
 
+static void ping_node(struct wm_mesh *m, struct wm_control_conn *conn, const char *name)
+{
+	char why[128];
+	size_t i;
+
+	for (i = 0; m->have_netmap && i < m->applied.n_peers; i++) {
+		const struct wm_netmap_peer *p = &m->applied.peers[i];
+		struct wm_mesh_peer *mp;
+
+		if (strcmp(p->name, name) || p->expired)
+			continue;
+		mp = wm_paths_find_id(&m->paths, p->id);
+		if (!mp)
+			break;
+		wm_paths_ping(&m->paths, mp, conn);	/* answered by the first pong, or a timeout */
+		return;
+	}
+	snprintf(why, sizeof(why), "no node named '%.60s' in the mesh (wiremesh status lists them)",
+		 name);
+	reply_text(conn, error_json(why));
+}
+
 void wm_mesh_control_request(void *ctx, struct wm_control_conn *conn, const char *line)
 {
 	struct wm_mesh *m = ctx;
@@ -265,6 +303,10 @@ void wm_mesh_control_request(void *ctx, struct wm_control_conn *conn, const char
 		reply_text(conn, wm_mesh_ip_json(m, NULL));
 	} else if (!strncmp(line, "ip ", 3)) {
 		reply_text(conn, wm_mesh_ip_json(m, line + 3));
+	} else if (!strncmp(line, "ping ", 5)) {
+		ping_node(m, conn, line + 5);
+	} else if (!strcmp(line, "netcheck")) {
+		wm_paths_netcheck(&m->paths, conn);	/* answered when the round ends (<= 3 s) */
 	} else if (!strcmp(line, "down")) {
 		reply_text(conn, strdup("{\"ok\":true}\n"));
 		wm_mesh_exit_soon(m);
@@ -276,7 +318,7 @@ void wm_mesh_control_request(void *ctx, struct wm_control_conn *conn, const char
 		}
 		m->logout_conn = conn;	/* answered when the server confirms */
 	} else {
-		reply_text(conn, error_json("unknown request (expected status, ip [NODE], down or "
-					    "logout)"));
+		reply_text(conn, error_json("unknown request (expected status, ip [NODE], ping NODE, "
+					    "netcheck, down or logout)"));
 	}
 }

@@ -28,6 +28,16 @@ struct wm_node_options {
 	struct wm_relays relays;	/* --relay REGION=URL, --relay-ca FILE */
 };
 
+/* Mesh mode's taps on the sockets (all optional). */
+struct wm_node_hooks {
+	/* A UDP datagram that is not WireGuard (STUN, disco); buf may be changed in place. */
+	void (*udp_other)(void *ctx, uint8_t *buf, size_t len, const struct wm_endpoint *from);
+	/* A disco packet through relay region `region` from the node with public key src. */
+	void (*relay_disco)(void *ctx, uint16_t region, const uint8_t src[WM_KEY_LEN],
+			    const uint8_t *buf, size_t len);
+	void *ctx;
+};
+
 struct wm_node {
 	struct ev_loop *loop;
 	struct wm_device *dev;
@@ -47,6 +57,7 @@ struct wm_node {
 	ev_signal sigint_watcher, sigterm_watcher;
 
 	struct wm_datapath dp;
+	struct wm_node_hooks hooks;
 };
 
 /*

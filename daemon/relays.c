@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "daemon/node.h"
 #include "engine/receive.h"
+#include "nat/disco.h"
 #include "relay-client/derp_client.h"
 #include "tun/offload.h"
 
@@ -89,7 +90,10 @@ static void on_relayed_packet(void *ctx, const uint8_t src_key[WM_DERP_KEY_LEN],
 	uint8_t *buf = node->dp.relay_buf;
 	struct wm_packet p = { 0 };
 
-	(void)src_key;
+	if (node->hooks.relay_disco && wm_disco_looks_like(data, len)) {
+		node->hooks.relay_disco(node->hooks.ctx, rc->region, src_key, data, len);
+		return;
+	}
 	if (len > WM_MSG_MAX_LEN)
 		return;
 	memcpy(buf + WM_VNET_HDR_LEN, data, len);

@@ -45,6 +45,19 @@ int wm_netlink_route_add(int ifindex, int family, const uint8_t *dst, uint8_t pr
 int wm_netlink_route_del(int ifindex, int family, const uint8_t *dst, uint8_t prefixlen);
 
 /*
+ * Network change events: a non-blocking socket subscribed to link and address changes (no
+ * privilege needed). 0-based fd or -errno.
+ */
+int wm_netlink_monitor_open(void);
+
+/* Reads every pending event: 1 when a link or address changed (or events were lost), 0 when
+ * not, -errno when the socket failed. */
+int wm_netlink_monitor_drain(int fd);
+
+/* Whether a datagram from the monitor socket reports a link or address change. */
+bool wm_netlink_is_change(const void *buf, size_t len);
+
+/*
  * For tests: the requests the calls above send, built into buf of cap bytes with sequence
  * number seq. Each returns the request's length, -ENOBUFS when cap is too small (nothing
  * past cap is written), -EINVAL or -EAFNOSUPPORT for bad arguments.

@@ -367,3 +367,55 @@ int wm_netlink_route_del(int ifindex, int family, const uint8_t *dst, uint8_t pr
 	return send_req(&rb, seq, wm_netlink_build_route(rb.b, sizeof(rb.b), seq, false, ifindex,
 							  family, dst, prefixlen));
 }
+
+int wm_netlink_monitor_open(void)
+{
+	struct sockaddr_nl sa = {
+		.nl_family = AF_NETLINK,
+		.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR,
+	};
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+bool wm_netlink_is_change(const void *buf, size_t len)
+{
+	const struct nlmsghdr *h;
+	size_t left = len;
+
+	for (h = buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left))
+		switch (h->nlmsg_type) {
+		case RTM_NEWLINK:
+		case RTM_DELLINK:
+		case RTM_NEWADDR:
+		case RTM_DELADDR:
+			return true;
+		default:
+			break;
+		}
+	return false;
+}
+
+int wm_netlink_monitor_drain(int fd)
+{
+	uint8_t buf[8192];
+	bool changed = false;
+	ssize_t n;
+
+	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0)
+		changed |= wm_netlink_is_change(buf, (size_t)n);
+	if (n < 0 && errno == ENOBUFS)
+		return 1;	/* events were lost: assume something changed */
+	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+		return -errno;
+	return changed;
+}
