@@ -179,6 +179,11 @@ int wm_datapath_from_tun(struct wm_node *node)
 	return dp->last_tun_error;
 }
 
+static bool looks_like_wireguard(const uint8_t *d, size_t len)
+{
+	return len >= 4 && d[0] >= 1 && d[0] <= 4 && !d[1] && !d[2] && !d[3];
+}
+
 /* Turns received slots into packets, cutting UDP GRO bundles into their datagrams in place. */
 static size_t split_received(struct wm_node *node, size_t slots)
 {
@@ -194,8 +199,11 @@ static size_t split_received(struct wm_node *node, size_t slots)
 			size_t len = s->len - off < seg ? s->len - off : seg;
 			uint8_t *data = s->buf + off;
 
-			/* WireGuard messages start with type 1-4; mesh mode takes the rest (STUN, disco). */
-			if (node->hooks.udp_other && len && (data[0] < 1 || data[0] > 4)) {
+			/*
+			 * WireGuard messages start with type 1-4 and three zero bytes; mesh mode
+			 * takes the rest (STUN replies start 01 01, disco with its magic).
+			 */
+			if (node->hooks.udp_other && !looks_like_wireguard(data, len)) {
 				node->hooks.udp_other(node->hooks.ctx, data, len, &s->addr);
 				continue;
 			}
