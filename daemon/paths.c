@@ -190,8 +190,8 @@ static void enforce(struct wm_paths *ps, struct wm_mesh_peer *mp, struct wm_peer
 	}
 	if (wm_endpoint_equal(&cur, &want))
 		return;
-	if (now < mp->roamed_until && !is_relay_endpoint(&cur) && is_relay_endpoint(&want))
-		return;		/* the roamed address gets its chance before the relay */
+	if (now < mp->roamed_until && !is_relay_endpoint(&cur))
+		return;		/* the roamed address gets its chance (its pong makes it the best) */
 	wm_peer_set_endpoint(wg, &want);
 	mp->last_set = want;
 	if (wm_log_level() >= WM_LOG_VERBOSE) {
@@ -321,8 +321,14 @@ static void handle_disco(struct wm_paths *ps, struct wm_mesh_peer *mp, const str
 	case WM_DISCO_PONG:
 		if (!wm_path_on_pong(&mp->path, msg->txid, from, via_relay, now, &latency))
 			return;
-		if (!via_relay)
+		if (!via_relay) {
+			struct wm_peer *wg = wm_device_lookup_peer(ps->node->dev, mp->node_key);
+
 			observe_own_address(ps, &msg->src);
+			/* The address WireGuard roamed to answers: the peer uses it, so do we. */
+			if (wg && wm_endpoint_equal(&wg->endpoint, from))
+				wm_path_prefer(&mp->path, from);
+		}
 		reply_ping_result(mp, from, via_relay, region, latency);
 		tick_peer(ps, mp, now);
 		break;
@@ -391,6 +397,16 @@ static void on_relay_disco(void *ctx, uint16_t region, const uint8_t src[WM_KEY_
 
 /* STUN rounds. */
 
+static bool lookups_pending(const struct wm_paths *ps)
+{
+	size_t i;
+
+	for (i = 0; i < ps->n_stun; i++)
+		if (ps->stun[i].lookup)
+			return true;
+	return false;
+}
+
 static void on_stun_resolved(void *ctx, struct addrinfo *res, int err)
 {
 	struct wm_stun_server *s = ctx;
@@ -399,13 +415,16 @@ static void on_stun_resolved(void *ctx, struct addrinfo *res, int err)
 	if (!res) {
 		wm_log_error("relay region %u: cannot resolve the STUN server %s: %s", s->region,
 			     s->host, gai_strerror(err));
-		return;
+	} else {
+		memset(&s->addr, 0, sizeof(s->addr));
+		memcpy(&s->addr.addr, res->ai_addr, res->ai_addrlen <= sizeof(s->addr.addr) ?
+						     res->ai_addrlen : sizeof(s->addr.addr));
+		freeaddrinfo(res);
 	}
-	memset(&s->addr, 0, sizeof(s->addr));
-	memcpy(&s->addr.addr, res->ai_addr, res->ai_addrlen <= sizeof(s->addr.addr) ?
-					     res->ai_addrlen : sizeof(s->addr.addr));
-	freeaddrinfo(res);
-	wm_paths_netcheck(s->owner, NULL);
+	/* One round with every server, once all are looked up (two are needed to see whether
+	 * the NAT maps per destination). */
+	if (!lookups_pending(s->owner))
+		wm_paths_netcheck(s->owner, NULL);
 }
 
 static void set_stun_servers(struct wm_paths *ps, const struct wm_relay_map *rm)
@@ -494,8 +513,12 @@ void wm_paths_netcheck(struct wm_paths *ps, struct wm_control_conn *conn)
 		}
 		ps->netcheck_waiting[ps->n_netcheck_waiting++] = conn;
 	}
-	if (wm_netcheck_running(&ps->netcheck, now))
-		return;		/* the round under way answers */
+	if (wm_netcheck_running(&ps->netcheck, now)) {
+		/* The round under way answers waiting requests; a network change wants a new one. */
+		ps->netcheck_again = ps->netcheck_again || !conn;
+		return;
+	}
+	ps->netcheck_again = false;
 	for (i = 0; i < ps->n_stun; i++) {
 		if (!wm_endpoint_is_set(&ps->stun[i].addr))
 			continue;
@@ -593,6 +616,8 @@ static void finish_netcheck(struct wm_paths *ps)
 		ps->n_netcheck_waiting = 0;
 		free(text);
 	}
+	if (ps->netcheck_again)
+		wm_paths_netcheck(ps, NULL);
 }
 
 static void on_netcheck_timer(struct ev_loop *loop, ev_timer *w, int revents)

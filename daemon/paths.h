@@ -81,6 +81,7 @@ struct wm_paths {
 	struct wm_netcheck netcheck;
 	struct wm_netcheck_report report;
 	bool have_report;
+	bool netcheck_again;		/* asked for while a round ran: another one after it */
 	uint64_t last_report_at;
 	struct wm_control_conn *netcheck_waiting[WM_PATHS_MAX_WAITING];
 	size_t n_netcheck_waiting;

@@ -375,6 +375,16 @@ bool wm_path_on_pong(struct wm_path *p, const uint8_t txid[WM_PATH_TXID_LEN],
 	return true;
 }
 
+void wm_path_prefer(struct wm_path *p, const struct wm_endpoint *addr)
+{
+	int at = find_candidate(p, addr);
+
+	if (at < 0 || !p->cand[at].last_pong || p->best == at)
+		return;
+	p->best = at;
+	p->trust_until = p->cand[at].last_pong + WM_PATH_TRUST_NS;
+}
+
 enum wm_path_choice wm_path_decide(const struct wm_path *p, uint64_t now, struct wm_endpoint *ep)
 {
 	if (trusted(p, now)) {

@@ -147,6 +147,12 @@ bool wm_path_on_pong(struct wm_path *p, const uint8_t txid[WM_PATH_TXID_LEN],
 		     const struct wm_endpoint *from, bool via_relay, uint64_t now,
 		     uint64_t *latency);
 
+/*
+ * Makes addr the best path if it has answered a ping (WireGuard roamed there: the peer itself
+ * uses it), trusted as long as its last pong allows.
+ */
+void wm_path_prefer(struct wm_path *p, const struct wm_endpoint *addr);
+
 /* The current decision. */
 enum wm_path_choice wm_path_decide(const struct wm_path *p, uint64_t now, struct wm_endpoint *ep);
 

@@ -243,6 +243,29 @@ START_TEST(test_rebinding_moves_best_to_the_new_port)
 }
 END_TEST
 
+START_TEST(test_prefer_the_roamed_address)
+{
+	struct wm_endpoint e, roamed = ep("203.0.113.1:20001");
+	struct wm_path_action a;
+	uint64_t latency;
+	size_t n;
+
+	wm_path_note_active(&path, T0);
+	n = wm_path_tick(&path, T0, &test_rng, act, 64);
+	ck_assert(pong((size_t)action_to(n, "203.0.113.1:41641"), T0 + MS));
+	/* Not answered yet: preferring it changes nothing. */
+	wm_path_learn(&path, &roamed, WM_PATH_FROM_ROAMING, T0 + S);
+	wm_path_prefer(&path, &roamed);
+	ck_assert_int_eq(wm_path_decide(&path, T0 + S, &e), WM_PATH_DIRECT);
+	ck_assert(!wm_endpoint_equal(&e, &roamed));
+	wm_path_ping_direct(&path, &roamed, T0 + S, &test_rng, &a);
+	ck_assert(wm_path_on_pong(&path, a.txid, &roamed, false, T0 + S + MS, &latency));
+	wm_path_prefer(&path, &roamed);
+	ck_assert_int_eq(wm_path_decide(&path, T0 + S + 2 * MS, &e), WM_PATH_DIRECT);
+	ck_assert(wm_endpoint_equal(&e, &roamed));
+}
+END_TEST
+
 START_TEST(test_faster_path_wins)
 {
 	struct wm_endpoint e;
@@ -340,6 +363,7 @@ static Suite *path_suite(void)
 	tcase_add_test(tc, test_call_me_maybe_sweeps_without_echo);
 	tcase_add_test(tc, test_learned_addresses_expire);
 	tcase_add_test(tc, test_rebinding_moves_best_to_the_new_port);
+	tcase_add_test(tc, test_prefer_the_roamed_address);
 	tcase_add_test(tc, test_faster_path_wins);
 	tcase_add_test(tc, test_no_relay_falls_back_to_a_candidate);
 	tcase_add_test(tc, test_bounded_under_floods);
