@@ -192,11 +192,22 @@ static void enforce(struct wm_paths *ps, struct wm_mesh_peer *mp, struct wm_peer
 		return;
 	if (now < mp->roamed_until && !is_relay_endpoint(&cur))
 		return;		/* the roamed address gets its chance (its pong makes it the best) */
+	if (is_relay_endpoint(&want) && wm_endpoint_is_set(&mp->last_set) &&
+	    !is_relay_endpoint(&mp->last_set) && now - ps->last_loss_check > WM_PATH_PING_INTERVAL_NS) {
+		/*
+		 * A direct path died. Our own NAT may have rebound: look at our reflexive address
+		 * again now rather than in 20 s, so the call-me-maybe of the next sweep carries it.
+		 */
+		ps->last_loss_check = now;
+		wm_paths_netcheck(ps, NULL);
+	}
 	wm_peer_set_endpoint(wg, &want);
 	mp->last_set = want;
-	if (wm_log_level() >= WM_LOG_VERBOSE) {
+	/* Said once per change of mind, not each time roaming through the relay is undone. */
+	if (!wm_endpoint_equal(&want, &mp->last_logged) && wm_log_level() >= WM_LOG_VERBOSE) {
 		char text[WM_ENDPOINT_STR_LEN];
 
+		mp->last_logged = want;
 		wm_endpoint_format(&want, text);
 		wm_log_verbose("peer %s: path now %s%s", mp->name,
 			       is_relay_endpoint(&want) ? "relay " : "direct ",
@@ -604,6 +615,10 @@ static void finish_netcheck(struct wm_paths *ps)
 			       r.preferred_region);
 		if (ps->on_candidates_changed)
 			ps->on_candidates_changed(ps->ctx);
+		/* Peers in contact get the new addresses at once (a sweep sends call-me-maybe). */
+		for (i = 0; i < ps->n_peers; i++)
+			if (wm_path_is_active(&ps->peers[i]->path, ps->last_report_at))
+				wm_path_want_sweep(&ps->peers[i]->path);
 	}
 	choose_home_relay(ps);
 	if (ps->n_netcheck_waiting) {

@@ -47,6 +47,7 @@ struct wm_mesh_peer {
 	uint16_t home_relay;
 	struct wm_path path;
 	struct wm_endpoint last_set;	/* the WireGuard endpoint this code last chose */
+	struct wm_endpoint last_logged;	/* the last choice logged */
 	uint64_t roamed_until;		/* WireGuard roamed to a direct address: respected until */
 	uint64_t last_tx;		/* the engine peer's tx_bytes at the last tick */
 	struct wm_control_conn *ping_conn;	/* a `wiremesh ping` waiting for a pong */
@@ -81,7 +82,8 @@ struct wm_paths {
 	struct wm_netcheck netcheck;
 	struct wm_netcheck_report report;
 	bool have_report;
-	bool netcheck_again;		/* asked for while a round ran: another one after it */
+	bool netcheck_again;
+	uint64_t last_loss_check;	/* a lost direct path last started a STUN round */		/* asked for while a round ran: another one after it */
 	uint64_t last_report_at;
 	struct wm_control_conn *netcheck_waiting[WM_PATHS_MAX_WAITING];
 	size_t n_netcheck_waiting;
