@@ -389,11 +389,17 @@ int wm_netlink_monitor_open(void)
 
 bool wm_netlink_is_change(const void *buf, size_t len)
 {
-	const struct nlmsghdr *h;
-	size_t left = len;
+	const uint8_t *p = buf;
+	size_t off = 0;
 
-	for (h = buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left))
-		switch (h->nlmsg_type) {
+	/* The same bounds as wm_netlink_parse_reply: never trust a length field. */
+	while (len - off >= NLMSG_HDRLEN) {
+		struct nlmsghdr h;
+
+		memcpy(&h, p + off, sizeof(h));
+		if (h.nlmsg_len < NLMSG_HDRLEN || h.nlmsg_len > len - off)
+			return false;
+		switch (h.nlmsg_type) {
 		case RTM_NEWLINK:
 		case RTM_DELLINK:
 		case RTM_NEWADDR:
@@ -402,6 +408,10 @@ bool wm_netlink_is_change(const void *buf, size_t len)
 		default:
 			break;
 		}
+		if (NLMSG_ALIGN(h.nlmsg_len) >= len - off)
+			break;
+		off += NLMSG_ALIGN(h.nlmsg_len);
+	}
 	return false;
 }
 
