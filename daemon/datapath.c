@@ -160,6 +160,30 @@ static void send_sealed(struct wm_node *node, size_t count)
 		flush_udp(node, out);
 }
 
+/* Access policy: flows this node starts are remembered… */
+static void note_outbound(struct wm_node *node, size_t count, uint64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		node->hooks.outbound(node->hooks.policy_ctx, node->dp.pkts[i].data,
+				     node->dp.pkts[i].len, now);
+}
+
+/* …and what comes out of the tunnel reaches the TUN only if the policy or a flow allows it. */
+static void check_inbound(struct wm_node *node, size_t count, uint64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++) {
+		struct wm_packet *p = &node->dp.pkts[i];
+
+		if (p->verdict == WM_VERDICT_TUN &&
+		    !node->hooks.inbound(node->hooks.policy_ctx, p->peer, p->data, p->len, now))
+			p->verdict = WM_VERDICT_DROP;
+	}
+}
+
 int wm_datapath_from_tun(struct wm_node *node)
 {
 	struct wm_datapath *dp = &node->dp;
@@ -172,6 +196,8 @@ int wm_datapath_from_tun(struct wm_node *node)
 
 		if (!count)
 			break;
+		if (node->hooks.outbound)
+			note_outbound(node, count, now);
 		wm_send_prepare(node->dev, dp->pkts, count, now);
 		wm_workers_crypt(node->workers, dp->pkts, count);
 		send_sealed(node, count);
@@ -300,6 +326,8 @@ void wm_datapath_from_udp(struct wm_node *node, int fd)
 		wm_receive_prepare(node->dev, dp->pkts, count, now);
 		wm_workers_crypt(node->workers, dp->pkts, count);
 		wm_receive_finish(node->dev, dp->pkts, count, now);
+		if (node->hooks.inbound)
+			check_inbound(node, count, now);
 		if (node->tun.vnet_hdr)
 			write_coalesced(node, count);
 		else

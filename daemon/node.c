@@ -39,6 +39,16 @@ static void send_datagram(void *ctx, struct wm_peer *peer, const struct wm_endpo
 
 static const struct wm_device_ops node_ops = { .send = send_datagram };
 
+void wm_node_send_plaintext(struct wm_node *node, uint8_t *pkt, size_t len)
+{
+	struct wm_packet p = { .data = pkt, .len = len };
+
+	wm_send_packets(node->dev, &p, 1, wm_clock_monotonic_ns());
+	if (p.verdict == WM_VERDICT_SEND)
+		send_datagram(node, p.peer, &p.endpoint, p.data, p.len);
+	wm_node_rearm_timer(node);
+}
+
 void wm_node_rearm_timer(struct wm_node *node)
 {
 	uint64_t deadline = wm_device_next_deadline(node->dev), now;

@@ -35,7 +35,15 @@ struct wm_node_hooks {
 	/* A disco packet through relay region `region` from the node with public key src. */
 	void (*relay_disco)(void *ctx, uint16_t region, const uint8_t src[WM_KEY_LEN],
 			    const uint8_t *buf, size_t len);
-	void *ctx;
+	/*
+	 * Plaintext IP packets (access policy): one going into the tunnel, after the TUN read, and
+	 * one that came out of it, before the TUN write — return false to drop it.
+	 */
+	void (*outbound)(void *ctx, const uint8_t *pkt, size_t len, uint64_t now);
+	bool (*inbound)(void *ctx, struct wm_peer *peer, const uint8_t *pkt, size_t len,
+			uint64_t now);
+	void *ctx;		/* for udp_other and relay_disco */
+	void *policy_ctx;	/* for outbound and inbound */
 };
 
 struct wm_node {
@@ -69,6 +77,12 @@ int wm_node_start(struct wm_node *node, struct ev_loop *loop, const struct wm_no
 
 /* Re-arms the engine timer at the engine's next deadline (after anything that may move it). */
 void wm_node_rearm_timer(struct wm_node *node);
+
+/*
+ * Sends a plaintext IP packet of our own into the tunnel (a reset answering a dropped
+ * connection): buf has WM_PACKET_HEADROOM bytes before pkt and WM_PACKET_TAILROOM after it.
+ */
+void wm_node_send_plaintext(struct wm_node *node, uint8_t *pkt, size_t len);
 
 /* Moves the UDP sockets to port (0: any free one); the old ones stay on failure. 0 or -errno. */
 int wm_node_bind_port(struct wm_node *node, uint16_t port);

@@ -89,6 +89,7 @@ static void on_relayed_packet(void *ctx, const uint8_t src_key[WM_DERP_KEY_LEN],
 	struct wm_node *node = rc->node;
 	uint8_t *buf = node->dp.relay_buf;
 	struct wm_packet p = { 0 };
+	uint64_t now = wm_clock_monotonic_ns();
 
 	if (node->hooks.relay_disco && wm_disco_looks_like(data, len)) {
 		node->hooks.relay_disco(node->hooks.ctx, rc->region, src_key, data, len);
@@ -100,7 +101,10 @@ static void on_relayed_packet(void *ctx, const uint8_t src_key[WM_DERP_KEY_LEN],
 	p.data = buf + WM_VNET_HDR_LEN;
 	p.len = len;
 	wm_relays_endpoint(&p.endpoint, rc->region);
-	wm_receive_packets(node->dev, &p, 1, wm_clock_monotonic_ns());
+	wm_receive_packets(node->dev, &p, 1, now);
+	if (p.verdict == WM_VERDICT_TUN && node->hooks.inbound &&
+	    !node->hooks.inbound(node->hooks.policy_ctx, p.peer, p.data, p.len, now))
+		p.verdict = WM_VERDICT_DROP;
 	if (p.verdict == WM_VERDICT_TUN) {
 		struct wm_tun_slot slot = { .buf = p.data, .len = p.len };
 

@@ -127,8 +127,10 @@ counter_covers() {
 	local got
 	got=$(peer_field "$1" "$2")
 	[[ $got =~ ^[0-9]+$ ]] || { echo "$2 is '$got'"; return 1; }
-	if ((got < $3 || got > $3 * 5 / 4 + 1048576)); then
-		echo "$2 is $got, expected between $3 and $(($3 * 5 / 4 + 1048576))"
+	# The upper bound catches double counting; below it go WireGuard's and TCP's overhead, the
+	# ACKs of the transfer the other way, and retransmissions on a loaded machine.
+	if ((got < $3 || got > $3 * 3 / 2 + 1048576)); then
+		echo "$2 is $got, expected between $3 and $(($3 * 3 / 2 + 1048576))"
 		return 1
 	fi
 }
