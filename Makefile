@@ -35,7 +35,7 @@ endif
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -I. $(DEPS_CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
-LIB_SRCS := $(sort $(wildcard common/*.c engine/*.c tun/*.c nat/*.c relay-client/*.c \
+LIB_SRCS := $(sort $(wildcard common/*.c engine/*.c filter/*.c tun/*.c nat/*.c relay-client/*.c \
 	coord-client/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libwiremesh.a

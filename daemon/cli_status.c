@@ -2,6 +2,7 @@
 /* `wiremesh status` for people: the JSON the node sends, as a short report and a table. */
 #include "daemon/cli.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -108,6 +109,49 @@ static void print_self(const json_t *o)
 	printf("%s\n", json_array_size(json_object_get(self, "candidates")) ? "" : " none");
 }
 
+/* "tcp/80,443 udp/53 icmp" from a list of rules; "nothing" when empty. */
+static void format_rules(char *out, size_t cap, const json_t *rules)
+{
+	const json_t *r;
+	size_t i, used = 0;
+
+	if (json_is_string(rules)) {
+		snprintf(out, cap, "%s", json_string_value(rules));
+		return;
+	}
+	out[0] = '\0';
+	json_array_foreach(rules, i, r) {
+		const char *proto = str(r, "proto"), *ports = str(r, "ports");
+
+		if (used + 2 >= cap)
+			break;
+		used += (size_t)snprintf(out + used, cap - used, "%s%s%s%s", i ? " " : "",
+					 !strcmp(proto, "*") ? "any" : proto, *ports ? "/" : "", ports);
+	}
+	if (!json_array_size(rules))
+		snprintf(out, cap, "nothing");
+}
+
+static void print_policy(const json_t *p)
+{
+	const json_t *pol = json_object_get(p, "policy"), *drops, *v;
+	char here[256], there[256];
+	const char *reason;
+	uint64_t dropped = 0;
+
+	if (!json_is_object(pol) || json_is_string(json_object_get(pol, "may_reach_here")))
+		return;
+	format_rules(there, sizeof(there), json_object_get(pol, "may_reach_there"));
+	format_rules(here, sizeof(here), json_object_get(pol, "may_reach_here"));
+	drops = json_object_get(pol, "drops");
+	json_object_foreach((json_t *)drops, reason, v)
+		dropped += (uint64_t)json_integer_value(v);
+	printf("%-20s may reach there: %s; may reach here: %s", "", there, here);
+	if (dropped)
+		printf("; %llu packet(s) dropped", (unsigned long long)dropped);
+	printf("\n");
+}
+
 int wm_cli_print_status(const char *json_text, bool color)
 {
 	json_t *o = json_loads(json_text, 0, NULL), *peers, *p;
@@ -135,6 +179,7 @@ int wm_cli_print_status(const char *json_text, bool color)
 		format_bytes(tx, sizeof(tx), num(p, "tx_bytes"));
 		printf("%-20s %-15s %-38s %-10s %10s %10s\n", str(p, "name"), str(p, "ipv4"), path,
 		       hs, rx, tx);
+		print_policy(p);
 	}
 	json_decref(o);
 	return 0;

@@ -235,6 +235,8 @@ static void apply_netmap(struct wm_mesh *m, const struct wm_netmap *nm)
 	m->have_netmap = true;
 	if (m->paths_started)
 		wm_paths_sync(&m->paths, &m->applied);
+	if (m->policy_started)
+		wm_policy_apply(&m->policy, m->applied.packet_filter);
 	wm_node_rearm_timer(m->node);
 }
 
@@ -571,6 +573,11 @@ int wm_mesh_start(struct wm_mesh *m, struct wm_node *node, struct wm_state *stat
 	m->paths.on_candidates_changed = on_paths_candidates;
 	m->paths.on_home_relay = on_paths_home_relay;
 	m->paths.ctx = m;
+	if ((r = wm_policy_start(&m->policy, node, &m->paths)) < 0) {
+		fail(err, errlen, r, "cannot set up the access policy: %s", strerror(-r));
+		goto out;
+	}
+	m->policy_started = true;
 
 	/* A state directory that belonged to another server keeps the key, not the rest. */
 	same_server = wm_state_load_url(state, saved_url, sizeof(saved_url), &found) == 0 &&
@@ -626,6 +633,10 @@ void wm_mesh_stop(struct wm_mesh *m)
 		m->control_started = false;
 	}
 	m->logout_conn = NULL;
+	if (m->policy_started) {
+		wm_policy_stop(&m->policy);
+		m->policy_started = false;
+	}
 	if (m->paths_started) {
 		wm_paths_stop(&m->paths);
 		m->paths_started = false;

@@ -20,6 +20,7 @@
 #include "daemon/control.h"
 #include "daemon/node.h"
 #include "daemon/paths.h"
+#include "daemon/policy.h"
 #include "daemon/state.h"
 
 /* Tailscale's default port: NATs that preserve ports then keep it, which helps traversal. */
@@ -73,6 +74,8 @@ struct wm_mesh {
 	struct wm_control_conn *logout_conn;	/* a `logout` waiting for the server */
 	struct wm_paths paths;			/* NAT traversal: disco, path managers, STUN */
 	bool paths_started;
+	struct wm_policy policy;		/* access policy: the filter and the flows */
+	bool policy_started;
 };
 
 /*

@@ -117,6 +117,8 @@ static json_t *peer_json(struct wm_mesh *m, const struct wm_netmap_peer *p)
 			lat = mp->path.relay_latency;
 		json_object_set_new(o, "latency_ms", lat ? json_real((double)lat / 1e6) : json_null());
 	}
+	json_object_set_new(o, "policy", wm_policy_peer_json(&m->policy, p->id, &p->ipv4, &p->ipv6,
+							     mp ? mp->drops : NULL));
 	json_object_set_new(o, "last_handshake",
 			    json_integer(peer ? (json_int_t)(peer->last_handshake_wall_ns /
 							     1000000000ULL) : 0));
@@ -208,6 +210,7 @@ char *wm_mesh_status_json(struct wm_mesh *m)
 					m->netmap_from_server ? "server" : "saved state"));
 	json_object_set_new(o, "coordination", coord);
 	json_object_set_new(o, "relays", relays_json(m));
+	json_object_set_new(o, "policy", wm_policy_rules_json(&m->policy));
 	peers = json_array();
 	for (i = 0; peers && m->have_netmap && i < m->applied.n_peers; i++) {
 		if (m->applied.peers[i].expired)

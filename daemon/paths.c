@@ -64,6 +64,11 @@ static struct wm_mesh_peer *find_by(struct wm_mesh_peer **table, size_t n, const
 	return NULL;
 }
 
+struct wm_mesh_peer *wm_paths_find_node_key(struct wm_paths *ps, const uint8_t key[WM_KEY_LEN])
+{
+	return find_by(ps->peers, ps->n_peers, key, offsetof(struct wm_mesh_peer, node_key));
+}
+
 static struct wm_mesh_peer *find_disco_key(struct wm_paths *ps, const uint8_t key[WM_KEY_LEN])
 {
 	return find_by(ps->by_disco, ps->n_peers, key, offsetof(struct wm_mesh_peer, disco_key));

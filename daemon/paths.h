@@ -18,6 +18,7 @@
 
 #include "coord-client/netmap.h"
 #include "daemon/control.h"
+#include "filter/filter.h"
 #include "nat/netcheck.h"
 #include "nat/path.h"
 
@@ -50,6 +51,7 @@ struct wm_mesh_peer {
 	struct wm_endpoint last_logged;	/* the last choice logged */
 	uint64_t roamed_until;		/* WireGuard roamed to a direct address: respected until */
 	uint64_t last_tx;		/* the engine peer's tx_bytes at the last tick */
+	uint64_t drops[WM_FILTER_REASON_COUNT];	/* its packets the access policy dropped */
 	struct wm_control_conn *ping_conn;	/* a `wiremesh ping` waiting for a pong */
 	uint64_t ping_deadline;
 };
@@ -106,6 +108,9 @@ void wm_paths_stop(struct wm_paths *ps);
  * manager, gone ones go, candidates and keys follow. The relay map gives the STUN servers.
  */
 void wm_paths_sync(struct wm_paths *ps, const struct wm_netmap *nm);
+
+/* The peer with this node key, or NULL (binary search). */
+struct wm_mesh_peer *wm_paths_find_node_key(struct wm_paths *ps, const uint8_t key[WM_KEY_LEN]);
 
 /* The peer with this node id, or NULL. */
 struct wm_mesh_peer *wm_paths_find_id(struct wm_paths *ps, uint64_t id);

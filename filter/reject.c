@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: MIT */
+#include "filter/reject.h"
+
+#include <stdbool.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "filter/pkt.h"
+
+enum {
+	IPV4_LEN = 20,
+	IPV6_LEN = 40,
+	TCP_LEN = 20,
+	ICMP_LEN = 8,
+	TTL = 64,
+	ICMP4_ADMIN_PROHIBITED = 13,	/* RFC 1812 section 5.2.7.1 */
+	ICMP6_ADMIN_PROHIBITED = 1,	/* RFC 4443 section 3.1 */
+	ICMP4_MAX = 576,		/* RFC 1812 section 4.3.2.3 */
+	ICMP6_MAX = 1280,		/* RFC 4443 section 2.4 (c) */
+	ICMP4_SOURCE_QUENCH = 4,
+	ICMP4_REDIRECT = 5,
+};
+
+static inline void put16(uint8_t *b, uint16_t v)
+{
+	b[0] = (uint8_t)(v >> 8);
+	b[1] = (uint8_t)v;
+}
+
+static inline void put32(uint8_t *b, uint32_t v)
+{
+	put16(b, (uint16_t)(v >> 16));
+	put16(b + 2, (uint16_t)v);
+}
+
+static inline uint32_t get32(const uint8_t *b)
+{
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+/* Not unspecified, loopback, multicast or broadcast: an address to answer or answer from. */
+static bool one_host(int family, const uint8_t *a)
+{
+	if (family == AF_INET)
+		return a[0] != 0 && a[0] != 127 && a[0] < 224;
+	if (a[0] == 0xff)
+		return false;
+	for (int i = 0; i < 15; i++)
+		if (a[i])
+			return true;
+	return a[15] > 1;
+}
+
+/* The IP header of the answer to p: addresses swapped. Returns its length. */
+static size_t ip_header(uint8_t *out, const struct wm_pkt *p, uint8_t proto, size_t payload)
+{
+	if (p->family == AF_INET) {
+		memset(out, 0, IPV4_LEN);
+		out[0] = 0x45;
+		put16(out + 2, (uint16_t)(IPV4_LEN + payload));
+		out[8] = TTL;
+		out[9] = proto;
+		memcpy(out + 12, p->dst, 4);
+		memcpy(out + 16, p->src, 4);
+		put16(out + 10, wm_pkt_csum_fold(wm_pkt_csum_add(0, out, IPV4_LEN)));
+		return IPV4_LEN;
+	}
+	memset(out, 0, IPV6_LEN);
+	out[0] = 0x60;
+	put16(out + 4, (uint16_t)payload);
+	out[6] = proto;
+	out[7] = TTL;
+	memcpy(out + 8, p->dst, 16);
+	memcpy(out + 24, p->src, 16);
+	return IPV6_LEN;
+}
+
+static size_t tcp_rst(const struct wm_pkt *p, const uint8_t *pkt, uint8_t *out, size_t cap)
+{
+	const uint8_t *in = pkt + p->l4_off;
+	size_t hl = p->family == AF_INET ? IPV4_LEN : IPV6_LEN;
+	uint32_t seglen, sum;
+	uint8_t *t = out + hl;
+
+	if (cap < hl + TCP_LEN)
+		return 0;
+	ip_header(out, p, WM_IPPROTO_TCP, TCP_LEN);
+	memset(t, 0, TCP_LEN);
+	put16(t, p->dport);
+	put16(t + 2, p->sport);
+	if (p->tcp_flags & WM_TCP_ACK) {
+		memcpy(t + 4, in + 8, 4);	/* our sequence: what the segment acknowledged */
+		t[13] = WM_TCP_RST;
+	} else {
+		seglen = (uint32_t)(p->len - p->l4_off - (size_t)(in[12] >> 4) * 4);
+		seglen += !!(p->tcp_flags & WM_TCP_SYN) + !!(p->tcp_flags & WM_TCP_FIN);
+		put32(t + 8, get32(in + 4) + seglen);
+		t[13] = WM_TCP_RST | WM_TCP_ACK;
+	}
+	t[12] = (TCP_LEN / 4) << 4;
+	sum = wm_pkt_csum_pseudo(p->family, p->dst, p->src, WM_IPPROTO_TCP, TCP_LEN);
+	put16(t + 16, wm_pkt_csum_fold(wm_pkt_csum_add(sum, t, TCP_LEN)));
+	return hl + TCP_LEN;
+}
+
+static size_t icmp_unreach(const struct wm_pkt *p, const uint8_t *pkt, uint8_t *out, size_t cap)
+{
+	bool v4 = p->family == AF_INET;
+	size_t hl = v4 ? IPV4_LEN : IPV6_LEN, limit = v4 ? ICMP4_MAX : ICMP6_MAX, quote;
+	uint32_t sum;
+	uint8_t *icmp;
+
+	if (cap < limit)
+		limit = cap;
+	/* At least the dropped packet's headers and 8 bytes past them (RFC 792). */
+	if (limit < hl + ICMP_LEN + p->l4_off + 8)
+		return 0;
+	quote = p->len < limit - hl - ICMP_LEN ? p->len : limit - hl - ICMP_LEN;
+	ip_header(out, p, v4 ? WM_IPPROTO_ICMP : WM_IPPROTO_ICMPV6, ICMP_LEN + quote);
+	icmp = out + hl;
+	memset(icmp, 0, ICMP_LEN);
+	icmp[0] = v4 ? WM_ICMP4_UNREACH : WM_ICMP6_UNREACH;
+	icmp[1] = v4 ? ICMP4_ADMIN_PROHIBITED : ICMP6_ADMIN_PROHIBITED;
+	memcpy(icmp + ICMP_LEN, pkt, quote);
+	sum = v4 ? 0 : wm_pkt_csum_pseudo(AF_INET6, p->dst, p->src, WM_IPPROTO_ICMPV6,
+					   ICMP_LEN + quote);
+	put16(icmp + 2, wm_pkt_csum_fold(wm_pkt_csum_add(sum, icmp, ICMP_LEN + quote)));
+	return hl + ICMP_LEN + quote;
+}
+
+size_t wm_filter_reject(const uint8_t *dropped, size_t len, uint8_t *out, size_t cap)
+{
+	struct wm_pkt p;
+
+	if (!wm_pkt_parse(&p, dropped, len, false) || p.frag != WM_PKT_FRAG_NONE ||
+	    !one_host(p.family, p.src) || !one_host(p.family, p.dst))
+		return 0;
+	if (p.proto == WM_IPPROTO_TCP)
+		return p.tcp_flags & WM_TCP_RST ? 0 : tcp_rst(&p, dropped, out, cap);
+	if (p.icmp && (wm_pkt_is_icmp_error(&p) ||
+		       (p.family == AF_INET6 ? p.icmp_type < WM_ICMP6_ECHO
+					     : p.icmp_type == ICMP4_SOURCE_QUENCH ||
+						       p.icmp_type == ICMP4_REDIRECT)))
+		return 0;
+	return icmp_unreach(&p, dropped, out, cap);
+}
