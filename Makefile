@@ -67,7 +67,8 @@ COORD_PART_OBJS := $(filter-out $(BUILD)/coord-server/main.o,$(COORD_OBJS))
 COORD := $(BUILD)/wiremesh-coord
 COORD_TOOL := $(BUILD)/test/coord-tool
 COORD_LOAD := $(BUILD)/bench/coord_load
-COORD_UNIT_BINS := $(BUILD)/test/test_coord_store $(BUILD)/test/test_coord_server
+COORD_UNIT_BINS := $(BUILD)/test/test_coord_store $(BUILD)/test/test_coord_server \
+	$(BUILD)/test/test_coord_policy
 
 FUZZ_SRCS := $(sort $(wildcard test/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_SRCS:test/fuzz/%.c=build-fuzz/%)
@@ -163,6 +164,12 @@ build-fuzz/%.o: %.c config.mk
 
 build-fuzz/fuzz_%: test/fuzz/fuzz_%.c $(FUZZ_LIB_OBJS) config.mk
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJS) $(DEPS_LIBS)
+
+# The policy parser and compiler are in coord-server/ but pure (no SQLite): linked in alone.
+FUZZ_POLICY_OBJS := $(patsubst %,build-fuzz/coord-server/%.o,policy policy_compile policy_eval)
+build-fuzz/fuzz_policy: test/fuzz/fuzz_policy.c $(FUZZ_LIB_OBJS) $(FUZZ_POLICY_OBJS) config.mk
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJS) $(FUZZ_POLICY_OBJS) \
+		$(DEPS_LIBS)
 
 fuzz: config.mk
 	@if [ -z "$(FUZZ_CC)" ]; then echo "make fuzz needs clang (apt-get install clang)"; exit 1; fi

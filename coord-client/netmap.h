@@ -31,7 +31,7 @@
 #define WM_RELAYMAP_CODE_MAX 32
 #define WM_RELAYMAP_REGION_NAME_MAX 63
 #define WM_RELAYMAP_REGION_ID_MAX 65535
-#define WM_PACKET_FILTER_MAX 65536	/* bytes of the (future) packet filter's JSON text */
+#define WM_PACKET_FILTER_MAX (1 << 20)	/* bytes of the packet filter's JSON (docs/policy.md) */
 
 /* An allowed-IPs entry: family AF_INET or AF_INET6, address bytes, prefix length. */
 struct wm_netmap_prefix {

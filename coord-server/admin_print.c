@@ -172,3 +172,49 @@ int wm_coord_print_authkeys(struct wm_store *s, bool json, int64_t now)
 	}
 	return ret;
 }
+
+struct policy_print {
+	json_t *arr;
+	size_t count;
+};
+
+static void print_policy(void *ctx, const struct wm_store_policy *pol, size_t size)
+{
+	struct policy_print *p = ctx;
+	char created[TIME_LEN], text[32];
+
+	p->count++;
+	if (p->arr) {
+		json_array_append_new(p->arr, json_pack("{sI sI sb sb sI}", "id", (json_int_t)pol->id,
+							"created", (json_int_t)pol->created,
+							"current", pol->current, "cleared", !size,
+							"size", (json_int_t)size));
+		return;
+	}
+	fmt_time(created, pol->created, "-");
+	if (size)
+		snprintf(text, sizeof(text), "%zu bytes", size);
+	printf("%-5lld %-19s %-7s %s\n", (long long)pol->id, created, pol->current ? "yes" : "-",
+	       size ? text : "(cleared: no policy)");
+}
+
+int wm_coord_print_policy_history(struct wm_store *s, bool json)
+{
+	struct policy_print p = { 0 };
+	int ret;
+
+	if (json && !(p.arr = json_array()))
+		return -ENOMEM;
+	if (!json)
+		printf("%-5s %-19s %-7s %s\n", "ID", "SET (UTC)", "CURRENT", "TEXT");
+	ret = wm_store_policy_history(s, print_policy, &p);
+	if (json) {
+		if (!ret)
+			json_dumpf(p.arr, stdout, JSON_INDENT(2));
+		printf("\n");
+		json_decref(p.arr);
+	} else if (!ret && !p.count) {
+		printf("(no policy was ever set: every node may reach every other)\n");
+	}
+	return ret;
+}

@@ -14,4 +14,7 @@ int wm_coord_print_nodes(struct wm_store *s, bool json, int64_t now);
 /* Every auth key (never the key itself: only its prefix is stored in the clear). */
 int wm_coord_print_authkeys(struct wm_store *s, bool json, int64_t now);
 
+/* The stored policies, newest first: id, when, whether in force, size (or "cleared"). */
+int wm_coord_print_policy_history(struct wm_store *s, bool json);
+
 #endif

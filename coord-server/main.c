@@ -21,6 +21,8 @@ static void usage(FILE *f)
 		"  authkey create|list|revoke   keys that let nodes join\n"
 		"  nodes list|remove|rename|expire\n"
 		"  relays set FILE|get          the relay (DERP) map nodes receive\n"
+		"  policy check|set FILE|get|history|clear|explain\n"
+		"                               who may reach whom (docs/policy.md)\n"
 		"  key                          the server's public key (hex), for ?key= in URLs\n"
 		"\n"
 		"Every command takes --db PATH and --help. The admin commands work while serve runs.\n");
@@ -50,6 +52,8 @@ int main(int argc, char **argv)
 		return wm_coord_admin_nodes(argc - 1, argv + 1);
 	if (!strcmp(cmd, "relays"))
 		return wm_coord_admin_relays(argc - 1, argv + 1);
+	if (!strcmp(cmd, "policy"))
+		return wm_coord_admin_policy(argc - 1, argv + 1);
 	if (!strcmp(cmd, "key"))
 		return wm_coord_admin_key(argc - 1, argv + 1);
 	fprintf(stderr, "wiremesh-coord: unknown command '%s'\n", cmd);

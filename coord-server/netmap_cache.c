@@ -9,7 +9,11 @@
 
 #include <sodium.h>
 
+#include "common/log.h"
 #include "coord-client/coord_msg.h"
+#include "coord-server/policy.h"
+
+#define DENY_ALL "{\"acls\":[]}"
 
 void wm_coord_node_self(struct wm_netmap_self *out, const struct wm_store_node *n)
 {
@@ -60,6 +64,8 @@ void wm_coord_cache_free(struct wm_coord_cache *c)
 	free(c->frag_len);
 	free(c->nodes);
 	free(c->relays);
+	wm_policy_free(c->policy);
+	free(c->policy_text);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -79,11 +85,48 @@ static char *checked_relays(struct wm_store *s)
 	return out;
 }
 
+/* The stored policy compiled for fresh's nodes into fresh->policy (NULL: none), or *reuse set
+ * when old's still fits them (the caller moves it over once nothing can fail). */
+static int load_policy(struct wm_coord_cache *fresh, const struct wm_coord_cache *old,
+		       struct wm_store *s, bool *reuse)
+{
+	char err[WM_POLICY_ERR_LEN];
+	struct wm_store_policy sp;
+	int ret = wm_store_policy_current(s, &sp);
+
+	*reuse = false;
+	if (ret || !sp.text)
+		return ret;
+	fresh->policy_text = sp.text;
+	if (old->policy && !strcmp(old->policy_text, sp.text) &&
+	    wm_policy_same_nodes(old->policy, fresh->nodes, fresh->n)) {
+		*reuse = true;
+		return 0;
+	}
+	ret = wm_policy_parse(&fresh->policy, sp.text, strlen(sp.text), err, sizeof(err));
+	if (!ret)
+		ret = wm_policy_compile(fresh->policy, fresh->nodes, fresh->n, NULL, 0, false, err,
+					sizeof(err));
+	/* It was checked when set; what fails now is a hand-edited database: deny everything. */
+	if (ret && ret != -ENOMEM) {
+		if (!old->policy_text || strcmp(old->policy_text, sp.text))
+			wm_log_error("coord: stored policy %lld: %s; denying everything until a good one is set",
+				     (long long)sp.id, err);
+		wm_policy_free(fresh->policy);
+		ret = wm_policy_parse(&fresh->policy, DENY_ALL, strlen(DENY_ALL), NULL, 0);
+		if (!ret)
+			ret = wm_policy_compile(fresh->policy, fresh->nodes, fresh->n, NULL, 0,
+						false, NULL, 0);
+	}
+	return ret;
+}
+
 int wm_coord_cache_rebuild(struct wm_coord_cache *c, struct wm_store *s, int64_t now,
 			   double loop_now)
 {
 	struct wm_coord_cache fresh = { 0 };
 	struct wm_netmap_peer peer;
+	bool reuse;
 	int ret;
 
 	/* The version first: a change racing with the load makes the cache look older, never
@@ -93,6 +136,10 @@ int wm_coord_cache_rebuild(struct wm_coord_cache *c, struct wm_store *s, int64_t
 	if (ret)
 		return ret;
 	fresh.relays = checked_relays(s);
+	if ((ret = load_policy(&fresh, c, s, &reuse))) {
+		wm_coord_cache_free(&fresh);
+		return ret;
+	}
 	fresh.frag = calloc(fresh.n + 1, sizeof(*fresh.frag));
 	fresh.frag_len = calloc(fresh.n + 1, sizeof(*fresh.frag_len));
 	if (!fresh.relays || !fresh.frag || !fresh.frag_len)
@@ -107,6 +154,10 @@ int wm_coord_cache_rebuild(struct wm_coord_cache *c, struct wm_store *s, int64_t
 	}
 	fresh.built_at = loop_now;
 	fresh.built_unix = now;
+	if (reuse) {
+		fresh.policy = c->policy;
+		c->policy = NULL;
+	}
 	wm_coord_cache_free(c);
 	*c = fresh;
 	return 0;
@@ -133,29 +184,50 @@ char *wm_coord_cache_netmap(const struct wm_coord_cache *c, const struct wm_stor
 			    const uint8_t id[WM_COORD_REQ_ID_LEN], size_t *len)
 {
 	struct wm_netmap_self self;
-	char hex[2 * WM_COORD_REQ_ID_LEN + 1], head[256], *self_json, *out, *p;
-	size_t self_idx = (size_t)(node - c->nodes), cap;
-	bool first = true;
+	char hex[2 * WM_COORD_REQ_ID_LEN + 1], head[256], *self_json, *out, *p, *filter = NULL;
+	size_t self_idx = (size_t)(node - c->nodes), cap, filter_len = 4;
+	uint64_t *seen = NULL;
+	bool first = true, truncated;
 	int n;
 
+	/* Without a policy every node gets every peer and "packet_filter": null, as before. */
+	if (c->policy) {
+		filter = wm_policy_filter(c->policy, self_idx, &filter_len, &truncated);
+		seen = malloc(((c->n + 63) / 64 + 1) * sizeof(*seen));
+		if (!filter || !seen) {
+			free(filter);
+			free(seen);
+			return NULL;
+		}
+		if (truncated)
+			wm_log_error("coord: node %s: its packet filter is over the bounds (%u bytes, %d rules): the rest denies",
+				     node->name, WM_PACKET_FILTER_MAX, WM_POLICY_MAX_RULES);
+		wm_policy_visible(c->policy, self_idx, seen, (c->n + 63) / 64 + 1);
+	}
 	wm_coord_node_self(&self, node);
 	self_json = wm_coord_self_encode(&self);
-	if (!self_json)
+	if (!self_json) {
+		free(filter);
+		free(seen);
 		return NULL;
+	}
 	sodium_bin2hex(hex, sizeof(hex), id, WM_COORD_REQ_ID_LEN);
 	n = snprintf(head, sizeof(head), "{\"type\":\"netmap\",\"id\":\"%s\",\"version\":%llu,"
 		     "\"unchanged\":false,\"self\":", hex, (unsigned long long)c->version);
-	cap = (size_t)n + strlen(self_json) + strlen(c->relays) + c->frags_total + 64;
+	cap = (size_t)n + strlen(self_json) + strlen(c->relays) + filter_len + c->frags_total + 64;
 	out = malloc(cap);
 	if (!out) {
 		free(self_json);
+		free(filter);
+		free(seen);
 		return NULL;
 	}
-	p = out + sprintf(out, "%s%s,\"relays\":%s,\"packet_filter\":null,\"peers\":[", head,
-			  self_json, c->relays);
+	p = out + sprintf(out, "%s%s,\"relays\":%s,\"packet_filter\":%s,\"peers\":[", head,
+			  self_json, c->relays, filter ? filter : "null");
 	free(self_json);
+	free(filter);
 	for (size_t i = 0; i < c->n; i++) {
-		if (i == self_idx)
+		if (i == self_idx || (seen && !(seen[i / 64] >> (i % 64) & 1)))
 			continue;
 		if (!first)
 			*p++ = ',';
@@ -163,6 +235,7 @@ char *wm_coord_cache_netmap(const struct wm_coord_cache *c, const struct wm_stor
 		memcpy(p, c->frag[i], c->frag_len[i]);
 		p += c->frag_len[i];
 	}
+	free(seen);
 	p += sprintf(p, "]}");
 	*len = (size_t)(p - out);
 	return out;

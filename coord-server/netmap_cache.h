@@ -3,6 +3,9 @@
  * The netmap as every node sees it, built once per netmap version: all nodes (sorted by id)
  * and each one's peer entry as JSON text, so an answer to one node is this list spliced
  * around its own entry, and a fan-out to N nodes costs N copies instead of N encodings.
+ * With an access policy (docs/policy.md) the policy is compiled for these nodes too (kept
+ * from the last build while neither its text nor the nodes' names, addresses and tags
+ * changed), and each answer splices only the peers the node sees, after its own filter.
  */
 #ifndef WM_COORD_NETMAP_CACHE_H
 #define WM_COORD_NETMAP_CACHE_H
@@ -11,6 +14,8 @@
 #include <stdint.h>
 
 #include "coord-server/store.h"
+
+struct wm_policy;
 
 struct wm_coord_cache {
 	uint64_t version;		/* 0: empty */
@@ -22,9 +27,12 @@ struct wm_coord_cache {
 	size_t *frag_len;
 	size_t frags_total;
 	char *relays;			/* the relay map's JSON text */
+	struct wm_policy *policy;	/* compiled for nodes; NULL: no policy (all peers) */
+	char *policy_text;		/* the stored policy's text it was compiled from */
 };
 
-/* Rebuilds from the store. 0 or negative errno (the old cache is kept then). */
+/* Rebuilds from the store. 0 or negative errno (the old cache is kept then). A stored policy
+ * that no longer parses (a hand-edited database) is served as "deny everything". */
 int wm_coord_cache_rebuild(struct wm_coord_cache *c, struct wm_store *s, int64_t now,
 			   double loop_now);
 

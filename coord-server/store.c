@@ -47,6 +47,13 @@ static const char *const migrations[] = {
 	"  last_seen INTEGER NOT NULL DEFAULT 0, online INTEGER NOT NULL DEFAULT 0,"
 	"  endpoints TEXT NOT NULL DEFAULT '', home_relay INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX nodes_online ON nodes (online, last_seen);",
+	/* 1 -> 2: access policy, with its history; text NULL is "no policy" (cleared). */
+	"CREATE TABLE policy ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  text TEXT,"
+	"  created INTEGER NOT NULL,"
+	"  current INTEGER NOT NULL DEFAULT 0 CHECK (current IN (0, 1)));"
+	"CREATE UNIQUE INDEX policy_current ON policy (current) WHERE current = 1;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == WM_STORE_SCHEMA_VERSION,

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * wiremesh-coord's state in SQLite: schema versions and migrations, the server key, auth keys,
- * nodes, the relay map and the netmap version. WAL mode, foreign keys on, a busy timeout so
- * that the admin commands and `serve` share the file. Every change a netmap shows bumps the
- * netmap version in the same transaction; a process that did not make the change notices it
- * through wm_store_changed(). Times are unix seconds, passed in.
+ * nodes, the relay map, the access policy with its history, and the netmap version. WAL mode,
+ * foreign keys on, a busy timeout so that the admin commands and `serve` share the file. Every
+ * change a netmap shows bumps the netmap version in the same transaction; a process that did
+ * not make the change notices it through wm_store_changed(). Times are unix seconds, passed in.
  */
 #ifndef WM_COORD_STORE_H
 #define WM_COORD_STORE_H
@@ -17,11 +17,12 @@
 #include "coord-client/coord_msg.h"
 #include "coord-client/netmap.h"
 
-#define WM_STORE_SCHEMA_VERSION 1
+#define WM_STORE_SCHEMA_VERSION 2
 #define WM_STORE_NODE_KEY_LIFETIME (180 * 86400)	/* node keys expire after 180 days */
 #define WM_STORE_TAG_MAX 64
 #define WM_STORE_AUTHKEY_PREFIX "wmauth-"
 #define WM_STORE_AUTHKEY_LEN 39				/* prefix + 32 hex digits */
+#define WM_STORE_POLICY_HISTORY 100			/* policies kept, the current included */
 
 struct wm_store;
 
@@ -148,6 +149,39 @@ int wm_store_node_delete(struct wm_store *s, int64_t id);
 /* -EEXIST when another node has the name, -EINVAL when it is not a DNS label. */
 int wm_store_node_rename(struct wm_store *s, int64_t id, const char *name);
 int wm_store_node_expire(struct wm_store *s, int64_t id, int64_t now);
+
+/* --- access policy (store_policy.c) --- */
+
+struct wm_store_policy {
+	int64_t id;				/* 0: none was ever set */
+	int64_t created;
+	bool current;
+	char *text;				/* malloc'd as set; NULL: no policy (allow all) */
+};
+
+/* The policy in force (text NULL when none). 0 or -EIO. */
+int wm_store_policy_current(struct wm_store *s, struct wm_store_policy *out);
+
+/* A policy of the history by id (text NULL for a "cleared" entry). 0, -ENOENT, -EIO. */
+int wm_store_policy_get(struct wm_store *s, int64_t id, struct wm_store_policy *out);
+
+void wm_store_policy_free(struct wm_store_policy *p);
+
+/*
+ * Makes text (NULL: no policy) the policy in force, keeps the older ones as history (the newest
+ * WM_STORE_POLICY_HISTORY entries) and bumps the netmap version, in one transaction. check (may
+ * be NULL) runs first inside it, on the store as it is about to be committed (the nodes it
+ * loads cannot change before the commit); its nonzero return aborts and is returned.
+ * 0 with *id set, the check's error, or negative errno.
+ */
+int wm_store_policy_set(struct wm_store *s, const char *text, int64_t now,
+			int (*check)(void *ctx, struct wm_store *s), void *ctx, int64_t *id);
+
+/* Calls fn for every stored policy, newest first, with the size of its text (0: a clear) and
+ * text left NULL. 0 or -EIO. */
+int wm_store_policy_history(struct wm_store *s,
+			    void (*fn)(void *ctx, const struct wm_store_policy *p, size_t size),
+			    void *ctx);
 
 /* The IPv4 address after cursor (host order) that may go to a node, or 0 when 100.64.0.0/10
  * has none left (alloc.c). */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Internals shared by store.c, store_nodes.c and store_authkeys.c. */
+/* Internals shared by store.c, store_nodes.c, store_authkeys.c and store_policy.c. */
 #ifndef WM_COORD_STORE_INT_H
 #define WM_COORD_STORE_INT_H
 

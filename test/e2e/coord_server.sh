@@ -9,6 +9,8 @@
 #   - bad auth keys and hand-made bad requests get a 4xx naming the problem, and the server
 #     keeps serving the others;
 #   - kill -9 and restart: the nodes reconnect with the same ids and addresses;
+#   - access policy: set reaches the nodes (filter and peer subset) within a second, explain,
+#     a policy with a failing test is refused, clear brings everything back;
 #   - load: COORD_LOAD_NODES (default 100) simulated nodes, one endpoint change fanned out.
 # Prints one "ok - …" / "not ok - …" / "skip - …" line per check (see test/run-tests).
 #
@@ -390,6 +392,65 @@ for line in open(sys.argv[1]):
 else
 	not_ok "the server did not restart on port $old_port"
 	diagnose
+fi
+
+# ---- access policy ----------------------------------------------------------------------------
+
+# alpha may reach beta:80 and nothing else: alpha and beta see only each other, gamma nobody.
+cat >"$WORK/policy.json" <<'EOF'
+{"acls": [{"action": "accept", "src": ["alpha"], "proto": "tcp", "dst": ["beta:80"]}],
+ "tests": [{"src": "alpha", "accept": ["beta:80"], "deny": ["beta:22", "gamma-renamed:80"]}]}
+EOF
+if out=$("$COORD" policy check --db "$DB" "$WORK/policy.json" 2>&1); then
+	ok "policy check: $out"
+else
+	not_ok "policy check refused a good policy"
+	echo "$out" | indent
+fi
+t0=$(now_ms)
+if "$COORD" policy set --db "$DB" "$WORK/policy.json" >/dev/null; then
+	late=
+	for q in "alpha:peers == ['beta'] and n['packet_filter']['rules'] == []" \
+		"beta:peers == ['alpha'] and n['packet_filter']['rules'][0]['ports'] == [[80, 80]]" \
+		"gamma:peers == [] and n['packet_filter'] == {'rules': [], 'reach': {}}"; do
+		t=$(wait_for 5 netmap_query "$WORK/${q%%:*}.log" "${q#*:}" "$t0")
+		if [[ -z $t ]] || ((t - t0 > FANOUT_MS)); then
+			late="$late ${q%%:*}(${t:-never})"
+		fi
+	done
+	if [[ -z $late ]]; then
+		ok "policy set reaches every node within ${FANOUT_MS} ms: its filter, and only the peers it may talk to"
+	else
+		not_ok "policy set reached some nodes late or never:$late (set at $t0)"
+		diagnose
+	fi
+else
+	not_ok "policy set refused a good policy"
+fi
+out=$("$COORD" policy explain --db "$DB" alpha beta:80 2>&1)
+if grep -q '^alpha -> beta:80 (tcp): allowed by acls\[0\]' <<<"$out" &&
+	"$COORD" policy explain --db "$DB" beta alpha:80 | grep -q 'denied: no ACL allows it'; then
+	ok "policy explain names the deciding ACL, or says none allows it"
+else
+	not_ok "policy explain: $out"
+fi
+sed 's/"beta:22"/"beta:80"/' "$WORK/policy.json" >"$WORK/policy-bad.json"
+out=$("$COORD" policy set --db "$DB" "$WORK/policy-bad.json" 2>&1)
+rc=$?
+if [[ $rc -eq 1 ]] && grep -q 'tests\[0\].deny\[0\]: expected "beta:80"' <<<"$out" &&
+	[[ $("$COORD" policy get --db "$DB") == "$(cat "$WORK/policy.json")" ]]; then
+	ok "a policy whose test fails is refused, naming the test; the old one stays in force"
+else
+	not_ok "a failing policy: exit $rc, $out"
+fi
+t0=$(now_ms)
+if "$COORD" policy clear --db "$DB" >/dev/null &&
+	t=$(wait_for 5 netmap_query "$WORK/alpha.log" \
+		"n['packet_filter'] is None and 'beta' in peers and 'gamma-renamed' in peers" "$t0") &&
+	((t - t0 <= FANOUT_MS)); then
+	ok "policy clear: back to every peer and no filter within ${FANOUT_MS} ms ($((t - t0)) ms)"
+else
+	not_ok "policy clear did not reach alpha in time (${t:-never}, from $t0)"
 fi
 
 # ---- HTTPS ------------------------------------------------------------------------------------

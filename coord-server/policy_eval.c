@@ -1,0 +1,619 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What a compiled policy gives each node — its packet_filter and the peers it sees — and the
+ * questions asked of it: the file's tests and `policy explain`. Tests and explain decide from
+ * the same per-node rules the filter is made of (dst node, protocol, source prefixes, ports).
+ */
+#include "coord-server/policy_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TAIL_RESERVE 8		/* "]}}" and the NUL after the last entry */
+#define EXPLAIN_MAX_LINES 1000
+
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void sb_put(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 1024;
+		char *grown;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		if (!(grown = realloc(b->p, cap))) {
+			b->oom = true;
+			return;
+		}
+		b->p = grown;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	char tmp[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		sb_put(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+}
+
+static void sb_puts(struct sbuf *b, const char *s)
+{
+	sb_put(b, s, strlen(s));
+}
+
+/* Without printf: filters are written for every node at every netmap change. */
+static void sb_uint(struct sbuf *b, unsigned long long v)
+{
+	char tmp[24], *p = tmp + sizeof(tmp);
+
+	do
+		*--p = (char)('0' + v % 10);
+	while (v /= 10);
+	sb_put(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+static char *sb_finish(struct sbuf *b, size_t *len)
+{
+	if (b->oom || !b->p) {
+		free(b->p);
+		return NULL;
+	}
+	if (len)
+		*len = b->len;
+	return b->p;
+}
+
+static const char *proto_name(enum wm_policy_proto pr)
+{
+	static const char *const names[] = { "*", "tcp", "udp", "icmp" };
+
+	return names[pr];
+}
+
+static bool has_ports(enum wm_policy_proto pr)
+{
+	return pr == WM_POLICY_TCP || pr == WM_POLICY_UDP;
+}
+
+static void put_ports(struct sbuf *b, const struct pol_range *r, size_t n)
+{
+	sb_put(b, "[", 1);
+	for (size_t i = 0; i < n; i++) {
+		sb_puts(b, i ? ",[" : "[");
+		sb_uint(b, r[i].lo);
+		sb_put(b, ",", 1);
+		sb_uint(b, r[i].hi);
+		sb_put(b, "]", 1);
+	}
+	sb_put(b, "]", 1);
+}
+
+/* --- the filter --------------------------------------------------------------------------- */
+
+/* The end of a rule or reach entry: "proto":…,"ports":[…],"acl":N}. */
+static void put_proto_ports(struct sbuf *b, enum wm_policy_proto proto,
+			    const struct pol_range *r, size_t n, size_t acl)
+{
+	sb_puts(b, "\"proto\":\"");
+	sb_puts(b, proto_name(proto));
+	sb_puts(b, "\",\"ports\":");
+	put_ports(b, r, n);
+	sb_puts(b, ",\"acl\":");
+	sb_uint(b, acl);
+	sb_put(b, "}", 1);
+}
+
+/* Rules whose destination is node: per ACL naming it, its source chunks × port chunks. */
+static void put_rules(const struct wm_policy *p, size_t node, struct sbuf *b,
+		      struct pol_range *ports, bool *truncated)
+{
+	size_t rules = 0;
+
+	for (size_t i = 0; i < p->n_acls; i++) {
+		const struct pol_acl *acl = &p->acls[i];
+		size_t np = 0, parts = 1;
+
+		if (!pol_bit(acl->dst_nodes, node))
+			continue;
+		if (has_ports(acl->proto)) {
+			np = pol_acl_ports(p, acl, node, ports, p->max_ports);
+			parts = (np + WM_POLICY_RULE_PORTS_MAX - 1) / WM_POLICY_RULE_PORTS_MAX;
+		}
+		for (size_t c = 0; c < acl->n_chunks; c++) {
+			for (size_t k = 0; k < parts; k++) {
+				size_t mark = b->len, first = k * WM_POLICY_RULE_PORTS_MAX;
+				size_t cnt = np - first;
+
+				if (cnt > WM_POLICY_RULE_PORTS_MAX)
+					cnt = WM_POLICY_RULE_PORTS_MAX;
+
+				if (rules == WM_POLICY_MAX_RULES) {
+					*truncated = true;
+					return;
+				}
+				sb_puts(b, rules ? ",{\"src\":" : "{\"src\":");
+				sb_put(b, acl->chunk[c], acl->chunk_len[c]);
+				sb_put(b, ",", 1);
+				put_proto_ports(b, acl->proto, ports + first, np ? cnt : 0, i);
+				if (b->len + TAIL_RESERVE > WM_PACKET_FILTER_MAX) {
+					b->len = mark;
+					*truncated = true;
+					return;
+				}
+				rules++;
+			}
+		}
+	}
+}
+
+/* For each peer, what node may reach on it: the ACLs with node among their sources. */
+static void put_reach(const struct wm_policy *p, size_t node, struct sbuf *b,
+		      struct pol_range *ports, bool *truncated)
+{
+	size_t *mine = malloc((p->n_acls + 1) * sizeof(*mine)), n_mine = 0;
+	bool first = true;
+
+	if (!mine) {
+		b->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < p->n_acls; i++)
+		if (pol_bit(p->acls[i].src_nodes, node) && p->acls[i].n_pfx)
+			mine[n_mine++] = i;
+	for (size_t peer = 0; n_mine && peer < p->n; peer++) {
+		size_t mark = b->len;
+		bool any = false;
+
+		if (peer == node)
+			continue;
+		for (size_t k = 0; k < n_mine; k++) {
+			const struct pol_acl *acl = &p->acls[mine[k]];
+			size_t np = 0;
+
+			if (!pol_bit(acl->dst_nodes, peer))
+				continue;
+			if (!any) {
+				sb_puts(b, first ? "\"" : ",\"");
+				sb_uint(b, (unsigned long long)p->nodes[peer].id);
+				sb_puts(b, "\":[");
+			}
+			if (has_ports(acl->proto))
+				np = pol_acl_ports(p, acl, peer, ports, p->max_ports);
+			sb_puts(b, any ? ",{" : "{");
+			put_proto_ports(b, acl->proto, ports, np, mine[k]);
+			any = true;
+		}
+		if (!any)
+			continue;
+		sb_put(b, "]", 1);
+		if (b->len + TAIL_RESERVE > WM_PACKET_FILTER_MAX) {
+			b->len = mark;
+			*truncated = true;
+			break;
+		}
+		first = false;
+	}
+	free(mine);
+}
+
+char *wm_policy_filter(const struct wm_policy *p, size_t node, size_t *len, bool *truncated)
+{
+	struct pol_range *ports = malloc((p->max_ports + 1) * sizeof(*ports));
+	struct sbuf b = { 0 };
+
+	*truncated = false;
+	if (!ports || !p->compiled || node >= p->n) {
+		free(ports);
+		return NULL;
+	}
+	sb_put(&b, "{\"rules\":[", 10);
+	put_rules(p, node, &b, ports, truncated);
+	sb_put(&b, "],\"reach\":{", 11);
+	put_reach(p, node, &b, ports, truncated);
+	sb_put(&b, "}}", 2);
+	free(ports);
+	return sb_finish(&b, len);
+}
+
+void wm_policy_visible(const struct wm_policy *p, size_t node, uint64_t *bits, size_t words)
+{
+	size_t w = words < p->words ? words : p->words;
+
+	memset(bits, 0, words * sizeof(*bits));
+	if (!p->compiled || node >= p->n)
+		return;
+	for (size_t i = 0; i < p->n_acls; i++) {
+		const struct pol_acl *acl = &p->acls[i];
+
+		if (pol_bit(acl->dst_nodes, node))
+			for (size_t k = 0; k < w; k++)
+				bits[k] |= acl->src_nodes[k];
+		if (pol_bit(acl->src_nodes, node))
+			for (size_t k = 0; k < w; k++)
+				bits[k] |= acl->dst_nodes[k];
+	}
+	if (node / 64 < words)
+		bits[node / 64] &= ~(UINT64_C(1) << (node % 64));
+}
+
+/* --- deciding ----------------------------------------------------------------------------- */
+
+/* One source address of a test or explain, and the node it belongs to (-1: none). */
+struct source {
+	int family;
+	const uint8_t *addr;
+	int node;
+};
+
+static bool acl_from(const struct pol_acl *acl, const struct source *s)
+{
+	for (size_t k = 0; k < acl->n_pfx; k++)
+		if (pol_prefix_contains(&acl->pfx[k], s->family, s->addr))
+			return true;
+	return false;
+}
+
+/* Whether ACL i is one of node's rules for traffic from s over proto. */
+static bool applies(const struct wm_policy *p, size_t i, size_t node, const struct source *s,
+		    enum wm_policy_proto proto)
+{
+	const struct pol_acl *acl = &p->acls[i];
+
+	return pol_bit(acl->dst_nodes, node) &&
+	       (acl->proto == WM_POLICY_ANY || acl->proto == proto) && acl_from(acl, s);
+}
+
+/* The first ACL letting s reach node over proto on a port of want (any port when icmp), with
+ * the port in *port; -1 when none does. */
+static int first_allowing(const struct wm_policy *p, size_t node, const struct source *s,
+			  enum wm_policy_proto proto, const struct pol_dst *want,
+			  struct pol_range *scratch, long *port)
+{
+	for (size_t i = 0; i < p->n_acls; i++) {
+		size_t np;
+
+		if (!applies(p, i, node, s, proto))
+			continue;
+		*port = want->ports[0].lo;
+		if (!has_ports(proto) || p->acls[i].proto == WM_POLICY_ANY)
+			return (int)i;
+		np = pol_acl_ports(p, &p->acls[i], node, scratch, p->max_ports);
+		for (size_t a = 0; a < np; a++)
+			for (size_t w = 0; w < want->n_ports; w++) {
+				uint16_t lo = scratch[a].lo > want->ports[w].lo ? scratch[a].lo
+										: want->ports[w].lo;
+
+				if (lo <= scratch[a].hi && lo <= want->ports[w].hi) {
+					*port = lo;
+					return (int)i;
+				}
+			}
+	}
+	return -1;
+}
+
+/* Ranges gathered from several ACLs. */
+struct ranges {
+	struct pol_range *r;
+	size_t n, cap;
+};
+
+/* The first port of want that no ACL lets s reach on node over proto, or -1 when all are
+ * allowed (for icmp: -1 when any ACL allows it); -2 when out of memory. */
+static long first_denied(const struct wm_policy *p, size_t node, const struct source *s,
+			 enum wm_policy_proto proto, const struct pol_dst *want,
+			 struct pol_range *scratch, struct ranges *all)
+{
+	size_t a = 0;
+
+	all->n = 0;
+	for (size_t i = 0; i < p->n_acls; i++) {
+		size_t np;
+
+		if (!applies(p, i, node, s, proto))
+			continue;
+		if (!has_ports(proto) || p->acls[i].proto == WM_POLICY_ANY)
+			return -1;
+		np = pol_acl_ports(p, &p->acls[i], node, scratch, p->max_ports);
+		if (all->n + np > all->cap) {
+			size_t cap = (all->n + np) * 2;
+			struct pol_range *grown = realloc(all->r, cap * sizeof(*grown));
+
+			if (!grown)
+				return -2;
+			all->r = grown;
+			all->cap = cap;
+		}
+		memcpy(all->r + all->n, scratch, np * sizeof(*scratch));
+		all->n = pol_ranges_merge(all->r, all->n + np);
+	}
+	/* Both sorted: walk want's ranges along the allowed ones. */
+	for (size_t w = 0; w < want->n_ports; w++) {
+		uint32_t cur = want->ports[w].lo;
+
+		while (cur <= want->ports[w].hi) {
+			while (a < all->n && all->r[a].hi < cur)
+				a++;
+			if (a == all->n || all->r[a].lo > cur)
+				return cur;
+			cur = all->r[a].hi + 1u;
+		}
+	}
+	return -1;
+}
+
+/* The addresses a test's or explain's source stands for (room for 2 * n + 1). */
+static size_t sources(const struct wm_policy *p, const struct pol_alias *a, struct source *out)
+{
+	size_t n = 0;
+
+	if (a->kind == AL_PREFIX) {
+		out[0] = (struct source){ a->pfx.family, a->pfx.addr, -1 };
+		for (size_t i = 0; i < p->n; i++)
+			if (!memcmp(a->pfx.family == AF_INET ? p->nodes[i].v4 : p->nodes[i].v6,
+				    a->pfx.addr, a->pfx.family == AF_INET ? 4 : 16))
+				out[0].node = (int)i;
+		return 1;
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		if (!pol_alias_has(p, a, i))
+			continue;
+		out[n++] = (struct source){ AF_INET, p->nodes[i].v4, (int)i };
+		out[n++] = (struct source){ AF_INET6, p->nodes[i].v6, (int)i };
+	}
+	return n;
+}
+
+/* --- tests -------------------------------------------------------------------------------- */
+
+struct work {
+	struct source *src;
+	struct pol_range *ports;
+	struct ranges all;
+};
+
+static int run_entry(const struct wm_policy *p, const struct pol_test *t, size_t ti,
+		     const struct pol_dst *e, size_t ei, bool accept, struct work *wk,
+		     size_t n_src, char *err, size_t errlen)
+{
+	const char *list = accept ? "accept" : "deny";
+	size_t pairs = 0, dsts = 0;
+	char addr[INET6_ADDRSTRLEN], port_text[24] = "";
+
+	for (size_t d = 0; d < p->n; d++) {
+		if (!pol_alias_has(p, &e->a, d))
+			continue;
+		dsts++;
+		for (size_t k = 0; k < n_src; k++) {
+			const struct source *s = &wk->src[k];
+			long port = -1;
+			int acl = -1;
+
+			if (s->node == (int)d)
+				continue;
+			pairs++;
+			if (accept)
+				port = first_denied(p, d, s, t->proto, e, wk->ports, &wk->all);
+			else
+				acl = first_allowing(p, d, s, t->proto, e, wk->ports, &port);
+			if (port == -2)
+				return -ENOMEM;
+			if (accept ? port < 0 : acl < 0)
+				continue;
+			inet_ntop(s->family, s->addr, addr, sizeof(addr));
+			if (has_ports(t->proto))
+				snprintf(port_text, sizeof(port_text), ", port %ld", port);
+			if (accept) {
+				snprintf(err, errlen, "tests[%zu].accept[%zu]: expected \"%s\" (%s) to be accepted from \"%s\", but no ACL allows it (%s to %s%s)",
+					 ti, ei, e->text, proto_name(t->proto), t->src.text, addr,
+					 p->nodes[d].name, port_text);
+				return -EBADMSG;
+			}
+			snprintf(err, errlen, "tests[%zu].deny[%zu]: expected \"%s\" (%s) to be denied from \"%s\", but acls[%d] allows it (%s to %s%s)",
+				 ti, ei, e->text, proto_name(t->proto), t->src.text, acl, addr,
+				 p->nodes[d].name, port_text);
+			return -EBADMSG;
+		}
+	}
+	if (!dsts) {
+		snprintf(err, errlen, "tests[%zu].%s[%zu]: \"%s\" is no node (nothing to test)", ti,
+			 list, ei, e->a.text);
+		return -EBADMSG;
+	}
+	if (!pairs) {
+		snprintf(err, errlen, "tests[%zu].%s[%zu]: the source is the destination itself (nothing to test)",
+			 ti, list, ei);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+int wm_policy_run_tests(const struct wm_policy *p, char *err, size_t errlen)
+{
+	struct work wk = {
+		.src = calloc(2 * p->n + 1, sizeof(*wk.src)),
+		.ports = calloc(p->max_ports + 1, sizeof(*wk.ports)),
+	};
+	int ret = 0;
+
+	if (!wk.src || !wk.ports) {
+		ret = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+	}
+	for (size_t ti = 0; !ret && p->compiled && ti < p->n_tests; ti++) {
+		const struct pol_test *t = &p->tests[ti];
+		size_t n_src = sources(p, &t->src, wk.src);
+
+		if (!n_src) {
+			snprintf(err, errlen, "tests[%zu].src: \"%s\" is no node", ti, t->src.text);
+			ret = -EBADMSG;
+		}
+		for (size_t e = 0; !ret && e < t->n_accept; e++)
+			ret = run_entry(p, t, ti, &t->accept[e], e, true, &wk, n_src, err, errlen);
+		for (size_t e = 0; !ret && e < t->n_deny; e++)
+			ret = run_entry(p, t, ti, &t->deny[e], e, false, &wk, n_src, err, errlen);
+	}
+	free(wk.src);
+	free(wk.ports);
+	free(wk.all.r);
+	if (ret == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	return ret;
+}
+
+/* --- explain ------------------------------------------------------------------------------ */
+
+static void explain_line(const struct wm_policy *p, struct sbuf *b, const char *who,
+			 const char *dst, int port, enum wm_policy_proto proto, int acl)
+{
+	char where[32] = "";
+
+	if (has_ports(proto))
+		snprintf(where, sizeof(where), ":%d", port);
+	sb_printf(b, "%s -> %s%s (%s): ", who, dst, where, proto_name(proto));
+	if (acl < 0) {
+		sb_printf(b, "denied: no ACL allows it\n");
+		return;
+	}
+	sb_printf(b, "allowed by acls[%d]: ", acl);
+	sb_put(b, p->acls[acl].text, strlen(p->acls[acl].text));
+	sb_put(b, "\n", 1);
+}
+
+/* Resolves an alias typed on the command line; -EBADMSG when it names nothing. */
+static int explain_alias(struct wm_policy *p, struct pol_alias *a, const char *what, char *err,
+			 size_t errlen)
+{
+	bool strict = p->strict;
+
+	p->strict = false;
+	pol_alias_resolve(p, a, what, err, errlen);
+	p->strict = strict;
+	if ((a->kind == AL_NODE && a->node < 0) ||
+	    (a->kind == AL_TAG && a->tag < 0 && a->group < 0)) {
+		snprintf(err, errlen, "%s: no node %s \"%s\"", what,
+			 a->kind == AL_NODE ? "is named" : "carries", a->text);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+int wm_policy_explain(struct wm_policy *p, const char *src, const char *dst,
+		      enum wm_policy_proto proto, char **out, char *err, size_t errlen)
+{
+	struct pol_alias sa;
+	struct pol_dst da;
+	struct source *s = NULL;
+	struct pol_range *scratch = NULL;
+	struct sbuf b = { 0 };
+	size_t refs = p->refs, n_src, lines = 0, more = 0;
+	int ret, port = 0;
+
+	*out = NULL;
+	ret = pol_alias_parse(p, &sa, src, "SRC", err, errlen);
+	if (ret)
+		goto parsed;
+	ret = pol_dst_parse(p, &da, dst, proto == WM_POLICY_ICMP, "DST", err, errlen);
+	if (ret) {
+		pol_dst_free(&da);
+		goto parsed;
+	}
+	if (has_ports(proto) && (da.n_ports != 1 || da.ports[0].lo != da.ports[0].hi)) {
+		snprintf(err, errlen, "DST: give one port (%s wants DST:PORT)", proto_name(proto));
+		ret = -EBADMSG;
+	}
+	port = da.n_ports ? da.ports[0].lo : 0;
+	if (!ret && (sa.kind == AL_ALL || (sa.kind == AL_PREFIX &&
+					   sa.pfx.cidr != (sa.pfx.family == AF_INET ? 32 : 128)))) {
+		snprintf(err, errlen, "SRC: give a node, tag, group or one address, not \"%s\"", src);
+		ret = -EBADMSG;
+	}
+	if (!ret && !(ret = explain_alias(p, &sa, "SRC", err, errlen)))
+		ret = explain_alias(p, &da.a, "DST", err, errlen);
+	if (!ret) {
+		s = calloc(2 * p->n + 1, sizeof(*s));
+		scratch = calloc(p->max_ports + 1, sizeof(*scratch));
+		ret = s && scratch ? 0 : -ENOMEM;
+	}
+	n_src = ret ? 0 : sources(p, &sa, s);
+	for (size_t d = 0; !ret && d < p->n; d++) {
+		if (!pol_alias_has(p, &da.a, d))
+			continue;
+		for (size_t k = 0; k < n_src; k++) {
+			char who[WM_NETMAP_NAME_MAX + INET6_ADDRSTRLEN + 4], addr[INET6_ADDRSTRLEN];
+			long unused;
+			int acl, acl6 = -2;
+
+			if (s[k].node == (int)d)
+				continue;
+			acl = first_allowing(p, d, &s[k], proto, &da, scratch, &unused);
+			/* A node's two addresses on one line when they get the same answer. */
+			if (sa.kind != AL_PREFIX)
+				acl6 = first_allowing(p, d, &s[k + 1], proto, &da, scratch,
+						      &unused);
+			if (lines++ >= EXPLAIN_MAX_LINES) {
+				more++;
+				k += sa.kind != AL_PREFIX;
+				continue;
+			}
+			inet_ntop(s[k].family, s[k].addr, addr, sizeof(addr));
+			if (sa.kind == AL_PREFIX) {
+				explain_line(p, &b, src, p->nodes[d].name, port, proto, acl);
+				continue;
+			}
+			k++;
+			if (acl == acl6) {
+				explain_line(p, &b, p->nodes[s[k].node].name, p->nodes[d].name,
+					     port, proto, acl);
+				continue;
+			}
+			snprintf(who, sizeof(who), "%s (%s)", p->nodes[s[k].node].name, addr);
+			explain_line(p, &b, who, p->nodes[d].name, port, proto, acl);
+			inet_ntop(s[k].family, s[k].addr, addr, sizeof(addr));
+			snprintf(who, sizeof(who), "%s (%s)", p->nodes[s[k].node].name, addr);
+			explain_line(p, &b, who, p->nodes[d].name, port, proto, acl6);
+		}
+	}
+	if (more)
+		sb_printf(&b, "… and %zu more\n", more);
+	if (!ret && !lines) {
+		snprintf(err, errlen, "nothing to explain: the source is the destination");
+		ret = -EBADMSG;
+	}
+	free(s);
+	free(scratch);
+	pol_dst_free(&da);
+parsed:
+	pol_alias_free(&sa);
+	p->refs = refs;
+	if (ret)
+		free(b.p);
+	else if (!(*out = sb_finish(&b, NULL)))
+		ret = -ENOMEM;
+	if (ret == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	return ret;
+}
