@@ -15,18 +15,6 @@
 
 #define WHERE_LEN 96
 
-int pol_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EBADMSG;
-}
-
 int wm_policy_proto_parse(const char *text)
 {
 	static const char *const names[] = { "*", "tcp", "udp", "icmp" };	/* enum order */

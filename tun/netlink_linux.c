@@ -221,6 +221,8 @@ int wm_netlink_parse_reply(const void *buf, size_t len, uint32_t seq, int *ifind
 			if (plen < sizeof(ifi))
 				return -EBADMSG;
 			memcpy(&ifi, payload, sizeof(ifi));
+			if (ifi.ifi_index <= 0)
+				return -EBADMSG;	/* the kernel numbers interfaces from 1 */
 			*ifindex = ifi.ifi_index;
 		}
 		if (NLMSG_ALIGN(h.nlmsg_len) >= len - off)

@@ -234,6 +234,17 @@ delete_namespace() {
 	return 0
 }
 
+# attach NS ADDR: NS (created here) joins the bridge br0 of the switch namespace $NS_SW
+# through a veth pair, with ADDR/24 on its eth0. The switch port is named after NS's last part.
+attach() {
+	local ns=$1 addr=$2 port=p${1##*-}
+	create_namespace "$ns" || return 1
+	ip -n "$NS_SW" link add "$port" type veth peer name eth0 netns "$ns" &&
+		ip -n "$NS_SW" link set "$port" master br0 up &&
+		ip -n "$ns" addr add "$addr/24" dev eth0 &&
+		ip -n "$ns" link set eth0 up
+}
+
 # create_underlay: ns1 and ns2 joined by a veth pair with IPv4 and IPv6 addresses.
 create_underlay() {
 	create_namespace "$NS1" && create_namespace "$NS2" || return 1

@@ -70,14 +70,6 @@ coord_admin() { "$COORD_BIN" "$@" --db "$(db)"; }
 
 # ---- topology and servers -----------------------------------------------------------------
 
-attach() {
-	local ns=$1 addr=$2 port=p${1##*-}
-	create_namespace "$ns" || return 1
-	ip -n "$NS_SW" link add "$port" type veth peer name eth0 netns "$ns" &&
-		ip -n "$NS_SW" link set "$port" master br0 up &&
-		ip -n "$ns" addr add "$addr/24" dev eth0 &&
-		ip -n "$ns" link set eth0 up
-}
 
 create_topology() {
 	local node

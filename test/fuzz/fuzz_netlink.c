@@ -30,7 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r = wm_netlink_parse_reply(copy, size, seq, &ifindex);
 	if (r != 0 && r != 1 && r != -EBADMSG && (r >= 0 || r < -4095))
 		abort();
-	if (r == 0 && ifindex < -1)
+	/* An interface index, when one was reported, is a real one (> 0). */
+	if (r == 0 && ifindex != -1 && ifindex <= 0)
 		abort();
 	(void)wm_netlink_is_change(copy, size);
 	free(copy);
