@@ -375,6 +375,31 @@ show_daemon() {
 	fi
 }
 
+# ---- mesh nodes (wiremesh up) ----------------------------------------------------------------
+# The scripts that use these define ns_of NODE, state_of NODE and db, and set COORD_BIN.
+
+# wm NODE CMD ARGS...: the wiremesh CLI in NODE's namespace, against NODE's state directory.
+wm() {
+	local node=$1 cmd=$2
+	shift 2
+	n "$(ns_of "$node")" "$WM_BIN" "$cmd" --state "$(state_of "$node")" "$@"
+}
+
+# coord_admin ARGS...: wiremesh-coord's admin commands on the scenario's database.
+coord_admin() { "$COORD_BIN" "$@" --db "$(db)"; }
+
+# status_query NODE EXPR: EXPR (python over NODE's status JSON s and its peers by name p)
+# printed; fails when it is false.
+status_query() {
+	wm "$1" status --json 2>/dev/null | "$PYTHON" -c '
+import json, sys
+s = json.load(sys.stdin)
+p = {x["name"]: x for x in s["peers"]}
+r = eval(sys.argv[1])
+print(r)
+sys.exit(0 if r else 1)' "$2"
+}
+
 # ---- keys ----------------------------------------------------------------------------------
 
 # make_keypair NAME: $WORKDIR/NAME.key and NAME.pub.

@@ -59,17 +59,7 @@ print_diagnostics() {
 	tail -n 8 "$WORKDIR/coord.log" 2>/dev/null
 }
 
-# wm NODE ARGS...: the wiremesh CLI in NODE's namespace, against NODE's state directory.
-wm() {
-	local node=$1 cmd=$2
-	shift 2
-	n "$(ns_of "$node")" "$WM_BIN" "$cmd" --state "$(state_of "$node")" "$@"
-}
-
-coord_admin() { "$COORD_BIN" "$@" --db "$(db)"; }
-
 # ---- topology and servers -----------------------------------------------------------------
-
 
 create_topology() {
 	local node
@@ -123,17 +113,6 @@ up() {
 }
 
 # ---- reading status -------------------------------------------------------------------------
-
-# status_query NODE EXPR: EXPR (python over the status JSON s and its peers by name p) printed.
-status_query() {
-	wm "$1" status --json 2>/dev/null | "$PYTHON" -c '
-import json, sys
-s = json.load(sys.stdin)
-p = {x["name"]: x for x in s["peers"]}
-r = eval(sys.argv[1])
-print(r)
-sys.exit(0 if r else 1)' "$2"
-}
 
 remember_addresses() {
 	local node=$1 out

@@ -70,15 +70,6 @@ state_of() { echo "$WORKDIR/state-$1"; }
 other() { if [[ $1 == a ]]; then echo b; else echo a; fi; }
 db() { echo "$WORKDIR/coord.db"; }
 
-# wm NODE COMMAND ARGS...: the wiremesh CLI in NODE's namespace, against its state directory.
-wm() {
-	local node=$1 cmd=$2
-	shift 2
-	n "$(ns_of "$node")" "$WM_BIN" "$cmd" "$@" --state "$(state_of "$node")"
-}
-
-coord_admin() { "$COORD_BIN" "$@" --db "$(db)"; }
-
 print_diagnostics() {
 	local node
 	for node in a b; do

@@ -41,12 +41,6 @@ ns_of() { echo "wmp-$RUN_ID-$1"; }
 if_of() { echo "wmp${RUN_ID}${1:0:1}"; }
 state_of() { echo "$WORKDIR/state-$1"; }
 db() { echo "$WORKDIR/coord.db"; }
-wm() {
-	local node=$1 cmd=$2
-	shift 2
-	n "$(ns_of "$node")" "$WM_BIN" "$cmd" --state "$(state_of "$node")" "$@"
-}
-coord_admin() { "$COORD_BIN" "$@" --db "$(db)"; }
 
 print_diagnostics() {
 	local node
@@ -60,7 +54,6 @@ print_diagnostics() {
 }
 
 # ---- topology -------------------------------------------------------------------------------
-
 
 create_topology() {
 	local node
@@ -154,16 +147,6 @@ matrix_within() {
 	local seconds=$1
 	shift
 	wait_for "$seconds" matrix "$@"
-}
-
-status_query() {
-	wm "$1" status --json 2>/dev/null | "$PYTHON" -c '
-import json, sys
-s = json.load(sys.stdin)
-p = {x["name"]: x for x in s["peers"]}
-r = eval(sys.argv[1])
-print(r)
-sys.exit(0 if r else 1)' "$2"
 }
 
 # ---- policies -----------------------------------------------------------------------------------
