@@ -240,10 +240,8 @@ json_t *wm_policy_peer_json(const struct wm_policy *pol, uint64_t peer_id,
 	}
 	rules = wm_filter_rules(pol->filter, &n);
 	here = json_array();
-	total = wm_filter_rules_for_source(pol->filter, AF_INET, (const uint8_t *)ipv4, idx, 64);
-	for (k = 0; k < total && k < 64; k++)
-		json_array_append_new(here, rule_json(&rules[idx[k]], false));
-	total = wm_filter_rules_for_source(pol->filter, AF_INET6, ipv6->s6_addr, idx, 64);
+	/* One query for both addresses: a rule naming both must be listed once. */
+	total = wm_filter_rules_for_peer(pol->filter, (const uint8_t *)ipv4, ipv6->s6_addr, idx, 64);
 	for (k = 0; k < total && k < 64; k++)
 		json_array_append_new(here, rule_json(&rules[idx[k]], false));
 	json_object_set_new(o, "may_reach_here", here);

@@ -513,22 +513,35 @@ static bool prefix_covers(const struct wm_filter_prefix *p, int family, const ui
 	return !rest || !((p->addr[full] ^ addr[full]) & (uint8_t)(0xff << (8 - rest)));
 }
 
-size_t wm_filter_rules_for_source(const struct wm_filter *f, int family, const uint8_t *addr,
-				  size_t *idx, size_t cap)
+static bool src_covers(const struct wm_filter_rule *r, int family, const uint8_t *addr)
+{
+	for (size_t j = 0; addr && j < r->n_src; j++)
+		if (prefix_covers(&r->src[j], family, addr))
+			return true;
+	return false;
+}
+
+size_t wm_filter_rules_for_peer(const struct wm_filter *f, const uint8_t ipv4[4],
+				const uint8_t ipv6[16], size_t *idx, size_t cap)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; f && i < f->n_rules; i++) {
-		for (size_t j = 0; j < f->rules[i].n_src; j++) {
-			if (prefix_covers(&f->rules[i].src[j], family, addr)) {
-				if (n < cap)
-					idx[n] = i;
-				n++;
-				break;
-			}
-		}
+		if (!src_covers(&f->rules[i], AF_INET, ipv4) &&
+		    !src_covers(&f->rules[i], AF_INET6, ipv6))
+			continue;
+		if (n < cap)
+			idx[n] = i;
+		n++;
 	}
 	return n;
+}
+
+size_t wm_filter_rules_for_source(const struct wm_filter *f, int family, const uint8_t *addr,
+				  size_t *idx, size_t cap)
+{
+	return wm_filter_rules_for_peer(f, family == AF_INET ? addr : NULL,
+					family == AF_INET6 ? addr : NULL, idx, cap);
 }
 
 const struct wm_filter_rule *wm_filter_reach(const struct wm_filter *f, uint64_t peer_id,

@@ -129,6 +129,13 @@ const struct wm_filter_rule *wm_filter_rules(const struct wm_filter *f, size_t *
 size_t wm_filter_rules_for_source(const struct wm_filter *f, int family, const uint8_t *addr,
 				  size_t *idx, size_t cap);
 
+/*
+ * The same for a peer: the rules whose src covers its IPv4 or its IPv6 address (either may be
+ * NULL), each rule once (a rule usually names both), in order. Returns how many there are.
+ */
+size_t wm_filter_rules_for_peer(const struct wm_filter *f, const uint8_t ipv4[4],
+				const uint8_t ipv6[16], size_t *idx, size_t cap);
+
 /* What this node may reach on the peer with this node id ("reach"); NULL and 0 when nothing. */
 const struct wm_filter_rule *wm_filter_reach(const struct wm_filter *f, uint64_t peer_id,
 					     size_t *n);

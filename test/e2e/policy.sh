@@ -149,6 +149,26 @@ matrix_within() {
 	wait_for "$seconds" matrix "$@"
 }
 
+# refused_saying PATTERN FILE: `policy set FILE` fails with exit status 1 and a message matching
+# PATTERN (grep -E), so that a refusal for another reason (or a crash) does not pass.
+refused_saying() {
+	local out rc
+	out=$(coord_admin policy set "$2" 2>&1)
+	rc=$?
+	echo "exit status $rc: $out"
+	[[ $rc == 1 ]] && grep -Eq -- "$1" <<<"$out"
+}
+
+# here_once NODE PEER RULE: NODE's status lists RULE (as the text shows it, "tcp/80") as the one
+# thing PEER may reach here, once: in --json (one entry) and in the text.
+here_once() {
+	local node=$1 peer=$2 rule=$3 out
+	status_query "$node" "len(p['$peer']['policy']['may_reach_here']) == 1" || return 1
+	out=$(wm "$node" status) || return 1
+	echo "$out"
+	grep -Eq "may reach here: $rule(;|\$)" <<<"$out"
+}
+
 # ---- policies -----------------------------------------------------------------------------------
 
 write_policy1() {
@@ -182,7 +202,7 @@ write_policy1() {
 	  "tests": [{"src": "laptop", "deny": ["db:22"]}]
 	}
 	EOF
-	printf '{"acls": [{"action": "accept", "src": ["laptop"], "dst": ["nosuchnode:80"]}]}' \
+	printf '{"acls": [{"action": "accept", "src": ["laptop"], "proto": "tcp", "dst": ["nosuchnode:80"]}]}' \
 		>"$WORKDIR/unknown-alias.json"
 	printf '{"acls": [' >"$WORKDIR/malformed.json"
 }
@@ -223,6 +243,10 @@ scenarios() {
 		"'80' in json.dumps(p['laptop']['policy']['may_reach_here'])"
 	check "policy 1: laptop's status says it may reach web on tcp/80" status_query laptop \
 		"'80' in json.dumps(p['web']['policy']['may_reach_there'])"
+	check "policy 1: web's status lists laptop's one rule once (--json and text)" \
+		here_once web laptop tcp/80
+	check "policy 1: db's status lists web's one rule once (--json and text)" \
+		here_once db web tcp/5432
 	check "policy 1: laptop, which no rule lets talk to db either way, does not list db" \
 		status_query laptop "'db' not in p"
 	check "policy 1: db counted the drops of web's and laptop's attempts, with a reason" \
@@ -234,12 +258,12 @@ scenarios() {
 	check "explain: laptop -> db:5432 is denied" eval \
 		"coord_admin policy explain laptop db:5432 | tee /dev/stderr | grep -qi 'den'"
 
-	check_not "policy set: a policy whose tests fail is refused" \
-		coord_admin policy set "$WORKDIR/failing.json"
-	check_not "policy set: an unknown alias is refused" \
-		coord_admin policy set "$WORKDIR/unknown-alias.json"
-	check_not "policy set: malformed JSON is refused" \
-		coord_admin policy set "$WORKDIR/malformed.json"
+	check "policy set: a policy whose tests fail is refused, naming the test" \
+		refused_saying 'tests\[0\]\.deny\[0\]: expected' "$WORKDIR/failing.json"
+	check "policy set: an unknown alias is refused, naming it" \
+		refused_saying 'acls\[0\]\.dst\[0\]: unknown alias "nosuchnode"' "$WORKDIR/unknown-alias.json"
+	check "policy set: malformed JSON is refused, naming the place" \
+		refused_saying 'line 1, column' "$WORKDIR/malformed.json"
 	check "policy 1 stays in force after the refused ones" matrix "${POLICY1[@]}"
 
 	check "policy set: policy 2 replaces it while everything runs" \

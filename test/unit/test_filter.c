@@ -258,7 +258,7 @@ START_TEST(test_parse_good)
 {
 	struct wm_filter *f = policy(example);
 	const struct wm_filter_rule *r;
-	uint8_t a[16];
+	uint8_t a[16], a6[16];
 	size_t n, idx[8];
 
 	r = wm_filter_rules(f, &n);
@@ -305,6 +305,18 @@ START_TEST(test_parse_good)
 	ck_assert_uint_eq(idx[1], 4);
 	addr(6, "2001:db8::1", a);
 	ck_assert_uint_eq(wm_filter_rules_for_source(f, AF_INET6, a, idx, 8), 1);
+
+	/* A peer with both addresses: rules 0 and 6 cover both, and are listed once each. */
+	addr(4, "100.64.0.3", a);
+	addr(6, "fd77:6d65:7368::6440:3", a6);
+	ck_assert_uint_eq(wm_filter_rules_for_peer(f, a, a6, idx, 8), 3);
+	ck_assert_uint_eq(idx[0], 0);
+	ck_assert_uint_eq(idx[1], 4);
+	ck_assert_uint_eq(idx[2], 6);
+	ck_assert_uint_eq(wm_filter_rules_for_peer(f, a, NULL, idx, 8), 2);
+	ck_assert_uint_eq(wm_filter_rules_for_peer(f, NULL, a6, idx, 1), 3);
+	ck_assert_uint_eq(idx[0], 0);
+	ck_assert_uint_eq(wm_filter_rules_for_peer(f, NULL, NULL, idx, 8), 0);
 	wm_filter_free(f);
 }
 END_TEST
