@@ -94,6 +94,20 @@ static void flush_reply(struct wm_control_conn *c)
 	close_conn(c);
 }
 
+int wm_control_parse_line(char *buf, size_t len)
+{
+	size_t max = WM_CONTROL_MAX_LINE + 1;
+	char *nl = memchr(buf, '\n', len < max ? len : max);
+
+	if (!nl)
+		return len < max ? -EAGAIN : -EMSGSIZE;
+	/* Whatever follows the line is ignored: one request per connection. */
+	if (memchr(buf, '\0', (size_t)(nl - buf)))
+		return -EBADMSG;
+	*nl = '\0';
+	return (int)(nl - buf);
+}
+
 /* Reads toward the request line; hands it to the handler once complete. */
 static void read_line(struct wm_control_conn *c)
 {
@@ -102,7 +116,7 @@ static void read_line(struct wm_control_conn *c)
 	for (;;) {
 		size_t room = sizeof(c->line) - c->line_len;
 		ssize_t r = recv(c->fd, c->line + c->line_len, room, MSG_DONTWAIT);
-		char *nl;
+		int n;
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -112,29 +126,25 @@ static void read_line(struct wm_control_conn *c)
 			close_conn(c);
 			return;
 		}
-		nl = memchr(c->line + c->line_len, '\n', (size_t)r);
 		c->line_len += (size_t)r;
-		if (nl) {
-			/* Whatever follows the line is ignored: one request per connection. */
-			*nl = '\0';
-			if (memchr(c->line, '\0', (size_t)(nl - c->line))) {
+		n = wm_control_parse_line(c->line, c->line_len);
+		if (n == -EAGAIN)
+			continue;	/* room is left: parse says -EMSGSIZE when the buffer is full */
+		if (n < 0) {
+			if (n == -EMSGSIZE)
+				wm_log_verbose("control: request line over %d bytes, closing",
+					       WM_CONTROL_MAX_LINE);
+			else
 				wm_log_verbose("control: NUL in request line, closing");
-				close_conn(c);
-				return;
-			}
-			c->state = CONN_PENDING;
-			ev_io_stop(srv->loop, &c->io);
-			ev_timer_stop(srv->loop, &c->timer);
-			/* The handler may reply, and so free c, before it returns. */
-			srv->handle(srv->ctx, c, c->line);
-			return;
-		}
-		if (c->line_len == sizeof(c->line)) {
-			wm_log_verbose("control: request line over %d bytes, closing",
-				       WM_CONTROL_MAX_LINE);
 			close_conn(c);
 			return;
 		}
+		c->state = CONN_PENDING;
+		ev_io_stop(srv->loop, &c->io);
+		ev_timer_stop(srv->loop, &c->timer);
+		/* The handler may reply, and so free c, before it returns. */
+		srv->handle(srv->ctx, c, c->line);
+		return;
 	}
 }
 

@@ -75,6 +75,14 @@ void wm_control_reply(struct wm_control_conn *conn, const char *data, size_t len
 void wm_control_stop(struct wm_control_server *srv);
 
 /*
+ * Frames a request from the len bytes a connection sent so far: the line's length once they
+ * hold a '\n' within WM_CONTROL_MAX_LINE + 1 bytes (it becomes the line's NUL; what follows is
+ * ignored); -EAGAIN while more may complete it, -EMSGSIZE once that many came without one,
+ * -EBADMSG when the line holds a NUL. Pure: the server's reader calls it after every read.
+ */
+int wm_control_parse_line(char *buf, size_t len);
+
+/*
  * Client, blocking: connects to path, sends line + '\n', reads the whole reply into a
  * malloc'd NUL-terminated *reply (*len bytes without the NUL). timeout_s (> 0) bounds it all.
  * 0 or -errno: -ENOENT (no socket: not running), -ECONNREFUSED (stale socket: not running),

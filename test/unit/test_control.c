@@ -532,6 +532,47 @@ START_TEST(operator_group)
 }
 END_TEST
 
+/* The server's framing, without a socket: a table of streams, whole and one byte at a time. */
+START_TEST(parse_line_table)
+{
+	static const struct {
+		const char *in;
+		size_t len;
+		int want;
+	} cases[] = {
+		{ "status\n", 7, 6 },
+		{ "ip laptop\nignored", 17, 9 },
+		{ "\n", 1, 0 },
+		{ "", 0, -EAGAIN },
+		{ "stat", 4, -EAGAIN },
+		{ "ip a\0b\n", 7, -EBADMSG },
+		{ "ping x\n\0", 8, 6 },	/* a NUL after the line is not the line's */
+	};
+	char buf[WM_CONTROL_MAX_LINE + 1];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int n = -EAGAIN;
+
+		memcpy(buf, cases[i].in, cases[i].len);
+		ck_assert_int_eq(wm_control_parse_line(buf, cases[i].len), cases[i].want);
+		if (cases[i].want >= 0)
+			ck_assert_int_eq(buf[cases[i].want], '\0');
+		memcpy(buf, cases[i].in, cases[i].len);
+		for (size_t len = 1; len <= cases[i].len && n == -EAGAIN; len++)
+			n = wm_control_parse_line(buf, len);
+		ck_assert_int_eq(n, cases[i].want);
+	}
+
+	/* The longest line fits; one byte more without a '\n' is refused, and so is a '\n' late. */
+	memset(buf, 'a', sizeof(buf));
+	buf[WM_CONTROL_MAX_LINE] = '\n';
+	ck_assert_int_eq(wm_control_parse_line(buf, sizeof(buf)), WM_CONTROL_MAX_LINE);
+	memset(buf, 'a', sizeof(buf));
+	ck_assert_int_eq(wm_control_parse_line(buf, WM_CONTROL_MAX_LINE), -EAGAIN);
+	ck_assert_int_eq(wm_control_parse_line(buf, sizeof(buf)), -EMSGSIZE);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("control");
@@ -554,6 +595,7 @@ int main(void)
 	tcase_add_test(tc, pending_at_stop);
 	tcase_add_test(tc, peers_checked);
 	tcase_add_test(tc, operator_group);
+	tcase_add_test(tc, parse_line_table);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
