@@ -3,6 +3,7 @@
 #   make            build the library, programs and unit tests (runs ./configure first if needed)
 #   make check      the whole test suite: unit tests, the same under ASan+UBSan, fuzz corpora, e2e
 #   make fuzz       build the libFuzzer harnesses (clang)
+#   make fuzz-long  run every harness for 10 million executions (hours; test/fuzz/README.md)
 #   make bench      build and run the micro benchmarks
 #   make install    install the programs under $(PREFIX)
 #
@@ -77,7 +78,7 @@ BENCH_SRCS := $(sort $(wildcard bench/bench_*.c))
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
 .SECONDARY:
-.PHONY: all check unit-tests fuzz bench demo install clean distclean
+.PHONY: all check unit-tests fuzz fuzz-long bench demo install clean distclean
 
 all: $(LIB) $(DAEMON) $(RELAY) $(DERP_TOOL) $(RELAY_LOAD) $(COORD) $(COORD_TOOL) $(COORD_LOAD) \
 	$(DEMO) $(UNIT_BINS)
@@ -174,6 +175,11 @@ build-fuzz/fuzz_policy: test/fuzz/fuzz_policy.c $(FUZZ_LIB_OBJS) $(FUZZ_POLICY_O
 fuzz: config.mk
 	@if [ -z "$(FUZZ_CC)" ]; then echo "make fuzz needs clang (apt-get install clang)"; exit 1; fi
 	$(MAKE) $(FUZZ_BINS)
+
+# Hours, not part of check: each target in turn for 10 million executions (FUZZ_RUNS=N for
+# another count, FUZZ_TARGETS="uapi stun" for some); findings go to build-fuzz/findings/.
+fuzz-long: fuzz
+	test/fuzz/run-long $(if $(FUZZ_RUNS),-n $(FUZZ_RUNS)) $(FUZZ_TARGETS)
 
 $(BUILD)/bench/%: bench/%.c $(INPROC_OBJS) $(LIB) config.mk
 	@mkdir -p $(dir $@)
