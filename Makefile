@@ -172,6 +172,13 @@ build-fuzz/fuzz_policy: test/fuzz/fuzz_policy.c $(FUZZ_LIB_OBJS) $(FUZZ_POLICY_O
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJS) $(FUZZ_POLICY_OBJS) \
 		$(DEPS_LIBS)
 
+# The control socket's request framing (daemon/control.c) and the status reply's printer
+# (daemon/cli_status.c), linked in alone.
+FUZZ_CONTROL_OBJS := build-fuzz/daemon/control.o build-fuzz/daemon/cli_status.o
+build-fuzz/fuzz_control: test/fuzz/fuzz_control.c $(FUZZ_LIB_OBJS) $(FUZZ_CONTROL_OBJS) config.mk
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJS) $(FUZZ_CONTROL_OBJS) \
+		$(DEPS_LIBS)
+
 fuzz: config.mk
 	@if [ -z "$(FUZZ_CC)" ]; then echo "make fuzz needs clang (apt-get install clang)"; exit 1; fi
 	$(MAKE) $(FUZZ_BINS)
