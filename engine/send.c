@@ -22,16 +22,12 @@ void wm_send_buffer_to_peer(struct wm_peer *peer, const uint8_t *buf, size_t len
 	dev->ops.send(dev->ops_ctx, peer, &peer->endpoint, buf, len);
 }
 
-void wm_send_handshake_initiation(struct wm_peer *peer, uint64_t now, bool is_retry)
+static void send_initiation(struct wm_peer *peer, uint64_t now)
 {
 	struct wm_device *dev = peer->device;
 	struct wm_msg_initiation msg;
 	uint8_t timestamp[WM_TIMESTAMP_LEN];
 
-	if (!is_retry)
-		peer->timers.handshake_attempts = 0;
-	if (peer->last_sent_handshake && now - peer->last_sent_handshake < WM_REKEY_TIMEOUT)
-		return;
 	wm_noise_tai64n(timestamp, wm_device_wall_time(dev, now));
 	if (!wm_noise_create_initiation(&msg, &peer->handshake, &dev->identity, &dev->index,
 					&dev->rng, timestamp))
@@ -42,6 +38,26 @@ void wm_send_handshake_initiation(struct wm_peer *peer, uint64_t now, bool is_re
 	peer->last_sent_handshake = now;
 	wm_send_buffer_to_peer(peer, (const uint8_t *)&msg, sizeof(msg));
 	wm_timers_handshake_initiated(peer, now);
+}
+
+void wm_send_handshake_initiation(struct wm_peer *peer, uint64_t now, bool is_retry)
+{
+	if (!is_retry)
+		peer->timers.handshake_attempts = 0;
+	if (peer->last_sent_handshake && now - peer->last_sent_handshake < WM_REKEY_TIMEOUT)
+		return;
+	send_initiation(peer, now);
+}
+
+void wm_send_handshake_on_new_endpoint(struct wm_peer *peer, uint64_t now)
+{
+	/* Only an initiation still waiting for its answer: its retransmit timer runs. */
+	if (!peer->timers.retransmit_handshake)
+		return;
+	/* Closer than this, the responder would take the new one for a flood (§5.1). */
+	if (now - peer->last_sent_handshake < WM_NSEC_PER_SEC / WM_INITIATIONS_PER_SECOND)
+		return;
+	send_initiation(peer, now);
 }
 
 /* §5.4.6: pad the plaintext to a multiple of 16, but never past the MTU. */

@@ -24,6 +24,12 @@ void wm_send_prepare(struct wm_device *dev, struct wm_packet *pkts, size_t n, ui
 /* Sends a handshake initiation, unless one went out less than REKEY_TIMEOUT ago. */
 void wm_send_handshake_initiation(struct wm_peer *peer, uint64_t now, bool is_retry);
 
+/*
+ * Call after the peer's endpoint moved (the caller found a better way to it): an initiation
+ * still unanswered goes again at once, the new way, rather than at its retransmit timer.
+ */
+void wm_send_handshake_on_new_endpoint(struct wm_peer *peer, uint64_t now);
+
 /* Sends the staged packets, or an empty keepalive when none wait (§6.5). */
 void wm_send_keepalive(struct wm_peer *peer, uint64_t now);
 
