@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Levelled logging to stderr (or syslog-free daemons' redirected stderr), as wireguard-go does. */
+/*
+ * Levelled logging to stderr, as wireguard-go does; a detached daemon whose caller set no
+ * LOG_LEVEL logs to syslog instead (LOG_DAEMON, so the journal has it).
+ */
 #ifndef WM_LOG_H
 #define WM_LOG_H
 
@@ -12,6 +15,9 @@ enum wm_log_level {
 
 /* Sets the level and the interface name shown in every line. */
 void wm_log_init(enum wm_log_level level, const char *ifname);
+
+/* From now on, lines go to syslog as IDENT (facility LOG_DAEMON), not to stderr. */
+void wm_log_use_syslog(const char *ident);
 
 /* Parses "silent", "error", "verbose", "debug"; -1 when unknown. */
 int wm_log_parse_level(const char *text);

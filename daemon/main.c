@@ -52,7 +52,9 @@ static void print_usage(FILE *out, const char *prog)
 		"  -v, --version     show the version\n"
 		"\n"
 		"Environment:\n"
-		"  LOG_LEVEL=debug|verbose|error|silent   what to log to stderr (default: error)\n"
+		"  LOG_LEVEL=debug|verbose|error|silent   what to log, on stderr (default: errors only; a\n"
+		"                                         detached daemon without LOG_LEVEL logs them to\n"
+		"                                         syslog and lets go of the caller's output)\n"
 		"  WG_PROCESS_FOREGROUND=1                same as --foreground\n"
 		"  WG_TUN_FD=N                            use this already-open TUN descriptor\n"
 		"  WG_UAPI_FD=N                           use this already-listening UAPI socket\n"
@@ -189,7 +191,8 @@ int main(int argc, char **argv)
 	}
 	wm_log_init((enum wm_log_level)level, opt.ifname);
 
-	if (!foreground && (err = wm_startup_detach(&ready_fd)) < 0) {
+	if (!foreground &&
+	    (err = wm_startup_detach(&ready_fd, level_text && level != WM_LOG_SILENT, prog)) < 0) {
 		fprintf(stderr, "%s: cannot detach: %s\n", prog, strerror(-err));
 		return 1;
 	}

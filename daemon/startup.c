@@ -10,7 +10,11 @@
 
 #include "common/log.h"
 
-int wm_startup_detach(int *ready_fd)
+/* What the detached child does with its stderr once it has reported (wm_startup_detach). */
+static bool keep_stderr;
+static const char *syslog_ident;
+
+int wm_startup_detach(int *ready_fd, bool keep_logs_on_stderr, const char *ident)
 {
 	char message[1024];
 	int pipefd[2];
@@ -40,13 +44,31 @@ int wm_startup_detach(int *ready_fd)
 	close(pipefd[0]);
 	setsid();
 	*ready_fd = pipefd[1];
+	keep_stderr = keep_logs_on_stderr;
+	syslog_ident = ident;
 	return 0;
+}
+
+/* Nothing of the caller's stays open: whoever waits for end-of-file (a $(…), a pipe, ssh) gets it. */
+static void let_go_of_callers_output(void)
+{
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (devnull < 0)
+		return;
+	if (!keep_stderr) {
+		if (wm_log_level() != WM_LOG_SILENT)
+			wm_log_use_syslog(syslog_ident);
+		dup2(devnull, STDERR_FILENO);
+	}
+	dup2(devnull, STDIN_FILENO);
+	dup2(devnull, STDOUT_FILENO);
+	close(devnull);
 }
 
 void wm_startup_report(int *ready_fd, bool ok, const char *message)
 {
 	char status = ok ? 0 : 1;
-	int devnull;
 
 	if (*ready_fd < 0) {
 		if (message && *message)
@@ -60,14 +82,7 @@ void wm_startup_report(int *ready_fd, bool ok, const char *message)
 	}
 	close(*ready_fd);
 	*ready_fd = -1;
-	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (devnull >= 0) {
-		dup2(devnull, STDIN_FILENO);
-		dup2(devnull, STDOUT_FILENO);
-		if (wm_log_level() == WM_LOG_SILENT)
-			dup2(devnull, STDERR_FILENO);
-		close(devnull);
-	}
+	let_go_of_callers_output();
 }
 
 const char *wm_startup_hint(int err)

@@ -12,14 +12,17 @@
 /*
  * Forks. The parent waits for the child's report, prints its message (stdout when ready,
  * stderr otherwise) and exits 0 or 1; it never returns. The child returns 0 with *ready_fd
- * to report on, in a new session. -errno when fork fails.
+ * to report on, in a new session. keep_logs_on_stderr: the caller set LOG_LEVEL (not
+ * silent), so once detached the daemon keeps logging to the caller's stderr; otherwise it
+ * logs to syslog as ident. -errno when fork fails.
  */
-int wm_startup_detach(int *ready_fd);
+int wm_startup_detach(int *ready_fd, bool keep_logs_on_stderr, const char *ident);
 
 /*
  * Reports to the waiting parent (ready_fd < 0: nobody waits; a message then goes to stdout
- * or stderr directly) and points stdin, and unless logging is on stdout/stderr, at
- * /dev/null. Safe to call once; later calls with the fd closed print nothing.
+ * or stderr directly). A detached child then lets go of the caller's terminal or pipe, as
+ * wireguard-go does: stdin and stdout point at /dev/null, and stderr too unless logs were
+ * to stay there, so `out=$(wiremesh wg0)` returns. Safe to call more than once.
  */
 void wm_startup_report(int *ready_fd, bool ok, const char *message);
 
