@@ -18,6 +18,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "test/unit/skip.h"
+
 #define BUF 256
 #define MAX_ATTRS 8
 #define TESTIF "wmnltest0"
@@ -490,12 +492,12 @@ END_TEST
 static bool private_netns(const char *test)
 {
 	if (geteuid() != 0) {
-		fprintf(stderr, "%s: skipped: needs root\n", test);
+		wm_test_skip_line(test, "needs root (a network namespace of its own)");
 		return false;
 	}
 	if (unshare(CLONE_NEWNET) < 0) {
-		fprintf(stderr, "%s: skipped: needs root (unshare(CLONE_NEWNET): %s)\n", test,
-			strerror(errno));
+		wm_test_skip_line(test, "needs a network namespace of its own (unshare(CLONE_NEWNET): %s)",
+				  strerror(errno));
 		return false;
 	}
 	return true;
