@@ -118,6 +118,12 @@ static void send_handshake_response(struct wm_peer *peer, uint64_t now)
 	wm_cookie_add_macs(&peer->cookie, (uint8_t *)&msg, sizeof(msg), now);
 	wm_timers_any_authenticated_packet_traversal(peer, now);
 	wm_timers_any_authenticated_packet_sent(peer, now);
+	/*
+	 * A response is a handshake sent: for REKEY_TIMEOUT our own data waits for the
+	 * initiator's confirmation instead of starting a crossing initiation (the Linux
+	 * implementation and wireguard-go both stamp it here).
+	 */
+	peer->last_sent_handshake = now;
 	wm_send_buffer_to_peer(peer, (const uint8_t *)&msg, sizeof(msg));
 }
 

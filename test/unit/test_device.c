@@ -628,6 +628,108 @@ START_TEST(split_phases_match_the_one_call_api)
 }
 END_TEST
 
+/* Moves the clock straight to deadline (a timer's), ticking and delivering once. */
+static void advance_to(uint64_t deadline)
+{
+	ck_assert_uint_gt(deadline, net.now);
+	wm_inproc_advance(&net, deadline - net.now, deadline - net.now);
+}
+
+/* Loses what the node at ctx sends; the other node's datagrams pass. */
+static bool drop_from(void *ctx, struct wm_inproc_datagram *dg)
+{
+	const struct wm_inproc_node *node = ctx;
+
+	return !wm_endpoint_equal(&dg->from, &node->addr);
+}
+
+/* Holds back the last handshake response (the initiator's key confirmation waits); the rest passes. */
+static bool hold_responses(void *ctx, struct wm_inproc_datagram *dg)
+{
+	struct wm_inproc_datagram *held = ctx;
+
+	if (dg->data[0] != WM_MSG_HANDSHAKE_RESPONSE)
+		return true;
+	*held = *dg;
+	return false;
+}
+
+START_TEST(a_responder_with_new_data_waits_instead_of_initiating)
+{
+	struct wm_inproc_datagram response = { 0 };
+	uint8_t to_b[WM_INPROC_MAX_PACKET], to_a[WM_INPROC_MAX_PACKET];
+	size_t len_b = wm_inproc_make_packet(to_b, &net.nodes[A], &net.nodes[B], false, 64, 1);
+	size_t len_a = wm_inproc_make_packet(to_a, &net.nodes[B], &net.nodes[A], false, 64, 2);
+
+	net.filter = hold_responses;
+	net.filter_ctx = &response;
+	ck_assert_int_eq(wm_inproc_send_ip(&net, A, to_b, len_b), WM_VERDICT_CONSUMED);
+	wm_inproc_deliver(&net);
+	ck_assert_uint_eq(response.len, WM_MSG_RESPONSE_LEN);
+	/*
+	 * B has answered; its keypair waits for A's confirmation. Data B sends now waits too: the
+	 * response counts as a handshake sent (the kernel's wg_packet_send_handshake_response sets
+	 * last_sent_handshake), so B starts no crossing handshake of its own.
+	 */
+	ck_assert_int_eq(wm_inproc_send_ip(&net, B, to_a, len_a), WM_VERDICT_CONSUMED);
+	ck_assert_uint_eq(peer_of(B, A)->staged_count, 1);
+	ck_assert_uint_eq(net.nodes[B].handshake_initiations_sent, 0);
+
+	net.filter = NULL;
+	wm_inproc_inject(&net, A, &response.from, response.data, response.len);
+	wm_inproc_deliver(&net);
+	ck_assert_uint_eq(net.nodes[B].tun_count, 1);
+	ck_assert_mem_eq(net.nodes[B].tun[0].data, to_b, len_b);
+	ck_assert_uint_eq(net.nodes[A].tun_count, 1);
+	ck_assert_mem_eq(net.nodes[A].tun[0].data, to_a, len_a);
+	/* One initiation on the wire in all. */
+	ck_assert_uint_eq(net.nodes[A].handshake_initiations_sent, 1);
+	ck_assert_uint_eq(net.nodes[B].handshake_initiations_sent, 0);
+}
+END_TEST
+
+START_TEST(a_responder_with_staged_data_does_not_retry_over_its_response)
+{
+	struct wm_inproc_datagram response = { 0 };
+	struct wm_peer *pb = peer_of(B, A);
+	uint8_t to_b[WM_INPROC_MAX_PACKET], to_a[WM_INPROC_MAX_PACKET];
+	size_t len_b = wm_inproc_make_packet(to_b, &net.nodes[A], &net.nodes[B], false, 64, 1);
+	size_t len_a = wm_inproc_make_packet(to_a, &net.nodes[B], &net.nodes[A], false, 64, 2);
+	uint64_t retry_at;
+
+	/* B has data for A; its initiation is lost, and its retry is due shortly. */
+	net.filter = drop_from;
+	net.filter_ctx = &net.nodes[B];
+	ck_assert_int_eq(wm_inproc_send_ip(&net, B, to_a, len_a), WM_VERDICT_CONSUMED);
+	wm_inproc_deliver(&net);
+	ck_assert_uint_eq(net.nodes[B].handshake_initiations_sent, 1);
+	retry_at = pb->timers.retransmit_handshake;
+	advance_to(retry_at - WM_NSEC_PER_SEC / 10);
+
+	/* A's initiation arrives first; B answers it, and the answer is slow to arrive. */
+	net.filter = hold_responses;
+	net.filter_ctx = &response;
+	ck_assert_int_eq(wm_inproc_send_ip(&net, A, to_b, len_b), WM_VERDICT_CONSUMED);
+	wm_inproc_deliver(&net);
+	ck_assert_uint_eq(response.len, WM_MSG_RESPONSE_LEN);
+	ck_assert_uint_eq(pb->staged_count, 1);
+	/* B's retry comes due less than REKEY_TIMEOUT after its response: it must not cross it. */
+	advance_to(retry_at + WM_NSEC_PER_SEC / 10);
+	ck_assert_uint_eq(net.nodes[B].handshake_initiations_sent, 1);
+
+	net.filter = NULL;
+	wm_inproc_inject(&net, A, &response.from, response.data, response.len);
+	wm_inproc_deliver(&net);
+	ck_assert_uint_eq(net.nodes[B].tun_count, 1);
+	ck_assert_mem_eq(net.nodes[B].tun[0].data, to_b, len_b);
+	ck_assert_uint_eq(net.nodes[A].tun_count, 1);
+	ck_assert_mem_eq(net.nodes[A].tun[0].data, to_a, len_a);
+	ck_assert_uint_eq(net.nodes[A].handshake_initiations_sent, 1);
+	ck_assert_uint_eq(net.nodes[B].handshake_initiations_sent, 1);
+	ck_assert_uint_eq(pb->staged_count, 0);
+}
+END_TEST
+
 static Suite *device_suite(void)
 {
 	Suite *s = suite_create("device");
@@ -661,6 +763,8 @@ static Suite *device_suite(void)
 	tcase_add_test(tc, private_key_change_forces_a_new_handshake);
 	tcase_add_test(tc, a_keypair_retired_within_a_batch_is_not_used_after);
 	tcase_add_test(tc, split_phases_match_the_one_call_api);
+	tcase_add_test(tc, a_responder_with_new_data_waits_instead_of_initiating);
+	tcase_add_test(tc, a_responder_with_staged_data_does_not_retry_over_its_response);
 	suite_add_tcase(s, tc);
 	return s;
 }
