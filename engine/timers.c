@@ -84,6 +84,11 @@ static void retransmit_handshake_expired(struct wm_peer *peer, uint64_t now)
 		return;
 	}
 	t->handshake_attempts++;
+	/*
+	 * Our source address may be why nothing came back (it may have left this host):
+	 * let the kernel choose again, as the Linux implementation does on every retry.
+	 */
+	wm_endpoint_clear_src(&peer->endpoint);
 	wm_send_handshake_initiation(peer, now, true);
 }
 
@@ -101,6 +106,8 @@ static void new_handshake_expired(struct wm_peer *peer, uint64_t now)
 {
 	/* We sent data and heard nothing for KEEPALIVE_TIMEOUT + REKEY_TIMEOUT. */
 	peer->timers.new_handshake = 0;
+	/* As on a retry: the source address may be the trouble, let the kernel choose again. */
+	wm_endpoint_clear_src(&peer->endpoint);
 	wm_send_handshake_initiation(peer, now, false);
 }
 
