@@ -77,7 +77,13 @@ static void retransmit_handshake_expired(struct wm_peer *peer, uint64_t now)
 
 	t->retransmit_handshake = 0;
 	if (t->handshake_attempts > WM_MAX_TIMER_HANDSHAKES) {
-		/* Give up (REKEY_ATTEMPT_TIME): drop what waited, wipe what is left later. */
+		/*
+		 * Give up (REKEY_ATTEMPT_TIME): drop what waited, wipe what is left later,
+		 * and send no keepalive into the silence (without usable keys, staging one
+		 * would start the handshakes over); the Linux implementation does the same.
+		 */
+		t->send_keepalive = 0;
+		t->need_another_keepalive = false;
 		wm_peer_clear_staged(peer);
 		if (!t->zero_key_material)
 			t->zero_key_material = now + WM_ZERO_KEY_AFTER;

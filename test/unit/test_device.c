@@ -801,6 +801,35 @@ START_TEST(a_new_handshake_forgets_the_source_address)
 }
 END_TEST
 
+START_TEST(giving_up_on_a_handshake_stops_the_keepalive_timer)
+{
+	struct wm_peer *pa = peer_of(A, B);
+	uint64_t sent;
+
+	ck_assert(send_and_check(A, B, false, 64, 0));
+	wm_inproc_advance(&net, WM_REKEY_TIMEOUT + WM_NSEC_PER_SEC, WM_NSEC_PER_SEC);
+	/* A's handshakes go unanswered (what A sends is lost); B's data still reaches A. */
+	net.filter = drop_from;
+	net.filter_ctx = &net.nodes[A];
+	wm_send_handshake_initiation(pa, net.now, false);
+	ck_assert_uint_ne(pa->timers.retransmit_handshake, 0);
+	while (pa->timers.handshake_attempts <= WM_MAX_TIMER_HANDSHAKES)
+		advance_to(pa->timers.retransmit_handshake);
+	/* After the last retry, data from B arms A's keepalive timer... */
+	ck_assert(send_and_check(B, A, false, 64, 1));
+	ck_assert_uint_ne(pa->timers.send_keepalive, 0);
+	/* ...and giving up disarms it, as the kernel's del_timer(&peer->timer_send_keepalive) does. */
+	advance_to(pa->timers.retransmit_handshake);
+	ck_assert_uint_eq(pa->timers.retransmit_handshake, 0);
+	ck_assert_uint_eq(pa->timers.send_keepalive, 0);
+	/* So A stays quiet: no keepalive sent into the silence. */
+	net.filter = drop_everything;
+	sent = net.nodes[A].datagrams_sent;
+	wm_inproc_advance(&net, 2 * WM_KEEPALIVE_TIMEOUT, WM_NSEC_PER_SEC);
+	ck_assert_uint_eq(net.nodes[A].datagrams_sent, sent);
+}
+END_TEST
+
 static Suite *device_suite(void)
 {
 	Suite *s = suite_create("device");
@@ -838,6 +867,7 @@ static Suite *device_suite(void)
 	tcase_add_test(tc, a_responder_with_staged_data_does_not_retry_over_its_response);
 	tcase_add_test(tc, retried_initiations_forget_the_source_address);
 	tcase_add_test(tc, a_new_handshake_forgets_the_source_address);
+	tcase_add_test(tc, giving_up_on_a_handshake_stops_the_keepalive_timer);
 	suite_add_tcase(s, tc);
 	return s;
 }
