@@ -45,7 +45,7 @@ enum wm_cookie_values {
 
 /* §6.1: the protocol's timing and counter limits. */
 #define WM_REKEY_AFTER_MESSAGES (1ULL << 60)
-#define WM_REJECT_AFTER_MESSAGES (UINT64_MAX - (1ULL << 13) - 1)	/* 2^64 - 2^13 - 1 */
+#define WM_REJECT_AFTER_MESSAGES (UINT64_MAX - (1ULL << 13))	/* 2^64 - 2^13 - 1, as UINT64_MAX is 2^64 - 1 */
 #define WM_REKEY_AFTER_TIME (120 * WM_NSEC_PER_SEC)
 #define WM_REJECT_AFTER_TIME (180 * WM_NSEC_PER_SEC)
 #define WM_REKEY_ATTEMPT_TIME (90 * WM_NSEC_PER_SEC)

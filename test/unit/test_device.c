@@ -830,6 +830,87 @@ START_TEST(giving_up_on_a_handshake_stops_the_keepalive_timer)
 }
 END_TEST
 
+START_TEST(rekey_after_messages_by_either_side)
+{
+	struct wm_peer *pa = peer_of(A, B), *pb = peer_of(B, A);
+
+	ck_assert(send_and_check(A, B, false, 64, 0));
+	wm_inproc_advance(&net, WM_REKEY_TIMEOUT + WM_NSEC_PER_SEC, WM_NSEC_PER_SEC);
+	/* §6.1: a sender asks for new keys once it has used more than REKEY_AFTER_MESSAGES counters. */
+	pa->keypairs.current->send_counter = WM_REKEY_AFTER_MESSAGES - 1;
+	ck_assert(send_and_check(A, B, false, 64, 1));	/* sent with counter REKEY_AFTER_MESSAGES - 1 */
+	ck_assert_uint_eq(net.nodes[A].handshake_initiations_sent, 1);
+	ck_assert(send_and_check(A, B, false, 64, 2));	/* with REKEY_AFTER_MESSAGES: now past it */
+	ck_assert_uint_eq(net.nodes[A].handshake_initiations_sent, 2);
+	ck_assert_uint_lt(pa->keypairs.current->send_counter, 4);	/* the new keypair */
+
+	/* Unlike REKEY_AFTER_TIME, the count applies to the responder too. */
+	wm_inproc_advance(&net, WM_REKEY_TIMEOUT + WM_NSEC_PER_SEC, WM_NSEC_PER_SEC);
+	ck_assert(!pb->keypairs.current->i_am_initiator);
+	pb->keypairs.current->send_counter = WM_REKEY_AFTER_MESSAGES;
+	ck_assert(send_and_check(B, A, false, 64, 3));
+	ck_assert_uint_eq(net.nodes[B].handshake_initiations_sent, 1);
+	ck_assert(pb->keypairs.current->i_am_initiator);
+	ck_assert(send_and_check(B, A, false, 64, 4));
+}
+END_TEST
+
+/* A data message under kp with any counter, sealed as a sender would (§5.4.6). */
+static size_t seal_with_counter(uint8_t *out, const struct wm_keypair *kp, uint64_t counter,
+				const uint8_t *plain, size_t len)
+{
+	struct wm_msg_data *hdr = (struct wm_msg_data *)out;
+
+	hdr->header.type = htole32(WM_MSG_DATA);
+	hdr->key_index = kp->remote_index;
+	hdr->counter = htole64(counter);
+	wm_crypto_aead_seal(out + WM_MSG_DATA_HEADER_LEN, plain, len, NULL, 0, counter, kp->send_key);
+	return WM_MSG_DATA_HEADER_LEN + len + WM_AUTHTAG_LEN;
+}
+
+START_TEST(reject_after_messages_on_send_and_receive)
+{
+	/* §6.1: REJECT_AFTER_MESSAGES = 2^64 - 2^13 - 1, written out rather than taken from the macro. */
+	const uint64_t reject_after_messages = UINT64_MAX - 8192;
+	struct wm_peer *pa = peer_of(A, B);
+	struct wm_keypair *kp;
+	uint8_t pkt[WM_INPROC_MAX_PACKET], later[WM_INPROC_MAX_PACKET], sealed[WM_INPROC_MAX_PACKET];
+	size_t len = wm_inproc_make_packet(pkt, &net.nodes[A], &net.nodes[B], false, 64, 7), n;
+	size_t later_len = wm_inproc_make_packet(later, &net.nodes[A], &net.nodes[B], false, 64, 8);
+	uint64_t replayed;
+
+	ck_assert(send_and_check(A, B, false, 64, 0));
+	kp = pa->keypairs.current;
+	/* The last counter a keypair may send, and the receiver accepts it. */
+	kp->send_counter = reject_after_messages - 1;
+	ck_assert(send_and_check(A, B, false, 64, 1));
+	ck_assert_uint_eq(kp->send_counter, reject_after_messages);
+	ck_assert(!wm_keypair_can_send(kp, net.now));
+	/* The next packet waits for new keys. */
+	ck_assert_int_eq(wm_inproc_send_ip(&net, A, pkt, len), WM_VERDICT_CONSUMED);
+	ck_assert_uint_eq(kp->send_counter, reject_after_messages);
+
+	/* A counter at or past the limit is refused even though it authenticates. */
+	replayed = net.nodes[B].dev->drops[WM_DROP_REPLAYED];
+	n = seal_with_counter(sealed, kp, reject_after_messages, pkt, len);
+	wm_inproc_inject(&net, B, &net.nodes[A].addr, sealed, n);
+	n = seal_with_counter(sealed, kp, UINT64_MAX, pkt, len);
+	wm_inproc_inject(&net, B, &net.nodes[A].addr, sealed, n);
+	wm_inproc_deliver(&net);
+	ck_assert_uint_eq(net.nodes[B].dev->drops[WM_DROP_REPLAYED], replayed + 2);
+	ck_assert_uint_eq(net.nodes[B].tun_count, 2);
+
+	/* Once a handshake is allowed again, both packets go, in order, under new keys. */
+	wm_inproc_advance(&net, WM_REKEY_TIMEOUT, WM_NSEC_PER_SEC);
+	ck_assert_int_eq(wm_inproc_send_ip(&net, A, later, later_len), WM_VERDICT_CONSUMED);
+	wm_inproc_deliver(&net);
+	ck_assert_ptr_ne(pa->keypairs.current, kp);
+	ck_assert_uint_eq(net.nodes[B].tun_count, 4);
+	ck_assert_mem_eq(net.nodes[B].tun[2].data, pkt, len);
+	ck_assert_mem_eq(net.nodes[B].tun[3].data, later, later_len);
+}
+END_TEST
+
 static Suite *device_suite(void)
 {
 	Suite *s = suite_create("device");
@@ -868,6 +949,8 @@ static Suite *device_suite(void)
 	tcase_add_test(tc, retried_initiations_forget_the_source_address);
 	tcase_add_test(tc, a_new_handshake_forgets_the_source_address);
 	tcase_add_test(tc, giving_up_on_a_handshake_stops_the_keepalive_timer);
+	tcase_add_test(tc, rekey_after_messages_by_either_side);
+	tcase_add_test(tc, reject_after_messages_on_send_and_receive);
 	suite_add_tcase(s, tc);
 	return s;
 }
