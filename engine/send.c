@@ -129,6 +129,11 @@ void wm_send_staged_packets(struct wm_peer *peer, uint64_t now)
 		struct wm_staged_packet *sp = &peer->staged[peer->staged_head];
 		struct wm_packet p = { 0 };
 
+		if (!wm_keypair_can_send(kp, now)) {
+			/* Counters ran out part way (§6.1): the rest wait for new keys. */
+			wm_send_handshake_initiation(peer, now, false);
+			return;
+		}
 		prepare_seal(&p, kp, sp->buf + WM_PACKET_HEADROOM, sp->len, dev->mtu);
 		wm_crypt_packets(&p, 1);
 		wm_send_buffer_to_peer(peer, p.data, p.len);

@@ -911,6 +911,30 @@ START_TEST(reject_after_messages_on_send_and_receive)
 }
 END_TEST
 
+START_TEST(staged_packets_stop_at_reject_after_messages)
+{
+	struct wm_peer *pa = peer_of(A, B);
+	struct wm_keypair *kp;
+	uint8_t pkt[WM_INPROC_MAX_PACKET];
+	size_t len, i;
+
+	ck_assert(send_and_check(A, B, false, 64, 0));
+	kp = pa->keypairs.current;
+	kp->send_counter = WM_REJECT_AFTER_MESSAGES - 1;
+	for (i = 1; i <= 2; i++) {
+		len = wm_inproc_make_packet(pkt, &net.nodes[A], &net.nodes[B], false, 64, (uint8_t)i);
+		ck_assert(wm_peer_stage_packet(pa, pkt, len));
+	}
+	/* One counter is left: the first goes, the second waits for new keys (as the kernel re-stages). */
+	wm_send_staged_packets(pa, net.now);
+	wm_inproc_deliver(&net);
+	ck_assert_uint_eq(kp->send_counter, WM_REJECT_AFTER_MESSAGES);
+	ck_assert_uint_eq(pa->staged_count, 1);
+	ck_assert_uint_eq(net.nodes[B].tun_count, 2);
+	ck_assert_uint_eq(net.nodes[B].tun[1].data[20], 1);
+}
+END_TEST
+
 static Suite *device_suite(void)
 {
 	Suite *s = suite_create("device");
@@ -951,6 +975,7 @@ static Suite *device_suite(void)
 	tcase_add_test(tc, giving_up_on_a_handshake_stops_the_keepalive_timer);
 	tcase_add_test(tc, rekey_after_messages_by_either_side);
 	tcase_add_test(tc, reject_after_messages_on_send_and_receive);
+	tcase_add_test(tc, staged_packets_stop_at_reject_after_messages);
 	suite_add_tcase(s, tc);
 	return s;
 }
