@@ -182,7 +182,9 @@ void wm_relays_sync_key(struct wm_relays *relays, struct wm_node *node)
 	size_t i;
 
 	relays->node = node;
-	if (relays->keyed && id->has_private_key && !memcmp(relays->key, id->private_key, WM_KEY_LEN))
+	/* In constant time: it is our private key. */
+	if (relays->keyed && id->has_private_key &&
+	    wm_crypto_equal(relays->key, id->private_key, WM_KEY_LEN))
 		return;
 	for (i = 0; i < relays->count; i++)
 		stop_client(&relays->relay[i]);

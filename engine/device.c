@@ -100,7 +100,7 @@ struct wm_peer *wm_device_lookup_peer(const struct wm_device *dev, const uint8_t
 	struct wm_peer *p;
 
 	for (p = dev->peer_hash[bucket_of(dev, public_key)]; p; p = p->hash_next)
-		if (!memcmp(p->public_key, public_key, WM_KEY_LEN))
+		if (wm_crypto_equal(p->public_key, public_key, WM_KEY_LEN))
 			return p;
 	return NULL;
 }
@@ -124,7 +124,8 @@ struct wm_peer *wm_device_add_peer(struct wm_device *dev, const uint8_t public_k
 	struct wm_peer *peer;
 	unsigned b;
 
-	if (dev->identity.has_private_key && !memcmp(public_key, dev->identity.public_key, WM_KEY_LEN)) {
+	if (dev->identity.has_private_key &&
+	    wm_crypto_equal(public_key, dev->identity.public_key, WM_KEY_LEN)) {
 		*err = -EINVAL;
 		return NULL;
 	}
@@ -205,7 +206,9 @@ int wm_device_set_private_key(struct wm_device *dev, const uint8_t key[WM_KEY_LE
 
 	if (!wm_noise_set_identity(&next, key))
 		return -EINVAL;
-	if (dev->identity.has_private_key && !memcmp(next.private_key, dev->identity.private_key, WM_KEY_LEN)) {
+	/* Keys are compared in constant time: how long this takes must not hint at our private key. */
+	if (dev->identity.has_private_key &&
+	    wm_crypto_equal(next.private_key, dev->identity.private_key, WM_KEY_LEN)) {
 		wm_crypto_wipe(&next, sizeof(next));
 		return 0;
 	}

@@ -203,7 +203,7 @@ int wm_uapi_get(struct wm_device *dev, struct wm_uapi_buf *out, uint64_t now)
 
 static bool is_own_key(const struct wm_device *dev, const uint8_t key[WM_KEY_LEN])
 {
-	return dev->identity.has_private_key && !memcmp(key, dev->identity.public_key, WM_KEY_LEN);
+	return dev->identity.has_private_key && wm_crypto_equal(key, dev->identity.public_key, WM_KEY_LEN);
 }
 
 /* Peers the diff may create, counted high (a key named twice counts twice). */
