@@ -18,8 +18,7 @@ struct wm_uapi_conn {
 	struct wm_uapi_server *srv;
 	struct wm_uapi_conn *next;
 	int fd;
-	char *in;
-	size_t in_len, in_cap;
+	struct wm_uapi_buf in;	/* may hold private_key= and preshared_key= lines */
 	struct wm_uapi_buf out;
 	size_t out_sent;
 	bool read_closed;
@@ -39,10 +38,7 @@ static void close_conn(struct wm_uapi_conn *c)
 		}
 	}
 	srv->conn_count--;
-	if (c->in) {
-		explicit_bzero(c->in, c->in_cap);
-		free(c->in);
-	}
+	wm_uapi_buf_free(&c->in);
 	wm_uapi_buf_free(&c->out);
 	free(c);
 }
@@ -90,20 +86,19 @@ static bool serve_requests(struct wm_uapi_conn *c, bool at_eof)
 	size_t req_len;
 	int r;
 
-	while (c->in_len) {
-		r = wm_uapi_frame(c->in, c->in_len, &req_len);
+	while (c->in.len) {
+		r = wm_uapi_frame(c->in.data, c->in.len, &req_len);
 		if (r == -EAGAIN) {
 			if (!at_eof)
 				return true;
-			req_len = c->in_len;	/* a set cut short at EOF: apply what came */
+			req_len = c->in.len;	/* a set cut short at EOF: apply what came */
 		} else if (r < 0) {
 			close_conn(c);
 			return false;
 		}
-		r = c->srv->handle(c->srv->ctx, c->in, req_len, &c->out);
-		explicit_bzero(c->in, req_len);
-		memmove(c->in, c->in + req_len, c->in_len - req_len);
-		c->in_len -= req_len;
+		r = c->srv->handle(c->srv->ctx, c->in.data, req_len, &c->out);
+		/* Leaves no copy of the request's keys behind, not even in the vacated tail. */
+		wm_uapi_buf_consume(&c->in, req_len);
 		if (r == -EPROTO || r == -ENOMEM) {
 			/* Not a request wireguard-go would answer: hang up, as it does. */
 			close_conn(c);
@@ -113,29 +108,25 @@ static bool serve_requests(struct wm_uapi_conn *c, bool at_eof)
 	return true;
 }
 
+/* Room made for each recv; requests grow the buffer up to WM_UAPI_MAX_REQUEST. */
+enum { READ_CHUNK = 4096 };
+
 static bool read_input(struct wm_uapi_conn *c)
 {
 	for (;;) {
 		ssize_t r;
 
-		if (c->in_cap - c->in_len < 4096) {
-			size_t cap = c->in_cap ? c->in_cap * 2 : 8192;
-			char *in;
-
-			if (cap > WM_UAPI_MAX_REQUEST) {
-				wm_log_error("UAPI: request larger than %d bytes, closing", WM_UAPI_MAX_REQUEST);
-				close_conn(c);
-				return false;
-			}
-			in = realloc(c->in, cap);
-			if (!in) {
-				close_conn(c);
-				return false;
-			}
-			c->in = in;
-			c->in_cap = cap;
+		if (c->in.len + READ_CHUNK > WM_UAPI_MAX_REQUEST) {
+			wm_log_error("UAPI: request larger than %d bytes, closing", WM_UAPI_MAX_REQUEST);
+			close_conn(c);
+			return false;
 		}
-		r = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, MSG_DONTWAIT);
+		/* Not realloc: the block it would free unwiped may hold keys. */
+		if (wm_uapi_buf_reserve(&c->in, READ_CHUNK) < 0) {
+			close_conn(c);
+			return false;
+		}
+		r = recv(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len - 1, MSG_DONTWAIT);
 		if (r < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 				return serve_requests(c, false);
@@ -146,7 +137,8 @@ static bool read_input(struct wm_uapi_conn *c)
 			c->read_closed = true;
 			return serve_requests(c, true);
 		}
-		c->in_len += (size_t)r;
+		c->in.len += (size_t)r;
+		c->in.data[c->in.len] = '\0';
 		if (!serve_requests(c, false))
 			return false;
 	}

@@ -27,8 +27,8 @@ void wm_uapi_buf_free(struct wm_uapi_buf *buf)
 	buf->len = buf->cap = 0;
 }
 
-/* Room for extra more bytes and the NUL. Grows by copying so the old block can be wiped. */
-static int reserve(struct wm_uapi_buf *buf, size_t extra)
+/* Grows by copying, never realloc: the old block may hold keys and is wiped before it is freed. */
+int wm_uapi_buf_reserve(struct wm_uapi_buf *buf, size_t extra)
 {
 	size_t cap = buf->cap ? buf->cap : 256;
 	char *data;
@@ -53,6 +53,18 @@ static int reserve(struct wm_uapi_buf *buf, size_t extra)
 	return 0;
 }
 
+void wm_uapi_buf_consume(struct wm_uapi_buf *buf, size_t n)
+{
+	if (n > buf->len)
+		n = buf->len;
+	if (!n)
+		return;
+	memmove(buf->data, buf->data + n, buf->len - n);
+	/* The tail the move vacated still holds a copy of what it moved: wipe it. */
+	wm_crypto_wipe(buf->data + buf->len - n, n);
+	buf->len -= n;
+}
+
 static int __attribute__((format(printf, 2, 3))) appendf(struct wm_uapi_buf *buf, const char *fmt, ...)
 {
 	va_list ap;
@@ -61,7 +73,7 @@ static int __attribute__((format(printf, 2, 3))) appendf(struct wm_uapi_buf *buf
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (n < 0 || reserve(buf, (size_t)n) < 0)
+	if (n < 0 || wm_uapi_buf_reserve(buf, (size_t)n) < 0)
 		return -ENOMEM;
 	va_start(ap, fmt);
 	vsnprintf(buf->data + buf->len, (size_t)n + 1, fmt, ap);

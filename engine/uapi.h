@@ -43,6 +43,12 @@ struct wm_uapi_buf {
 /* Frees data after wiping it (a get dump holds the private key); the buf is empty after. */
 void wm_uapi_buf_free(struct wm_uapi_buf *buf);
 
+/* Room for extra more bytes and the NUL after len; a block it outgrows is wiped. 0 or -ENOMEM. */
+int wm_uapi_buf_reserve(struct wm_uapi_buf *buf, size_t extra);
+
+/* Drops the first n bytes (a request served), wiping every byte past the new len. */
+void wm_uapi_buf_consume(struct wm_uapi_buf *buf, size_t n);
+
 /*
  * Handles one complete request ("get=1\n\n" or "set=1\n...\n\n", not NUL-terminated) and
  * appends the whole reply: the dump then "errno=0\n\n", or "errno=N\n\n" with N a negative

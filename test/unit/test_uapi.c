@@ -734,11 +734,52 @@ START_TEST(framing)
 }
 END_TEST
 
+START_TEST(input_buffer_keeps_no_copy_of_a_served_request)
+{
+	static const char key_hex[] = "e84b5a6d2717c1003a13b431570353dbaca9146cf150c5f8575680feba52027a";
+	static const char get[] = "get=1\n\n";
+	char set[128], *at;
+	struct wm_uapi_buf in = { 0 };
+	size_t set_len, total, i;
+
+	set_len = (size_t)snprintf(set, sizeof(set), "set=1\nprivate_key=%s\n\n", key_hex);
+	total = set_len + strlen(get);
+	/* As the UAPI server reads: make room, receive into it, serve the first request, consume it. */
+	ck_assert_int_eq(wm_uapi_buf_reserve(&in, set_len), 0);
+	memcpy(in.data, set, set_len);
+	in.len = set_len;
+	ck_assert_int_eq(wm_uapi_buf_reserve(&in, 4096), 0);	/* grows: the content moves along */
+	ck_assert_uint_ge(in.cap, set_len + 4096 + 1);
+	ck_assert(!memcmp(in.data, set, set_len));
+	memcpy(in.data + in.len, get, strlen(get));
+	in.len = total;
+
+	wm_uapi_buf_consume(&in, set_len);
+	ck_assert_uint_eq(in.len, strlen(get));
+	ck_assert_str_eq(in.data, get);
+	/* Nothing of the served request is left, not even in the bytes the move vacated. */
+	for (i = in.len; i < total; i++)
+		ck_assert_int_eq(in.data[i], 0);
+	at = memmem(in.data, total, key_hex + 8, 16);
+	ck_assert_ptr_null(at);
+
+	wm_uapi_buf_consume(&in, in.len);
+	ck_assert_uint_eq(in.len, 0);
+	for (i = 0; i < total; i++)
+		ck_assert_int_eq(in.data[i], 0);
+	wm_uapi_buf_consume(&in, 1);	/* nothing left: a no-op */
+	ck_assert_uint_eq(in.len, 0);
+	wm_uapi_buf_free(&in);
+	ck_assert_ptr_null(in.data);
+}
+END_TEST
+
 static Suite *uapi_suite(void)
 {
 	Suite *s = suite_create("uapi");
 	TCase *tc = tcase_create("set and get");
 	TCase *te = tcase_create("errors");
+	TCase *tb = tcase_create("buffers");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, round_trip);
@@ -766,6 +807,9 @@ static Suite *uapi_suite(void)
 	tcase_add_test(te, handle_requests);
 	tcase_add_test(te, framing);
 	suite_add_tcase(s, te);
+
+	tcase_add_test(tb, input_buffer_keeps_no_copy_of_a_served_request);
+	suite_add_tcase(s, tb);
 	return s;
 }
 
