@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* Known answers for the primitives under Noise: BLAKE2s, keyed MAC, HMAC/KDF, X25519, the AEADs. */
+/* Known answers for the primitives under Noise: BLAKE2s, keyed MAC, MAC1/MAC2, HMAC/KDF, X25519, the AEADs. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/cookie.h"
 #include "engine/crypto.h"
 #include "engine/noise.h"
 
@@ -43,20 +44,146 @@ START_TEST(blake2s_known_answers)
 }
 END_TEST
 
+/*
+ * Keyed BLAKE2s with a 16-byte output (§5.4's MAC), computed with Python 3's hashlib, an
+ * implementation independent of libb2:
+ *   python3 -c 'from hashlib import blake2s as b; print(b(b"", key=bytes(range(32)), digest_size=16).hexdigest())'
+ * and likewise for bytes(range(64)) under the same key, and b"abc" under key=bytes(range(16)).
+ */
 START_TEST(keyed_blake2s_known_answer)
 {
-	/* Reference keyed BLAKE2s-256 vector: key 00..1f, empty input; we check the MAC is
-	 * keyed BLAKE2s with a 16-byte output by recomputing with a different output length. */
-	uint8_t key[32], mac[WM_MAC_LEN], mac2[WM_MAC_LEN];
+	uint8_t key[32], in[64], mac[WM_MAC_LEN];
 	size_t i;
 
-	for (i = 0; i < 32; i++)
+	for (i = 0; i < sizeof(key); i++)
 		key[i] = (uint8_t)i;
+	for (i = 0; i < sizeof(in); i++)
+		in[i] = (uint8_t)i;
 	wm_crypto_mac(mac, key, 32, "", 0);
-	wm_crypto_mac(mac2, key, 32, "x", 1);
-	ck_assert_mem_ne(mac, mac2, WM_MAC_LEN);
-	wm_crypto_mac(mac2, key, 16, "", 0);
-	ck_assert_mem_ne(mac, mac2, WM_MAC_LEN);	/* key length is part of the parameter block */
+	assert_hex(mac, "9536f9b267655743dee97b8a670f9f53");
+	wm_crypto_mac(mac, key, 32, in, sizeof(in));
+	assert_hex(mac, "f1efa90d2547036841ecd3627fafbc36");
+	/* A 16-byte key, as a cookie is when it keys MAC2. */
+	wm_crypto_mac(mac, key, 16, "abc", 3);
+	assert_hex(mac, "75296c2d2c0f51210b383f386bc8b1ff");
+}
+END_TEST
+
+/*
+ * MAC1 and MAC2 of handshake messages (§5.4.4): MAC1 = MAC(HASH("mac1----" || Spub_responder),
+ * msg up to mac1), MAC2 = MAC(cookie, msg up to mac2). Computed with Python 3's hashlib:
+ *
+ *   from hashlib import blake2s as b
+ *   pub = bytes.fromhex(RESPONDER_PUBLIC)                      # RFC 7748's Bob
+ *   k1 = b(b"mac1----" + pub).digest()                         # MAC1_KEY
+ *   m = bytes([1, 0, 0, 0]) + bytes(range(4, 116))             # initiation up to mac1
+ *   mac1 = b(m, key=k1, digest_size=16).digest()               # INIT_MAC1
+ *   b(m + mac1, key=bytes(range(0xa0, 0xb0)), digest_size=16)  # INIT_MAC2, under that cookie
+ *   b(bytes([2, 0, 0, 0]) + bytes(range(4, 60)), key=k1, digest_size=16)  # RESP_MAC1
+ *   b(b"cookie--" + pub).digest()                              # COOKIE_KEY
+ *   tau = b(bytes([198, 51, 100, 1]) + (51820).to_bytes(2, "big"),
+ *           key=bytes(range(0x40, 0x60)), digest_size=16)      # the responder's cookie (§5.4.7)
+ *   b(m + mac1, key=tau.digest(), digest_size=16)              # CHECKER_MAC2
+ */
+#define RESPONDER_PUBLIC "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f"
+#define MAC1_KEY "52c0a95717f46ba7941f80cec1ead35984c9f023a996170d9e47e314d260dc96"
+#define COOKIE_KEY "da2c25a7f8182d2a7a58b0978d9dcd7e5f76c3fcf138fd6e5754404304cacba0"
+#define INIT_MAC1 "aeabcb4cc85ea2d826536bafc85b8e02"
+#define INIT_MAC2 "898ab247db95622a4561c2c7d6725012"
+#define RESP_MAC1 "e0b844b1f055b53eebb81028c6cb0eb7"
+#define CHECKER_MAC2 "f68b01a14013f106e16a7ed15723aa48"
+
+enum { INIT_MAC1_AT = WM_MSG_INITIATION_LEN - 2 * WM_MAC_LEN, INIT_MAC2_AT = INIT_MAC1_AT + WM_MAC_LEN };
+
+/* The initiation the vectors were computed over, MACs not yet filled in. */
+static void make_initiation(uint8_t msg[WM_MSG_INITIATION_LEN])
+{
+	size_t i;
+
+	memset(msg, 0, WM_MSG_INITIATION_LEN);
+	msg[0] = WM_MSG_HANDSHAKE_INITIATION;
+	for (i = 4; i < INIT_MAC1_AT; i++)
+		msg[i] = (uint8_t)i;
+}
+
+START_TEST(mac1_and_mac2_known_answers)
+{
+	const uint64_t now = 1000 * WM_NSEC_PER_SEC;
+	uint8_t pub[WM_KEY_LEN], msg[WM_MSG_INITIATION_LEN], resp[WM_MSG_RESPONSE_LEN] = { 0 };
+	uint8_t cookie[WM_COOKIE_LEN], zero[WM_MAC_LEN] = { 0 };
+	struct wm_msg_cookie reply = { 0 };
+	struct wm_cookie state;
+	size_t i;
+
+	unhex(pub, RESPONDER_PUBLIC);
+	wm_cookie_init(&state, pub);
+	assert_hex(state.mac1_key, MAC1_KEY);
+	assert_hex(state.cookie_key, COOKIE_KEY);
+
+	/* No cookie yet: MAC1 only, MAC2 all zeros. */
+	make_initiation(msg);
+	wm_cookie_add_macs(&state, msg, sizeof(msg), now);
+	assert_hex(msg + INIT_MAC1_AT, INIT_MAC1);
+	ck_assert_mem_eq(msg + INIT_MAC2_AT, zero, WM_MAC_LEN);
+
+	/* The responder's cookie reply, sealed to the MAC1 just sent; then MAC2 covers MAC1 too. */
+	for (i = 0; i < sizeof(cookie); i++)
+		cookie[i] = (uint8_t)(0xa0 + i);
+	memset(reply.nonce, 0x24, sizeof(reply.nonce));
+	wm_crypto_xaead_seal(reply.encrypted_cookie, cookie, sizeof(cookie), msg + INIT_MAC1_AT,
+			     WM_MAC_LEN, reply.nonce, state.cookie_key);
+	ck_assert(wm_cookie_consume_reply(&state, &reply, now));
+	make_initiation(msg);
+	wm_cookie_add_macs(&state, msg, sizeof(msg), now);
+	assert_hex(msg + INIT_MAC1_AT, INIT_MAC1);
+	assert_hex(msg + INIT_MAC2_AT, INIT_MAC2);
+
+	/* A response's MACs close it the same way, at its own offsets. */
+	resp[0] = WM_MSG_HANDSHAKE_RESPONSE;
+	for (i = 4; i < WM_MSG_RESPONSE_LEN - 2 * WM_MAC_LEN; i++)
+		resp[i] = (uint8_t)i;
+	wm_cookie_add_macs(&state, resp, sizeof(resp), now);
+	assert_hex(resp + WM_MSG_RESPONSE_LEN - 2 * WM_MAC_LEN, RESP_MAC1);
+}
+END_TEST
+
+/* The checker's cookie secret: bytes 0x40, 0x41, ... as in the Python above. */
+static void counting_fill(void *ctx, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+	size_t i;
+
+	(void)ctx;
+	for (i = 0; i < len; i++)
+		p[i] = (uint8_t)(0x40 + i);
+}
+
+START_TEST(mac_checks_known_answers)
+{
+	const struct wm_rng rng = { .fill = counting_fill };
+	struct wm_cookie_checker checker = { 0 };
+	struct wm_endpoint src, other_port;
+	uint8_t pub[WM_KEY_LEN], msg[WM_MSG_INITIATION_LEN];
+
+	unhex(pub, RESPONDER_PUBLIC);
+	wm_cookie_checker_init(&checker, pub);
+	assert_hex(checker.mac1_key, MAC1_KEY);
+	make_initiation(msg);
+	unhex(msg + INIT_MAC1_AT, INIT_MAC1);
+	unhex(msg + INIT_MAC2_AT, CHECKER_MAC2);
+	ck_assert_int_eq(wm_endpoint_parse(&src, "198.51.100.1:51820"), 0);
+	ck_assert_int_eq(wm_endpoint_parse(&other_port, "198.51.100.1:51821"), 0);
+
+	ck_assert_int_eq(wm_cookie_validate(&checker, msg, sizeof(msg), &src, false, 0, &rng),
+			 WM_COOKIE_VALID_MAC1);
+	/* Under load: MAC2 under the cookie for exactly this source address and port. */
+	ck_assert_int_eq(wm_cookie_validate(&checker, msg, sizeof(msg), &src, true, 0, &rng),
+			 WM_COOKIE_VALID_MAC1_AND_MAC2);
+	ck_assert_int_eq(wm_cookie_validate(&checker, msg, sizeof(msg), &other_port, true, 0, &rng),
+			 WM_COOKIE_VALID_MAC1);
+	msg[INIT_MAC1_AT] ^= 1;
+	ck_assert_int_eq(wm_cookie_validate(&checker, msg, sizeof(msg), &src, true, 0, &rng),
+			 WM_COOKIE_INVALID_MAC);
 }
 END_TEST
 
@@ -197,8 +324,12 @@ static Suite *crypto_suite(void)
 	Suite *s = suite_create("crypto");
 	TCase *tc = tcase_create("known answers");
 
+	/* Check's default of 4 s is no margin for crypto under the sanitizers on a loaded machine. */
+	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, blake2s_known_answers);
 	tcase_add_test(tc, keyed_blake2s_known_answer);
+	tcase_add_test(tc, mac1_and_mac2_known_answers);
+	tcase_add_test(tc, mac_checks_known_answers);
 	tcase_add_loop_test(tc, kdf_known_answers, 0, sizeof(kdf_vectors) / sizeof(kdf_vectors[0]));
 	tcase_add_test(tc, hmac_long_key_is_hashed);
 	tcase_add_test(tc, x25519_rfc7748_vector);
