@@ -143,11 +143,15 @@ static void print_up_usage(FILE *out)
 		"  --coord-ca FILE      trust this CA (or self-signed certificate) for https://\n"
 		"  --relay-ca FILE      the same for https relays\n"
 		"  --operator-group G   members of group G may run status/ip/down too\n"
-		"  --timeout SECONDS    how long to wait for the coordination server (default %d)\n"
+		"  --timeout SECONDS    how long to wait for the coordination server (default %d);\n"
+		"                       a node that never reached it gives up then and exits 1\n"
 		"  -f, --foreground     stay in the foreground\n"
 		"  -t, --threads N      cores to use for encryption (default: all)\n"
 		"      --no-offload     no TUN/UDP segmentation offloads\n"
 		"  -h, --help           this help\n"
+		"\n"
+		"Environment: LOG_LEVEL=debug|verbose|error|silent (default: errors, to syslog once\n"
+		"detached; with LOG_LEVEL set the node keeps logging to this command's stderr).\n"
 		"\n"
 		"Example:\n"
 		"  %s up --coord https://coord.example.com --authkey file:/etc/wiremesh/authkey\n"
@@ -158,25 +162,40 @@ static void print_up_usage(FILE *out)
 
 struct up_ctx {
 	int ready_fd;
+	bool foreground;
 	struct ev_loop *loop;
 	bool failed;
+	char failure[700];	/* reported once the interface is gone */
 };
+
+/* Said to whoever waits for `up` (its stderr is still the caller's until the node is up). */
+static void on_progress(void *ctx, const char *message)
+{
+	struct up_ctx *u = ctx;
+
+	if (u->ready_fd >= 0 || u->foreground) {
+		fprintf(stderr, "%s: %s\n", prog, message);
+		fflush(stderr);
+	}
+}
 
 static void on_ready(void *ctx, bool ok, const char *message)
 {
 	struct up_ctx *u = ctx;
 	char line[700];
 
-	snprintf(line, sizeof(line), ok ? "%s" : "%s: %s", ok ? message : prog, message);
-	if (ok)
-		wm_log_verbose("%s", message);
-	else
-		wm_log_error("%s", message);
-	wm_startup_report(&u->ready_fd, ok, line);
-	if (!ok) {
-		u->failed = true;
-		ev_break(u->loop, EVBREAK_ALL);
+	/* The report reaches the user (through the waiting parent, or stderr): logged only in
+	 * a verbose log, so that it is not said twice. */
+	wm_log_verbose("%s", message);
+	if (ok) {
+		snprintf(line, sizeof(line), "%s", message);
+		wm_startup_report(&u->ready_fd, true, line);
+		return;
 	}
+	/* Told after the teardown, so that a script that retries finds nothing left behind. */
+	snprintf(u->failure, sizeof(u->failure), "%s: %s", prog, message);
+	u->failed = true;
+	ev_break(u->loop, EVBREAK_ALL);
 }
 
 /* Reads an auth key given as file:PATH (keeps it out of `ps`). */
@@ -330,7 +349,10 @@ static int cmd_up(int argc, char **argv)
 		return 1;
 	}
 
-	if (!foreground && (r = wm_startup_detach(&u.ready_fd)) < 0) {
+	u.foreground = foreground;
+	mopt.on_progress = on_progress;
+	if (!foreground &&
+	    (r = wm_startup_detach(&u.ready_fd, level_text && level != WM_LOG_SILENT, prog)) < 0) {
 		fprintf(stderr, "%s: cannot detach: %s\n", prog, strerror(-r));
 		return 1;
 	}
@@ -364,7 +386,9 @@ static int cmd_up(int argc, char **argv)
 	wm_mesh_stop(&mesh);
 	wm_node_stop(&node);
 	wm_state_close(&state);
-	if (u.ready_fd >= 0)
+	if (u.failed)
+		wm_startup_report(&u.ready_fd, false, u.failure);
+	else if (u.ready_fd >= 0)
 		wm_startup_report(&u.ready_fd, false, "wiremesh: stopped before it was up");
 	wm_log_verbose("shut down");
 	return u.failed ? 1 : 0;

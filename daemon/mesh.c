@@ -74,39 +74,6 @@ static void set_addresses(struct wm_mesh *m, const struct wm_netmap_self *self)
 
 /* Peers: the netmap's view applied to the engine. */
 
-/*
- * Where to send first, until the path manager (daemon/paths.c) knows better: the peer's home
- * relay, which always works when it is there, else its first published candidate.
- */
-static bool choose_endpoint(const struct wm_mesh *m, const struct wm_netmap_peer *p,
-			    struct wm_endpoint *out)
-{
-	const struct wm_udp *udp = &m->node->udp;
-	size_t i;
-
-	if (p->home_relay > 0 && p->home_relay <= 65535) {
-		wm_relays_endpoint(out, (uint16_t)p->home_relay);
-		return true;
-	}
-	for (i = 0; i < p->n_endpoints; i++) {
-		int family = p->endpoints[i].addr.sa.sa_family;
-
-		if ((family == AF_INET && udp->fd4 >= 0) || (family == AF_INET6 && udp->fd6 >= 0)) {
-			*out = p->endpoints[i];
-			return true;
-		}
-	}
-	return false;
-}
-
-static void set_endpoint(struct wm_mesh *m, struct wm_peer *peer, const struct wm_netmap_peer *p)
-{
-	struct wm_endpoint ep;
-
-	if (choose_endpoint(m, p, &ep) && !wm_endpoint_equal(&ep, &peer->endpoint))
-		wm_peer_set_endpoint(peer, &ep);
-}
-
 /* Replaces the peer's allowed IPs and moves the routes from old's prefixes to new's. */
 static void set_allowed_ips(struct wm_mesh *m, struct wm_peer *peer,
 			    const struct wm_netmap_peer *old, const struct wm_netmap_peer *new)
@@ -142,8 +109,8 @@ static void add_peer(struct wm_mesh *m, const struct wm_netmap_peer *p)
 			     err == -EINVAL ? "it has this node's key" : strerror(-err));
 		return;
 	}
+	/* Its endpoint is the path manager's choice (wm_paths_sync, once the netmap is in). */
 	set_allowed_ips(m, peer, NULL, p);
-	set_endpoint(m, peer, p);
 	wm_log_verbose("peer %s joined", p->name);
 }
 
@@ -282,6 +249,80 @@ static void report_up(struct wm_mesh *m, const char *note)
 		     m->node->tun.name, m->applied.self.name, v4, v6, m->applied.n_peers, note);
 }
 
+/*
+ * Up means reachable. With relays in the map that includes the home relay's connection: a
+ * peer that joins at the same moment looks for this node there first, before any direct path
+ * is proven. A relay that does not connect holds `up` back WM_MESH_RELAY_WAIT_S at most.
+ */
+static void report_up_once_reachable(struct wm_mesh *m)
+{
+	uint16_t home = wm_relays_home(&m->node->relays);
+
+	if (m->ready_reported || !m->netmap_from_server)
+		return;
+	if (home && !wm_relays_connected(&m->node->relays, home)) {
+		if (!ev_is_active(&m->relay_wait_timer)) {
+			ev_timer_set(&m->relay_wait_timer, WM_MESH_RELAY_WAIT_S, 0);
+			ev_timer_start(m->node->loop, &m->relay_wait_timer);
+		}
+		return;
+	}
+	ev_timer_stop(m->node->loop, &m->relay_wait_timer);
+	report_up(m, "");
+}
+
+static void report_up_without_relay(struct wm_mesh *m)
+{
+	char note[128];
+
+	snprintf(note, sizeof(note), " (relay region %u is not connected yet; direct paths only "
+		 "until it is)", wm_relays_home(&m->node->relays));
+	report_up(m, note);
+}
+
+static void on_relay_wait_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	report_up_without_relay(w->data);
+}
+
+static void on_paths_relay_connected(void *ctx, uint16_t region)
+{
+	(void)region;
+	report_up_once_reachable(ctx);
+}
+
+/*
+ * While `up` waits for the coordination server: what it waits for and why it does not come, at
+ * the first failure and then every WM_MESH_PROGRESS_EVERY_S.
+ */
+static void report_progress(struct wm_mesh *m)
+{
+	uint64_t now = wm_clock_monotonic_ns();
+	char message[sizeof(m->url) + sizeof(m->coord_why) + 100];
+
+	if (m->ready_reported || !m->on_progress || m->have_netmap ||
+	    m->coord_state != WM_COORD_AWAY || !m->coord_why[0] ||
+	    (m->last_progress && now - m->last_progress < WM_MESH_PROGRESS_EVERY_S * 1e9 * 0.9))
+		return;
+	m->last_progress = now;
+	snprintf(message, sizeof(message), "cannot reach the coordination server at %s: %s; "
+		 "retrying, %.0f s left", m->url, m->coord_why[0] ? m->coord_why : "no answer",
+		 now < m->ready_deadline ? (double)(m->ready_deadline - now) / 1e9 : 0.0);
+	m->on_progress(m->ready_ctx, message);
+}
+
+static void on_progress_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct wm_mesh *m = w->data;
+
+	(void)revents;
+	report_progress(m);
+	if (m->ready_reported)
+		ev_timer_stop(loop, w);
+}
+
 /* The coordination client's callbacks. */
 
 static void on_netmap(void *ctx, const struct wm_netmap *nm)
@@ -293,7 +334,7 @@ static void on_netmap(void *ctx, const struct wm_netmap *nm)
 	m->netmap_from_server = true;
 	if ((err = wm_state_save_netmap(m->state, &m->applied)) < 0)
 		wm_log_error("cannot save the netmap in the state directory: %s", strerror(-err));
-	report_up(m, "");
+	report_up_once_reachable(m);
 }
 
 const char *wm_mesh_coord_state_name(enum wm_coord_state state)
@@ -324,6 +365,9 @@ static void on_coord_state(void *ctx, enum wm_coord_state state, const char *why
 		wm_log_error("the coordination server refused this node: %s", m->coord_why);
 		clear_netmap(m);
 		report_ready(m, false, "the coordination server refused this node: %s", m->coord_why);
+		break;
+	case WM_COORD_AWAY:
+		report_progress(m);
 		break;
 	case WM_COORD_LOGGED_OUT:
 		clear_netmap(m);
@@ -409,6 +453,10 @@ static void on_ready_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
+	if (m->netmap_from_server) {
+		report_up_without_relay(m);
+		return;
+	}
 	if (m->have_netmap) {
 		snprintf(note, sizeof(note),
 			 " (from the saved netmap: the coordination server has not answered yet: %s)",
@@ -416,10 +464,12 @@ static void on_ready_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 		report_up(m, note);
 		return;
 	}
-	report_ready(m, true,
-		     "%s is up, but the coordination server at %s has not answered yet (%s); "
-		     "wiremesh keeps trying in the background: see `wiremesh status`",
-		     m->node->tun.name, m->url, m->coord_why[0] ? m->coord_why : "no answer");
+	/* Nothing to run on: no address, no peers. Say why, and let the caller's script stop. */
+	report_ready(m, false,
+		     "gave up after %.0f s: cannot reach the coordination server at %s (%s); "
+		     "check the URL and that wiremesh-coord runs there (--timeout S waits longer)",
+		     (double)(m->ready_deadline - m->started_at) / 1e9, m->url,
+		     m->coord_why[0] ? m->coord_why : "no answer");
 }
 
 static void on_exit_timer(struct ev_loop *loop, ev_timer *w, int revents)
@@ -538,13 +588,21 @@ int wm_mesh_start(struct wm_mesh *m, struct wm_node *node, struct wm_state *stat
 	m->node = node;
 	m->state = state;
 	m->on_ready = on_ready;
+	m->on_progress = opt->on_progress;
 	m->ready_ctx = ready_ctx;
+	m->started_at = wm_clock_monotonic_ns();
+	m->ready_deadline = m->started_at + (uint64_t)((opt->ready_timeout_s > 0 ?
+		opt->ready_timeout_s : WM_MESH_READY_TIMEOUT_S) * 1e9);
 	m->coord_state = WM_COORD_AWAY;
 	snprintf(m->url, sizeof(m->url), "%s", opt->coord_url);
 	ev_init(&m->refresh_timer, on_refresh);
 	ev_init(&m->ready_timer, on_ready_timeout);
 	ev_init(&m->exit_timer, on_exit_timer);
+	ev_init(&m->relay_wait_timer, on_relay_wait_timeout);
+	ev_timer_init(&m->progress_timer, on_progress_timer, WM_MESH_PROGRESS_EVERY_S,
+		      WM_MESH_PROGRESS_EVERY_S);
 	m->refresh_timer.data = m->ready_timer.data = m->exit_timer.data = m;
+	m->relay_wait_timer.data = m->progress_timer.data = m;
 
 	if ((r = wm_state_node_key(state, key, &created, err, errlen)) < 0)
 		return r;
@@ -572,6 +630,7 @@ int wm_mesh_start(struct wm_mesh *m, struct wm_node *node, struct wm_state *stat
 	m->paths.n_our_candidates = &m->n_candidates;
 	m->paths.on_candidates_changed = on_paths_candidates;
 	m->paths.on_home_relay = on_paths_home_relay;
+	m->paths.on_relay_connected = on_paths_relay_connected;
 	m->paths.ctx = m;
 	if ((r = wm_policy_start(&m->policy, node, &m->paths)) < 0) {
 		fail(err, errlen, r, "cannot set up the access policy: %s", strerror(-r));
@@ -609,6 +668,7 @@ int wm_mesh_start(struct wm_mesh *m, struct wm_node *node, struct wm_state *stat
 	ev_timer_set(&m->ready_timer, opt->ready_timeout_s > 0 ? opt->ready_timeout_s :
 				      WM_MESH_READY_TIMEOUT_S, 0);
 	ev_timer_start(node->loop, &m->ready_timer);
+	ev_timer_start(node->loop, &m->progress_timer);
 	r = 0;
 out:
 	wm_crypto_wipe(key, sizeof(key));
@@ -623,6 +683,8 @@ void wm_mesh_stop(struct wm_mesh *m)
 		return;
 	ev_timer_stop(m->node->loop, &m->refresh_timer);
 	ev_timer_stop(m->node->loop, &m->ready_timer);
+	ev_timer_stop(m->node->loop, &m->relay_wait_timer);
+	ev_timer_stop(m->node->loop, &m->progress_timer);
 	ev_timer_stop(m->node->loop, &m->exit_timer);
 	if (m->coord) {
 		wm_coord_client_destroy(m->coord);

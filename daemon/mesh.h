@@ -27,8 +27,12 @@
 #define WM_MESH_DEFAULT_PORT 41641
 /* How often the interface addresses are looked at again (changes are published at once). */
 #define WM_MESH_REFRESH_S 5.0
-/* How long `up` waits for the first answer of the coordination server before it returns. */
+/* How long `up` waits for the first answer of the coordination server before it gives up. */
 #define WM_MESH_READY_TIMEOUT_S 30.0
+/* How long `up` waits for the home relay's connection once the netmap is in. */
+#define WM_MESH_RELAY_WAIT_S 5.0
+/* While `up` waits for the coordination server, it says why this often. */
+#define WM_MESH_PROGRESS_EVERY_S 5.0
 
 struct wm_mesh_options {
 	const char *coord_url;
@@ -38,6 +42,8 @@ struct wm_mesh_options {
 	uint16_t port;			/* 0: WM_MESH_DEFAULT_PORT, else any free one */
 	gid_t operator_gid;		/* may use the control socket too; (gid_t)-1: none */
 	double ready_timeout_s;		/* 0: WM_MESH_READY_TIMEOUT_S */
+	/* While not up yet: a sentence saying what it waits for (ctx: on_ready's). May be NULL. */
+	void (*on_progress)(void *ctx, const char *message);
 };
 
 /* Told once: the node is up (ok, with a sentence for the user) or cannot join (why). */
@@ -68,9 +74,11 @@ struct wm_mesh {
 	bool rejected;
 
 	wm_mesh_ready_fn on_ready;
+	void (*on_progress)(void *ctx, const char *message);
 	void *ready_ctx;
 	bool ready_reported;
-	ev_timer refresh_timer, ready_timer, exit_timer;
+	uint64_t started_at, ready_deadline, last_progress;	/* monotonic ns */
+	ev_timer refresh_timer, ready_timer, exit_timer, relay_wait_timer, progress_timer;
 	struct wm_control_conn *logout_conn;	/* a `logout` waiting for the server */
 	struct wm_paths paths;			/* NAT traversal: disco, path managers, STUN */
 	bool paths_started;

@@ -35,6 +35,8 @@ struct wm_node_hooks {
 	/* A disco packet through relay region `region` from the node with public key src. */
 	void (*relay_disco)(void *ctx, uint16_t region, const uint8_t src[WM_KEY_LEN],
 			    const uint8_t *buf, size_t len);
+	/* A relay region's connection came up (connected) or went down. */
+	void (*relay_state)(void *ctx, uint16_t region, bool connected);
 	/*
 	 * Plaintext IP packets (access policy): one going into the tunnel, after the TUN read, and
 	 * one that came out of it, before the TUN write — return false to drop it.
@@ -42,7 +44,7 @@ struct wm_node_hooks {
 	void (*outbound)(void *ctx, const uint8_t *pkt, size_t len, uint64_t now);
 	bool (*inbound)(void *ctx, struct wm_peer *peer, const uint8_t *pkt, size_t len,
 			uint64_t now);
-	void *ctx;		/* for udp_other and relay_disco */
+	void *ctx;		/* for udp_other, relay_disco and relay_state */
 	void *policy_ctx;	/* for outbound and inbound */
 };
 

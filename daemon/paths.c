@@ -21,6 +21,7 @@
 #include "daemon/node.h"
 #include "daemon/relays.h"
 #include "engine/crypto.h"
+#include "engine/send.h"
 #include "nat/candidates.h"
 #include "nat/disco.h"
 #include "tun/netlink.h"
@@ -84,6 +85,33 @@ struct wm_mesh_peer *wm_paths_find_id(struct wm_paths *ps, uint64_t id)
 	return NULL;
 }
 
+/* Which relay reaches a peer. */
+
+static bool relay_reachable(struct wm_paths *ps, int region)
+{
+	const struct wm_relays *relays = &ps->node->relays;
+	size_t i;
+
+	for (i = 0; region > 0 && i < relays->count; i++)
+		if (relays->relay[i].region == region)
+			return true;
+	return false;
+}
+
+/*
+ * The peer's home relay; before it has published one (it just joined), the region its packets
+ * came through, where it is connected; else our own home, where a peer that just joined looks
+ * first. 0 only when there are no relays at all.
+ */
+static uint16_t relay_for_peer(struct wm_paths *ps, const struct wm_mesh_peer *mp)
+{
+	if (mp->home_relay && relay_reachable(ps, mp->home_relay))
+		return mp->home_relay;
+	if (mp->relay_seen && relay_reachable(ps, mp->relay_seen))
+		return mp->relay_seen;
+	return wm_relays_home(&ps->node->relays);
+}
+
 /* Sending disco. */
 
 static bool seal(struct wm_paths *ps, const struct wm_mesh_peer *mp, const struct wm_disco_msg *msg,
@@ -112,8 +140,10 @@ static void send_disco(struct wm_paths *ps, struct wm_mesh_peer *mp, const struc
 		return;
 	ps->disco_out++;
 	if (via_relay) {
-		if (mp->home_relay)
-			wm_relays_send(&ps->node->relays, mp->home_relay, mp->node_key, buf, len);
+		uint16_t region = relay_for_peer(ps, mp);
+
+		if (region)
+			wm_relays_send(&ps->node->relays, region, mp->node_key, buf, len);
 		return;
 	}
 	wm_udp_send(&ps->node->udp, to, buf, len);
@@ -169,12 +199,17 @@ static void enforce(struct wm_paths *ps, struct wm_mesh_peer *mp, struct wm_peer
 {
 	struct wm_endpoint want, cur = wg->endpoint;
 	struct wm_path_action a;
+	uint16_t region;
 
+	/* WireGuard roamed to a relay: the peer sent through that region, so it is there. */
+	if (wm_relays_is_relay_endpoint(&cur, &region) && !wm_endpoint_equal(&cur, &mp->last_set))
+		mp->relay_seen = region;
+	mp->path.has_relay = relay_for_peer(ps, mp) != 0;
 	switch (wm_path_decide(&mp->path, now, &want)) {
 	case WM_PATH_NONE:
 		return;
 	case WM_PATH_RELAY:
-		wm_relays_endpoint(&want, mp->home_relay);
+		wm_relays_endpoint(&want, relay_for_peer(ps, mp));
 		break;
 	case WM_PATH_DIRECT:
 		break;
@@ -208,6 +243,8 @@ static void enforce(struct wm_paths *ps, struct wm_mesh_peer *mp, struct wm_peer
 	}
 	wm_peer_set_endpoint(wg, &want);
 	mp->last_set = want;
+	/* An initiation that went the old way may be lost: the new way need not wait 5 s. */
+	wm_send_handshake_on_new_endpoint(wg, now);
 	/* Said once per change of mind, not each time roaming through the relay is undone. */
 	if (!wm_endpoint_equal(&want, &mp->last_logged) && wm_log_level() >= WM_LOG_VERBOSE) {
 		char text[WM_ENDPOINT_STR_LEN];
@@ -230,6 +267,7 @@ static void tick_peer(struct wm_paths *ps, struct wm_mesh_peer *mp, uint64_t now
 		mp->last_tx = wg->tx_bytes;
 		wm_path_note_active(&mp->path, now);
 	}
+	mp->path.has_relay = relay_for_peer(ps, mp) != 0;
 	n = wm_path_tick(&mp->path, now, &wm_rng_system, actions, MAX_ACTIONS);
 	perform(ps, mp, actions, n);
 	if (wg)
@@ -409,6 +447,14 @@ static void on_relay_disco(void *ctx, uint16_t region, const uint8_t src[WM_KEY_
 	memcpy(buf, data, len);
 	wm_relays_endpoint(&from, region);
 	open_and_handle(ps, buf, len, &from, true, region, src);
+}
+
+static void on_relay_state(void *ctx, uint16_t region, bool connected)
+{
+	struct wm_paths *ps = ctx;
+
+	if (connected && ps->on_relay_connected)
+		ps->on_relay_connected(ps->ctx, region);
 }
 
 /* STUN rounds. */
@@ -730,7 +776,7 @@ void wm_paths_ping(struct wm_paths *ps, struct wm_mesh_peer *mp, struct wm_contr
 		wm_path_ping_direct(&mp->path, &mp->path.cand[i].addr, now, &wm_rng_system, &a);
 		send_ping(ps, mp, &a);
 	}
-	if (mp->home_relay && (mp->path.n_cand == 0 || !wm_path_best(&mp->path))) {
+	if (relay_for_peer(ps, mp) && (mp->path.n_cand == 0 || !wm_path_best(&mp->path))) {
 		wm_path_ping_via_relay(&mp->path, now, &wm_rng_system, &a);
 		send_ping(ps, mp, &a);
 	}
@@ -738,17 +784,6 @@ void wm_paths_ping(struct wm_paths *ps, struct wm_mesh_peer *mp, struct wm_contr
 }
 
 /* Syncing with the netmap. */
-
-static bool relay_reachable(struct wm_paths *ps, int region)
-{
-	const struct wm_relays *relays = &ps->node->relays;
-	size_t i;
-
-	for (i = 0; region > 0 && i < relays->count; i++)
-		if (relays->relay[i].region == region)
-			return true;
-	return false;
-}
 
 static void update_peer(struct wm_paths *ps, struct wm_mesh_peer *mp, const struct wm_netmap_peer *p)
 {
@@ -768,7 +803,7 @@ static void update_peer(struct wm_paths *ps, struct wm_mesh_peer *mp, const stru
 			wm_path_want_sweep(&mp->path);	/* a restarted peer: find it again */
 	}
 	mp->home_relay = p->home_relay > 0 && p->home_relay <= 65535 ? (uint16_t)p->home_relay : 0;
-	mp->path.has_relay = mp->home_relay && relay_reachable(ps, mp->home_relay);
+	mp->path.has_relay = relay_for_peer(ps, mp) != 0;
 	wm_path_set_candidates(&mp->path, WM_PATH_FROM_NETMAP, p->endpoints, p->n_endpoints);
 }
 
@@ -829,6 +864,13 @@ void wm_paths_sync(struct wm_paths *ps, const struct wm_netmap *nm)
 	ps->peers = fresh;
 	ps->by_disco = by_disco;
 	ps->n_peers = n;
+	/* New peers get their first endpoint now, and a peer's late home relay is used at once. */
+	for (i = 0; i < n; i++) {
+		struct wm_peer *wg = wm_device_lookup_peer(ps->node->dev, fresh[i]->node_key);
+
+		if (wg)
+			enforce(ps, fresh[i], wg, wm_clock_monotonic_ns());
+	}
 }
 
 /* Status. */
@@ -969,6 +1011,7 @@ int wm_paths_start(struct wm_paths *ps, struct wm_node *node)
 	}
 	node->hooks.udp_other = on_udp_other;
 	node->hooks.relay_disco = on_relay_disco;
+	node->hooks.relay_state = on_relay_state;
 	node->hooks.ctx = ps;
 	return 0;
 }
@@ -983,6 +1026,7 @@ void wm_paths_stop(struct wm_paths *ps)
 	loop = ps->node->loop;
 	ps->node->hooks.udp_other = NULL;
 	ps->node->hooks.relay_disco = NULL;
+	ps->node->hooks.relay_state = NULL;
 	ev_timer_stop(loop, &ps->tick_timer);
 	ev_timer_stop(loop, &ps->netcheck_timer);
 	ev_timer_stop(loop, &ps->netcheck_poll_timer);

@@ -2,8 +2,9 @@
 /*
  * NAT traversal in mesh mode (docs/nat-traversal.md): the I/O around the sans-I/O cores in
  * nat/. Disco messages travel on the WireGuard UDP socket and through the relays, sealed under
- * this run's disco key; each peer has a path manager (nat/path.c) whose decision — a trusted
- * direct address, else the peer's home relay — becomes the peer's WireGuard endpoint; STUN
+ * this run's disco key; each peer has a path manager (nat/path.c) whose decision — a direct
+ * address a pong proved, else a relay (the peer's home relay; before it has published one, the
+ * region its packets came through, or ours) — becomes the peer's WireGuard endpoint; STUN
  * rounds against the relays' STUN servers (nat/netcheck.c) find this node's reflexive
  * addresses, whether its NAT maps per destination, and the nearest relay. Link and address
  * changes (netlink) trigger a new round and a sweep of every active peer.
@@ -45,7 +46,8 @@ struct wm_mesh_peer {
 	uint8_t disco_key[WM_KEY_LEN];
 	uint8_t shared[32];		/* crypto_box key with its disco key */
 	bool shared_ok;
-	uint16_t home_relay;
+	uint16_t home_relay;		/* as published; 0: none yet */
+	uint16_t relay_seen;		/* the region its packets last came through */
 	struct wm_path path;
 	struct wm_endpoint last_set;	/* the WireGuard endpoint this code last chose */
 	struct wm_endpoint last_logged;	/* the last choice logged */
@@ -77,6 +79,7 @@ struct wm_paths {
 	const size_t *n_our_candidates;
 	void (*on_candidates_changed)(void *ctx);	/* reflexive addresses or relay choice moved */
 	void (*on_home_relay)(void *ctx, uint16_t region);
+	void (*on_relay_connected)(void *ctx, uint16_t region);
 	void *ctx;
 
 	struct wm_stun_server stun[WM_PATHS_MAX_STUN];
@@ -84,8 +87,8 @@ struct wm_paths {
 	struct wm_netcheck netcheck;
 	struct wm_netcheck_report report;
 	bool have_report;
-	bool netcheck_again;
-	uint64_t last_loss_check;	/* a lost direct path last started a STUN round */		/* asked for while a round ran: another one after it */
+	bool netcheck_again;		/* asked for while a round ran: another one after it */
+	uint64_t last_loss_check;	/* a lost direct path last started a STUN round */
 	uint64_t last_report_at;
 	struct wm_control_conn *netcheck_waiting[WM_PATHS_MAX_WAITING];
 	size_t n_netcheck_waiting;

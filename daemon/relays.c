@@ -125,6 +125,9 @@ static void on_relay_state(void *ctx, enum wm_derp_client_state state, const cha
 	static const char *const names[] = { "down", "connecting", "connected" };
 
 	wm_log_verbose("relay region %u: %s (%s)", rc->region, names[state], why ? why : "");
+	if (rc->node->hooks.relay_state)
+		rc->node->hooks.relay_state(rc->node->hooks.ctx, rc->region,
+					    state == WM_DERP_CONNECTED);
 }
 
 static void stop_client(struct wm_relay *r)

@@ -14,6 +14,9 @@
 #     nothing to the caller's stderr; with LOG_LEVEL=verbose they keep going to that stderr,
 #     and out=$(LOG_LEVEL=verbose wiremesh IF) still returns (stdout is let go)
 #   - out=$(wiremesh up …) and `wiremesh up … | tee` return; the two mesh nodes ping
+#   - `wiremesh up` against a coordination server that is not there says what it waits for
+#     while it waits, gives up after --timeout with exit status 1 and a sentence naming the
+#     URL and the reason, and leaves no interface or process behind
 # Prints one "ok - …" / "not ok - …" / "skip - …" line per check. WMT_KEEP=1 keeps the logs.
 
 set -u
@@ -281,6 +284,24 @@ mesh_nodes_ping() {
 	ping_within 10 "$NS1" "$b_ip"
 }
 
+# up_unreachable: nothing listens on the URL's port.
+up_unreachable() {
+	local start rc out
+	note_ifname "$(if_of x)"
+	start=$(now_ms)
+	out=$(timeout "$START_LIMIT" ip netns exec "$NS2" "$WM_BIN" up \
+		--coord "http://$UNDERLAY4_1:$((COORD_PORT + 1))" --authkey "$AUTHKEY" --hostname x \
+		--state "$(state_of x)" --ifname "$(if_of x)" --timeout 6 2>&1)
+	rc=$?
+	echo "$out"
+	echo "exit status $rc after $(seconds_since "$start") s"
+	[[ $rc == 1 ]] &&
+		grep -q "cannot reach the coordination server at http://$UNDERLAY4_1:$((COORD_PORT + 1)).*refused.*retrying, [0-9]* s left" <<<"$out" &&
+		grep -q "gave up after 6 s: .*refused" <<<"$out" &&
+		! ip -n "$NS2" link show "$(if_of x)" >/dev/null 2>&1 &&
+		[[ -z $(daemon_pid_of "$NS2" "$(state_of x)") ]]
+}
+
 mesh_starts() {
 	if ! start_coord >"$WORKDIR/setup.err" 2>&1; then
 		not_ok "detach: starting the coordination server"
@@ -290,6 +311,8 @@ mesh_starts() {
 	check "detach: out=\$(wiremesh up …) returns" up_captured a
 	check "detach: wiremesh up … | tee returns" up_through_tee b
 	check "detach: the two mesh nodes started that way ping each other" mesh_nodes_ping
+	check "detach: wiremesh up against an unreachable server says why while it waits, then exits 1" \
+		up_unreachable
 	wm a down >/dev/null 2>&1
 	wm b down >/dev/null 2>&1
 }

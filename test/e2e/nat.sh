@@ -37,8 +37,14 @@
 #   6 rebind   both easy and direct; a's router maps its port to a new one and forgets its UDP
 #              flows: reachable again within seconds, direct again on the new port (needs the
 #              conntrack tool)
+#   7 together two new nodes run `wiremesh up` in the same instant, behind easy NATs and then
+#              behind hard ones, JOIN_TRIALS times each: the first ping once both are up is
+#              answered on its first try, every time, and no WireGuard packet went to an address
+#              no pong had proven (each router counts WireGuard messages its node sends to the
+#              other site's LAN, and, with hard NATs, to anything but the relays)
 #
-#   WMT_NAT_SCENARIOS="1 2 3 4 5 6" picks scenarios   TRANSFER_MB=40   WMT_KEEP=1 keeps the logs
+#   WMT_NAT_SCENARIOS="1 2 3 4 5 6 7" picks scenarios   TRANSFER_MB=40   JOIN_TRIALS=10
+#   WMT_KEEP=1 keeps the logs
 
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -46,8 +52,9 @@ source "$(dirname "$0")/lib.sh"
 
 COORD_BIN=$WM_REPO/${WM_BUILD:-build}/wiremesh-coord
 RELAY_BIN=$WM_REPO/${WM_BUILD:-build}/wiremesh-relay
-SCENARIOS=${WMT_NAT_SCENARIOS-1 2 3 4 5 6}
+SCENARIOS=${WMT_NAT_SCENARIOS-1 2 3 4 5 6 7}
 TRANSFER_MB=${TRANSFER_MB:-40}
+JOIN_TRIALS=${JOIN_TRIALS:-10}
 
 NS_SW=wmn-$RUN_ID-sw
 NS_HUB=wmn-$RUN_ID-hub
@@ -240,6 +247,21 @@ router_rules() {
 		counter unsolicited {
 		}
 		counter udp_blocked {
+		}
+		counter wg_to_lan {
+		}
+		counter wg_not_relayed {
+		}
+		chain pre {
+			type filter hook prerouting priority raw; policy accept;
+			# WireGuard messages (type 1-4, then three zero bytes) from the node: towards the
+			# other site's LAN, which no pong can ever prove from here, and towards anything
+			# but the relays.
+			iifname "lan0" meta l4proto udp @th,64,8 1-4 @th,72,24 0 jump wireguard_out
+		}
+		chain wireguard_out {
+			ip daddr 10.0.0.0/8 ip daddr != ${LAN_GW[$node]} counter name wg_to_lan
+			ip daddr != { $HUB1, $HUB2 } counter name wg_not_relayed
 		}
 		chain input {
 			type filter hook input priority filter; policy accept;
@@ -878,6 +900,84 @@ rebinding() {
 		"netcheck a && netcheck_query a \"set(j['reflexive']) == {'${WAN[a]}:$new'}\""
 }
 
+# ---- 7. two nodes join in the same instant -----------------------------------------------------
+
+# leave NODE: down with --logout (the server forgets it) and no state left: the next `up` is
+# a node the mesh has never seen.
+leave() {
+	[[ -S $(state_of "$1")/wiremesh.sock ]] && wm "$1" down --logout >/dev/null 2>&1
+	down "$1" && rm -rf "$(state_of "$1")"
+}
+
+# up_together PORT: a and b run `wiremesh up` at the same moment; both must succeed.
+up_together() {
+	local pa pb rc=0
+	up a "$1" >"$WORKDIR/together-a.out" 2>&1 &
+	pa=$!
+	up b "$1" >"$WORKDIR/together-b.out" 2>&1 &
+	pb=$!
+	STARTED_PIDS+=("$pa" "$pb")
+	wait "$pa" || rc=1
+	wait "$pb" || rc=1
+	cat "$WORKDIR/together-a.out" "$WORKDIR/together-b.out"
+	return $rc
+}
+
+# join_trial NAT PORT: one trial, reported in one line; fails when the first ping went
+# unanswered, or a WireGuard packet went where no pong had proven a path.
+join_trial() {
+	local nat=$1 port=$2 start to_lan=0 not_relayed=0 node p b answered=no
+	leave a && leave b || { echo "the previous nodes did not leave"; return 1; }
+	router_rules a "$nat" && router_rules b "$nat" || return 1
+	start=$(now_ms)
+	up_together "$port" >"$WORKDIR/together.out" 2>&1 ||
+		{ echo "wiremesh up failed:"; cat "$WORKDIR/together.out"; return 1; }
+	remember_address a && remember_address b || { echo "no addresses"; return 1; }
+	wait_for 10 knows a b >/dev/null && wait_for 10 knows b a >/dev/null ||
+		{ echo "the nodes do not list each other"; return 1; }
+	n "$(ns_of a)" ping -n -q -c 1 -W 3 "${MESH_IP[b]}" >/dev/null 2>&1 && answered=yes
+	for node in a b; do
+		read -r p b < <(nft_counter "$(router_of "$node")" inet wmn wg_to_lan)
+		to_lan=$((to_lan + p))
+		read -r p b < <(nft_counter "$(router_of "$node")" inet wmn wg_not_relayed)
+		not_relayed=$((not_relayed + p))
+	done
+	echo "$nat/$nat: first ping $([[ $answered == yes ]] && echo answered || echo NOT answered)" \
+		"$(seconds_since "$start") s after the start; WireGuard messages to the other LAN:" \
+		"$to_lan, not through a relay: $not_relayed"
+	[[ $answered == yes ]] && ((to_lan == 0)) || return 1
+	[[ $nat == easy ]] || ((not_relayed == 0))
+}
+
+# join_trials NAT FIRST_PORT: JOIN_TRIALS trials (each on its own port, so no conntrack entry
+# of an earlier one decides anything); fails unless every one is good.
+join_trials() {
+	local nat=$1 port=$2 i good=0 log=$WORKDIR/join-$1.log
+	: >"$log"
+	for ((i = 0; i < JOIN_TRIALS; i++)); do
+		if ! join_trial "$nat" $((port + i)) >>"$log" 2>&1; then
+			echo "  (trial $((i + 1)) failed)" >>"$log"
+			continue
+		fi
+		good=$((good + 1))
+	done
+	echo "$good of $JOIN_TRIALS trials good"
+	cat "$log"
+	((good == JOIN_TRIALS))
+}
+
+joining_together() {
+	traffic_stop
+	check "together: new nodes behind easy NATs up in the same instant, $JOIN_TRIALS times: the first ping answered at once, nothing sent to the other LAN" \
+		join_trials easy 41700
+	check "together: the same behind hard NATs, $JOIN_TRIALS times: the first ping answered at once, no WireGuard packet but through the relays" \
+		join_trials hard 41750
+	cat "$WORKDIR/join-easy.log" "$WORKDIR/join-hard.log" 2>/dev/null | grep -E '^(easy|hard)/' |
+		sed 's/^/# /'
+	leave a
+	leave b
+}
+
 # ---- main -------------------------------------------------------------------------------------
 
 is_root "nat" || exit 0
@@ -914,7 +1014,8 @@ for scenario in $SCENARIOS; do
 	4) no_udp ;;
 	5) failover ;;
 	6) rebinding ;;
-	*) not_ok "nat: unknown scenario '$scenario' in WMT_NAT_SCENARIOS (1 to 6)" ;;
+	7) joining_together ;;
+	*) not_ok "nat: unknown scenario '$scenario' in WMT_NAT_SCENARIOS (1 to 7)" ;;
 	esac
 done
 traffic_stop
