@@ -455,10 +455,14 @@ fi
 
 # ---- HTTPS ------------------------------------------------------------------------------------
 
-if command -v openssl >/dev/null &&
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-		-subj /CN=localhost -addext subjectAltName=DNS:localhost \
-		-keyout "$WORK/tls.key" -out "$WORK/tls.crt" >/dev/null 2>&1; then
+if ! command -v openssl >/dev/null; then
+	skip "HTTPS: the openssl command is missing (package openssl; scripts/install-deps)"
+elif ! openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+	-subj /CN=localhost -addext subjectAltName=DNS:localhost \
+	-keyout "$WORK/tls.key" -out "$WORK/tls.crt" >"$WORK/openssl.log" 2>&1; then
+	not_ok "HTTPS: openssl makes a test certificate"
+	indent <"$WORK/openssl.log"
+else
 	"$COORD" serve --db "$WORK/tls.db" --cert "$WORK/tls.crt" --key "$WORK/tls.key" \
 		--listen 127.0.0.1:0 >"$WORK/tls.out" 2>"$WORK/tls.err" &
 	: >>"$WORK/tls.out"
@@ -481,8 +485,6 @@ if command -v openssl >/dev/null &&
 		not_ok "over HTTPS: an untrusted certificate was not refused"
 		echo "$out" | tail -n 3 | indent
 	fi
-else
-	skip "HTTPS: openssl cannot make a test certificate"
 fi
 
 # ---- load ------------------------------------------------------------------------------------

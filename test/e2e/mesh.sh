@@ -167,6 +167,17 @@ all_pairs_ping() {
 
 coord_state_is() { status_query "$1" "s['coordination']['state'] == '$2'"; }
 
+# fails_saying PATTERN CMD...: CMD fails, and its output matches PATTERN (grep -E), so that a
+# failure for another reason does not pass.
+fails_saying() {
+	local pattern=$1 out rc
+	shift
+	out=$("$@" 2>&1)
+	rc=$?
+	echo "exit status $rc: $out"
+	[[ $rc != 0 ]] && grep -Eq -- "$pattern" <<<"$out"
+}
+
 # ---- scenarios ------------------------------------------------------------------------------
 
 three_join() {
@@ -204,7 +215,8 @@ three_join() {
 		"[[ \$(n $(ns_of a) wg show $(if_of a) peers | wc -l) == 2 ]]"
 	check "ip: wiremesh ip b (asked on a) names b's addresses" eval \
 		"[[ \$(wm a ip b | head -n 1) == '${MESH_IP[b]}' ]]"
-	check_not "ip: an unknown node name is an error" wm a ip nosuchnode
+	check "ip: an unknown node name is an error, saying so" \
+		fails_saying "no node named 'nosuchnode'" wm a ip nosuchnode
 }
 
 fourth_joins() {
@@ -266,12 +278,17 @@ coord_killed() {
 
 # refused WHAT PATTERN ARGS...: `up` on e fails, naming the problem; nothing is left running.
 refused() {
-	local what=$1 pattern=$2 out
+	local what=$1 pattern=$2 out rc
 	shift 2
 	rm -rf "$(state_of e)"
-	out=$(up e "$@" 2>&1; cat "$WORKDIR/e.log")
-	local rc=$?
+	out=$(up e "$@" 2>&1)
+	rc=$?
+	out+=$'\n'$(cat "$WORKDIR/e.log")
 	echo "$out" | tail -n 3
+	if [[ $rc == 0 ]]; then
+		echo "up succeeded"
+		return 1
+	fi
 	if ls "$(state_of e)/wiremesh.sock" >/dev/null 2>&1 || ip -n "$(ns_of e)" link show "$(if_of e)" >/dev/null 2>&1
 	then
 		echo "e left a running node behind"
@@ -304,8 +321,10 @@ bad_keys() {
 	check "bad key: no --authkey for an unknown node is refused" refused "none" "auth key"
 	check "bad key: the server still serves a, b and c" eval \
 		"coord_state_is a connected && coord_state_is b connected && all_pairs_ping a b c"
-	check_not "cli: up without --coord is a usage error" n "$(ns_of e)" "$WM_BIN" up
-	check_not "cli: up with a non-http URL is a usage error" \
+	check "cli: up without --coord is a usage error, saying so" \
+		fails_saying "--coord URL is needed" n "$(ns_of e)" "$WM_BIN" up
+	check "cli: up with a non-http URL is a usage error, saying so" \
+		fails_saying "takes an http:// or https:// URL" \
 		n "$(ns_of e)" "$WM_BIN" up --coord ftp://x --state "$(state_of e)"
 }
 
@@ -319,13 +338,14 @@ second_up_refused() {
 }
 
 control_socket() {
-	check_not "control: another user may not use the control socket" \
-		n "$(ns_of a)" setpriv --reuid=65534 --regid=65534 --clear-groups \
-		"$WM_BIN" status --state "$(state_of a)"
+	check "control: another user may not use the control socket, and is told so" \
+		fails_saying "not allowed to use" n "$(ns_of a)" \
+		setpriv --reuid=65534 --regid=65534 --clear-groups "$WM_BIN" status --state "$(state_of a)"
 	check "control: a second up with the same state directory is refused" second_up_refused
 	check "down: wiremesh down on c removes its interface" eval \
 		"wm c down && ! ip -n $(ns_of c) link show $(if_of c) 2>/dev/null"
-	check_not "down: status of a stopped node is an error" wm c status
+	check "down: status of a stopped node is an error, saying so" \
+		fails_saying "no wiremesh node is running" wm c status
 }
 
 # ---- main -------------------------------------------------------------------------------------
