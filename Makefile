@@ -9,6 +9,9 @@
 #
 # Objects go to $(BUILD) (build/ normally, build-asan/ for the sanitizer run,
 # build-fuzz/ for libFuzzer), so the three never mix.
+#
+# Quiet by default: one line per step ("  CC      build/engine/noise.o"); make V=1 shows the
+# whole commands. Warnings and errors show either way.
 
 # config.mk comes from ./configure; cleaning needs none.
 ifeq ($(filter clean distclean,$(MAKECMDGOALS)),)
@@ -17,6 +20,17 @@ endif
 
 BUILD ?= build
 PREFIX ?= /usr/local
+
+# $(call quiet,WHAT) in front of a command prints "WHAT target" instead of the command; the
+# sub-makes of check and fuzz keep make's own chatter ("Nothing to be done") to themselves.
+ifeq ($(V),1)
+quiet =
+SUBMAKE_FLAGS = --no-print-directory
+else
+quiet = @printf '  %-7s %s\n' '$(1)' '$@';
+SUBMAKE_FLAGS = --no-print-directory -s
+endif
+
 CC ?= cc
 CFLAGS ?= -O2 -g
 
@@ -90,54 +104,54 @@ config.mk:
 
 $(BUILD)/%.o: %.c config.mk
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(call quiet,CC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(LIB): $(LIB_OBJS)
 	@rm -f $@
-	$(AR) rcs $@ $^
+	$(call quiet,AR)$(AR) rcs $@ $^
 
 $(BUILD)/test/%: $(BUILD)/test/unit/%.o $(INPROC_OBJS) $(LIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(DEPS_LIBS)
+	$(call quiet,LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(DEPS_LIBS)
 
 $(BUILD)/test/unit/%.o: test/unit/%.c config.mk
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
+	$(call quiet,CC)$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
 
 $(DAEMON): $(DAEMON_OBJS) $(LIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPS_LIBS)
+	$(call quiet,LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPS_LIBS)
 
 $(RELAY): $(RELAY_OBJS) $(LIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPS_LIBS)
+	$(call quiet,LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPS_LIBS)
 
 $(DERP_TOOL): $(BUILD)/test/derp_tool.o $(LIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPS_LIBS)
+	$(call quiet,LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPS_LIBS)
 
 # The relay's unit test also links the relay's own modules (all but main).
 $(BUILD)/test/test_derp_relay: $(BUILD)/test/unit/test_derp_relay.o \
 		$(filter-out %/main.o,$(RELAY_OBJS)) $(INPROC_OBJS) $(LIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(DEPS_LIBS)
+	$(call quiet,LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(DEPS_LIBS)
 
 $(COORD_OBJS): EXTRA_CFLAGS += $(SQLITE_CFLAGS)
 
 $(COORD): $(COORD_OBJS) $(LIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SQLITE_LIBS) $(DEPS_LIBS)
+	$(call quiet,LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SQLITE_LIBS) $(DEPS_LIBS)
 
 $(COORD_TOOL): $(BUILD)/test/coord_tool.o $(LIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPS_LIBS)
+	$(call quiet,LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPS_LIBS)
 
 $(COORD_UNIT_BINS): $(BUILD)/test/%: $(BUILD)/test/unit/%.o $(COORD_PART_OBJS) $(LIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(SQLITE_LIBS) $(DEPS_LIBS)
+	$(call quiet,LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(SQLITE_LIBS) $(DEPS_LIBS)
 
 # Unit tests of daemon parts link just the part they test.
 $(BUILD)/test/test_state: $(BUILD)/test/unit/test_state.o $(BUILD)/daemon/state.o $(INPROC_OBJS) $(LIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(DEPS_LIBS)
+	$(call quiet,LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(DEPS_LIBS)
 
 $(BUILD)/test/test_control: $(BUILD)/test/unit/test_control.o $(BUILD)/daemon/control.o \
 		$(INPROC_OBJS) $(LIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(DEPS_LIBS)
+	$(call quiet,LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(DEPS_LIBS)
 
 $(DEMO): $(BUILD)/test/demo.o $(INPROC_OBJS) $(LIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPS_LIBS)
+	$(call quiet,LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPS_LIBS)
 
 unit-tests: $(UNIT_BINS)
 
@@ -148,12 +162,17 @@ demo: all
 		echo "(not root: showing the in-process engine demo; as root, make demo runs a local mesh)"; \
 		$(DEMO); fi
 
-# The test command: unit tests twice (plain, then ASan+UBSan), fuzz corpora, e2e.
+# The test command: unit tests twice (plain, then ASan+UBSan), fuzz corpora, e2e; a line per
+# stage, the counts at the end.
 check: config.mk
-	$(MAKE) BUILD=build all
-	$(MAKE) BUILD=build-asan SANITIZE=yes unit-tests
-	@if [ -n "$(FUZZ_CC)" ]; then $(MAKE) fuzz; fi
-	test/run-tests
+	@echo "== building (build/)"
+	@$(MAKE) $(SUBMAKE_FLAGS) BUILD=build all
+	@echo "== building the unit tests with ASan+UBSan (build-asan/)"
+	@$(MAKE) $(SUBMAKE_FLAGS) BUILD=build-asan SANITIZE=yes unit-tests
+	@if [ -n "$(FUZZ_CC)" ]; then echo "== building the fuzz targets (build-fuzz/)"; \
+		$(MAKE) $(SUBMAKE_FLAGS) fuzz; else echo "== no fuzz targets: configure found no clang"; fi
+	@echo "== running the tests (test/run-tests)"
+	@test/run-tests
 
 FUZZ_CFLAGS = -std=gnu11 -D_GNU_SOURCE -g -O1 $(WARN) -I. $(DEPS_CFLAGS) \
 	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
@@ -161,27 +180,28 @@ FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=build-fuzz/%.o) build-fuzz/test/inproc.o
 
 build-fuzz/%.o: %.c config.mk
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
+	$(call quiet,CC)$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
 
 build-fuzz/fuzz_%: test/fuzz/fuzz_%.c $(FUZZ_LIB_OBJS) config.mk
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJS) $(DEPS_LIBS)
+	$(call quiet,CCLD)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJS) \
+		$(DEPS_LIBS)
 
 # The policy parser and compiler are in coord-server/ but pure (no SQLite): linked in alone.
 FUZZ_POLICY_OBJS := $(patsubst %,build-fuzz/coord-server/%.o,policy policy_compile policy_eval)
 build-fuzz/fuzz_policy: test/fuzz/fuzz_policy.c $(FUZZ_LIB_OBJS) $(FUZZ_POLICY_OBJS) config.mk
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJS) $(FUZZ_POLICY_OBJS) \
-		$(DEPS_LIBS)
+	$(call quiet,CCLD)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJS) \
+		$(FUZZ_POLICY_OBJS) $(DEPS_LIBS)
 
 # The control socket's request framing (daemon/control.c) and the status reply's printer
 # (daemon/cli_status.c), linked in alone.
 FUZZ_CONTROL_OBJS := build-fuzz/daemon/control.o build-fuzz/daemon/cli_status.o
 build-fuzz/fuzz_control: test/fuzz/fuzz_control.c $(FUZZ_LIB_OBJS) $(FUZZ_CONTROL_OBJS) config.mk
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJS) $(FUZZ_CONTROL_OBJS) \
-		$(DEPS_LIBS)
+	$(call quiet,CCLD)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJS) \
+		$(FUZZ_CONTROL_OBJS) $(DEPS_LIBS)
 
 fuzz: config.mk
 	@if [ -z "$(FUZZ_CC)" ]; then echo "make fuzz needs clang (apt-get install clang)"; exit 1; fi
-	$(MAKE) $(FUZZ_BINS)
+	@$(MAKE) $(SUBMAKE_FLAGS) $(FUZZ_BINS)
 
 # Hours, not part of check: each target in turn for 10 million executions (FUZZ_RUNS=N for
 # another count, FUZZ_TARGETS="uapi stun" for some); findings go to build-fuzz/findings/.
@@ -190,7 +210,7 @@ fuzz-long: fuzz
 
 $(BUILD)/bench/%: bench/%.c $(INPROC_OBJS) $(LIB) config.mk
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(INPROC_OBJS) $(LIB) $(DEPS_LIBS)
+	$(call quiet,CCLD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(INPROC_OBJS) $(LIB) $(DEPS_LIBS)
 
 bench: $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
