@@ -781,6 +781,10 @@ static Suite *uapi_suite(void)
 	TCase *te = tcase_create("errors");
 	TCase *tb = tcase_create("buffers");
 
+	/* Check's default of 4 s is no margin under the sanitizers on a loaded machine. */
+	tcase_set_timeout(tc, 60);
+	tcase_set_timeout(te, 60);
+	tcase_set_timeout(tb, 60);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, round_trip);
 	tcase_add_test(tc, get_of_dump_is_a_fixed_point);
