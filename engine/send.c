@@ -51,8 +51,12 @@ void wm_send_handshake_initiation(struct wm_peer *peer, uint64_t now, bool is_re
 
 void wm_send_handshake_on_new_endpoint(struct wm_peer *peer, uint64_t now)
 {
-	/* Only an initiation still waiting for its answer: its retransmit timer runs. */
-	if (!peer->timers.retransmit_handshake)
+	/*
+	 * Only an initiation still waiting for its answer: its retransmit timer runs, and we have
+	 * not since answered the peer's own (which replaced ours; a session comes without it).
+	 */
+	if (!peer->timers.retransmit_handshake ||
+	    peer->handshake.state != WM_HANDSHAKE_CREATED_INITIATION)
 		return;
 	/* Closer than this, the responder would take the new one for a flood (§5.1). */
 	if (now - peer->last_sent_handshake < WM_NSEC_PER_SEC / WM_INITIATIONS_PER_SECOND)

@@ -830,6 +830,62 @@ START_TEST(giving_up_on_a_handshake_stops_the_keepalive_timer)
 }
 END_TEST
 
+/* The caller moved the endpoint (a better path): an unanswered initiation goes again at once. */
+START_TEST(an_unanswered_initiation_goes_again_when_the_endpoint_moves)
+{
+	uint8_t pkt[WM_INPROC_MAX_PACKET];
+	size_t len = wm_inproc_make_packet(pkt, &net.nodes[A], &net.nodes[B], false, 64, 3);
+	struct wm_peer *pa = peer_of(A, B);
+	struct wm_endpoint nowhere = net.nodes[B].addr;
+
+	/* The first path leads nowhere: the initiation is lost on it. */
+	nowhere.addr.in4.sin_port = htons(9);
+	wm_peer_set_endpoint(pa, &nowhere);
+	ck_assert_int_eq(wm_inproc_send_ip(&net, A, pkt, len), WM_VERDICT_CONSUMED);
+	wm_inproc_advance(&net, 100 * WM_NSEC_PER_MSEC, 10 * WM_NSEC_PER_MSEC);
+	ck_assert_uint_eq(net.nodes[A].handshake_initiations_sent, 1);
+	ck_assert_uint_eq(net.nodes[B].tun_count, 0);
+
+	wm_peer_set_endpoint(pa, &net.nodes[B].addr);
+	wm_send_handshake_on_new_endpoint(pa, net.now);
+	wm_inproc_deliver(&net);
+	ck_assert_uint_eq(net.nodes[A].handshake_initiations_sent, 2);
+	ck_assert_uint_eq(net.nodes[B].tun_count, 1);
+	ck_assert_mem_eq(net.nodes[B].tun[0].data, pkt, len);
+
+	/* With the session up there is nothing to send again. */
+	wm_peer_set_endpoint(pa, &nowhere);
+	wm_send_handshake_on_new_endpoint(pa, net.now + WM_NSEC_PER_SEC);
+	ck_assert_uint_eq(net.nodes[A].handshake_initiations_sent, 2);
+}
+END_TEST
+
+/* Not twice within the responder's flood limit, and not once we answered the peer's own. */
+START_TEST(an_initiation_goes_again_only_when_it_can_still_be_answered)
+{
+	uint8_t to_b[WM_INPROC_MAX_PACKET], to_a[WM_INPROC_MAX_PACKET];
+	size_t len_b = wm_inproc_make_packet(to_b, &net.nodes[A], &net.nodes[B], false, 64, 4);
+	size_t len_a = wm_inproc_make_packet(to_a, &net.nodes[B], &net.nodes[A], false, 64, 5);
+	struct wm_peer *pa = peer_of(A, B);
+
+	net.filter = drop_everything;
+	ck_assert_int_eq(wm_inproc_send_ip(&net, A, to_b, len_b), WM_VERDICT_CONSUMED);
+	wm_send_handshake_on_new_endpoint(pa, net.now + WM_NSEC_PER_SEC / WM_INITIATIONS_PER_SECOND / 2);
+	ck_assert_uint_eq(net.nodes[A].handshake_initiations_sent, 1);
+
+	/* B's initiation reaches A, A answers it: A's own initiation is replaced, not pending. */
+	net.filter = drop_from;
+	net.filter_ctx = &net.nodes[A];
+	wm_inproc_advance(&net, 100 * WM_NSEC_PER_MSEC, 10 * WM_NSEC_PER_MSEC);
+	ck_assert_int_eq(wm_inproc_send_ip(&net, B, to_a, len_a), WM_VERDICT_CONSUMED);
+	wm_inproc_deliver(&net);
+	ck_assert_uint_eq(net.nodes[B].handshake_initiations_sent, 1);
+	ck_assert_int_ne(pa->handshake.state, WM_HANDSHAKE_CREATED_INITIATION);
+	wm_send_handshake_on_new_endpoint(pa, net.now + WM_NSEC_PER_SEC);
+	ck_assert_uint_eq(net.nodes[A].handshake_initiations_sent, 1);
+}
+END_TEST
+
 START_TEST(rekey_after_messages_by_either_side)
 {
 	struct wm_peer *pa = peer_of(A, B), *pb = peer_of(B, A);
@@ -981,6 +1037,8 @@ static Suite *device_suite(void)
 	tcase_add_test(tc, rekey_after_messages_by_either_side);
 	tcase_add_test(tc, reject_after_messages_on_send_and_receive);
 	tcase_add_test(tc, staged_packets_stop_at_reject_after_messages);
+	tcase_add_test(tc, an_unanswered_initiation_goes_again_when_the_endpoint_moves);
+	tcase_add_test(tc, an_initiation_goes_again_only_when_it_can_still_be_answered);
 	suite_add_tcase(s, tc);
 	return s;
 }
