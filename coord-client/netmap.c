@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 void wm_relay_map_free(struct wm_relay_map *rm)
 {
 	free(rm->regions);
@@ -120,9 +122,9 @@ static unsigned int peer_changes(const struct wm_netmap_peer *a, const struct wm
 {
 	unsigned int what = 0;
 
-	if (memcmp(a->node_key, b->node_key, WM_KEY_LEN))
+	if (sodium_memcmp(a->node_key, b->node_key, WM_KEY_LEN))
 		what |= WM_NETMAP_CHANGED_NODE_KEY;
-	if (memcmp(a->disco_key, b->disco_key, WM_KEY_LEN))
+	if (sodium_memcmp(a->disco_key, b->disco_key, WM_KEY_LEN))
 		what |= WM_NETMAP_CHANGED_DISCO_KEY;
 	if (!endpoints_equal(a, b))
 		what |= WM_NETMAP_CHANGED_ENDPOINTS;

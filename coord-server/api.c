@@ -203,7 +203,7 @@ long long wm_coord_api_answer_held(struct wm_coord_sconn *c)
 		wm_coord_api_error(c, 404, "unknown_node", "this node was removed from the mesh");
 		return 0;
 	}
-	if (memcmp(node->node_key, c->node_key, WM_KEY_LEN)) {
+	if (sodium_memcmp(node->node_key, c->node_key, WM_KEY_LEN)) {
 		wm_coord_sconn_close(c);	/* rotated meanwhile: the client polls again */
 		return 0;
 	}

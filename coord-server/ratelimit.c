@@ -44,7 +44,7 @@ static struct wm_coord_rate_slot *slot_for(struct wm_coord_ratelimit *rl,
 	for (size_t i = 0; i < PROBES; i++) {
 		struct wm_coord_rate_slot *s = &rl->slots[(v + i) & (rl->n_slots - 1)];
 
-		if (s->last_ns && !memcmp(s->key, key, WM_KEY_LEN))
+		if (s->last_ns && !sodium_memcmp(s->key, key, WM_KEY_LEN))
 			return s;
 		if (!victim || s->last_ns < victim->last_ns)
 			victim = s;

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "common/encoding.h"
 
 #define NAME_TRIES 1000		/* name, name-2, … name-1000 */
@@ -267,7 +269,7 @@ static int refresh_node(struct wm_store *s, const struct wm_store_node *n,
 {
 	sqlite3_stmt *st;
 
-	if (!memcmp(n->disco_key, req->disco_key, WM_KEY_LEN) && !strcmp(n->hostname, req->hostname) &&
+	if (!sodium_memcmp(n->disco_key, req->disco_key, WM_KEY_LEN) && !strcmp(n->hostname, req->hostname) &&
 	    !strcmp(n->os, req->os) && !strcmp(n->version, req->version) &&
 	    n->key_expiry == key_expiry)
 		return 0;

@@ -405,7 +405,7 @@ static void open_and_handle(struct wm_paths *ps, uint8_t *buf, size_t len,
 	struct wm_disco_msg msg;
 
 	/* Unknown disco keys, and relayed ones whose node key is not that peer's: dropped. */
-	if (!mp || !mp->shared_ok || (relay_src && memcmp(relay_src, mp->node_key, WM_KEY_LEN)) ||
+	if (!mp || !mp->shared_ok || (relay_src && sodium_memcmp(relay_src, mp->node_key, WM_KEY_LEN)) ||
 	    wm_disco_open(buf, len, mp->disco_key, mp->shared, &msg) < 0) {
 		ps->disco_bad++;
 		return;
@@ -787,11 +787,11 @@ void wm_paths_ping(struct wm_paths *ps, struct wm_mesh_peer *mp, struct wm_contr
 
 static void update_peer(struct wm_paths *ps, struct wm_mesh_peer *mp, const struct wm_netmap_peer *p)
 {
-	bool new_disco = memcmp(mp->disco_key, p->disco_key, WM_KEY_LEN) != 0;
+	bool new_disco = sodium_memcmp(mp->disco_key, p->disco_key, WM_KEY_LEN) != 0;
 
 	snprintf(mp->name, sizeof(mp->name), "%s", p->name);
 	mp->ipv4 = p->ipv4;
-	if (memcmp(mp->node_key, p->node_key, WM_KEY_LEN)) {
+	if (sodium_memcmp(mp->node_key, p->node_key, WM_KEY_LEN)) {
 		memcpy(mp->node_key, p->node_key, WM_KEY_LEN);
 		memset(&mp->last_set, 0, sizeof(mp->last_set));
 		mp->last_tx = 0;

@@ -216,7 +216,7 @@ int wm_disco_open(uint8_t *buf, size_t len, const uint8_t peer_pub[WM_DISCO_KEY_
 	if (len < WM_DISCO_HEADER_LEN || !wm_disco_looks_like(buf, len))
 		return -EBADMSG;
 	/* The key in the clear is not under the MAC: only the caller's lookup ties it to shared. */
-	if (memcmp(buf + KEY_OFFSET, peer_pub, WM_DISCO_KEY_LEN))
+	if (sodium_memcmp(buf + KEY_OFFSET, peer_pub, WM_DISCO_KEY_LEN))
 		return -EBADMSG;
 	if (crypto_box_open_easy_afternm(buf + WM_DISCO_HEADER_LEN, buf + BOX_OFFSET,
 					 len - BOX_OFFSET, buf + NONCE_OFFSET, shared))

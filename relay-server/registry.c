@@ -76,7 +76,7 @@ struct wm_relay_keyent *wm_relay_registry_lookup(const struct wm_relay_registry 
 {
 	struct wm_relay_keyent *ke = reg->buckets[key_bucket(reg, key)];
 
-	while (ke && memcmp(ke->key, key, WM_RELAY_KEY_LEN))
+	while (ke && sodium_memcmp(ke->key, key, WM_RELAY_KEY_LEN))
 		ke = ke->hnext;
 	return ke;
 }
