@@ -9,25 +9,31 @@
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "daemon/node.h"
-#include "daemon/workers.h"
 #include "engine/receive.h"
 #include "engine/send.h"
 
 /* Rounds per wakeup before the loop looks at other descriptors again. */
 enum { MAX_ROUNDS = 16 };
 
-int wm_datapath_init(struct wm_datapath *dp)
+int wm_datapath_init(struct wm_datapath *dp, struct wm_device *dev, struct wm_tun *tun,
+		     struct wm_udp *udp, struct wm_workers *workers, struct wm_relays *relays,
+		     const struct wm_node_hooks *hooks)
 {
 	memset(dp, 0, sizeof(*dp));
+	dp->dev = dev;
+	dp->tun = tun;
+	dp->udp = udp;
+	dp->workers = workers;
+	dp->relays = relays;
+	dp->hooks = hooks;
 	dp->big_out = malloc((size_t)WM_DP_READS * WM_DP_BIG);
 	dp->big_in = malloc((size_t)WM_DP_READS * WM_DP_BIG);
 	dp->super = malloc(WM_DP_BIG);
 	dp->segments = malloc(WM_DP_SEGMENT_ARENA);
 	dp->coalesce = malloc((size_t)WM_DP_COALESCE_SLOTS * WM_DP_BIG);
-	dp->relay_buf = malloc(WM_DP_BIG);
+	dp->relayed = malloc((size_t)WM_DP_READS * WM_DP_BIG);
 	if (!dp->big_out || !dp->big_in || !dp->super || !dp->segments || !dp->coalesce ||
-	    !dp->relay_buf) {
+	    !dp->relayed) {
 		wm_datapath_free(dp);
 		return -ENOMEM;
 	}
@@ -41,8 +47,8 @@ void wm_datapath_free(struct wm_datapath *dp)
 	free(dp->super);
 	free(dp->segments);
 	free(dp->coalesce);
-	free(dp->relay_buf);
-	dp->big_out = dp->big_in = dp->super = dp->segments = dp->coalesce = dp->relay_buf = NULL;
+	free(dp->relayed);
+	dp->big_out = dp->big_in = dp->super = dp->segments = dp->coalesce = dp->relayed = NULL;
 }
 
 static void reset_packet(struct wm_packet *p, uint8_t *data, size_t len)
@@ -53,16 +59,15 @@ static void reset_packet(struct wm_packet *p, uint8_t *data, size_t len)
 }
 
 /* Plain TUN: read up to a batch of packets straight into sealable slots. */
-static size_t read_plain(struct wm_node *node)
+static size_t read_plain(struct wm_datapath *dp)
 {
-	struct wm_datapath *dp = &node->dp;
 	int i, n;
 
 	for (i = 0; i < WM_DP_READS; i++) {
 		dp->tun_slots[i].buf = dp->big_out + (size_t)i * WM_DP_BIG + WM_PACKET_HEADROOM;
 		dp->tun_slots[i].cap = WM_MSG_MAX_LEN;
 	}
-	n = wm_tun_read_batch(&node->tun, dp->tun_slots, WM_DP_READS);
+	n = wm_tun_read_batch(dp->tun, dp->tun_slots, WM_DP_READS);
 	if (n < 0) {
 		dp->tun_read_errors++;
 		dp->last_tun_error = n;
@@ -77,10 +82,9 @@ static size_t read_plain(struct wm_node *node)
  * Offload TUN: each read may be a super-packet; split each into MTU-sized
  * packets laid out in the segment arena with room to seal them in place.
  */
-static size_t read_and_split(struct wm_node *node)
+static size_t read_and_split(struct wm_datapath *dp)
 {
-	struct wm_datapath *dp = &node->dp;
-	size_t stride = (WM_PACKET_HEADROOM + node->dev->mtu + WM_PACKET_TAILROOM + 63) & ~(size_t)63;
+	size_t stride = (WM_PACKET_HEADROOM + dp->dev->mtu + WM_PACKET_TAILROOM + 63) & ~(size_t)63;
 	size_t slots = WM_DP_SEGMENT_ARENA / stride, count = 0, k;
 	struct wm_tun_slot slot;
 	int reads, got;
@@ -93,7 +97,7 @@ static size_t read_and_split(struct wm_node *node)
 			break;
 		slot.buf = dp->super;
 		slot.cap = WM_DP_BIG;
-		got = wm_tun_read_batch(&node->tun, &slot, 1);
+		got = wm_tun_read_batch(dp->tun, &slot, 1);
 		if (got <= 0) {
 			if (got < 0) {
 				dp->tun_read_errors++;
@@ -117,12 +121,11 @@ static size_t read_and_split(struct wm_node *node)
 }
 
 /* Sends a gathered batch; peers whose sticky source address went stale forget it. */
-static void flush_udp(struct wm_node *node, size_t out)
+static void flush_udp(struct wm_datapath *dp, size_t out)
 {
-	struct wm_datapath *dp = &node->dp;
 	size_t i;
 
-	wm_udp_send_batch(&node->udp, dp->udp_slots, out);
+	wm_udp_send_batch(dp->udp, dp->udp_slots, out);
 	for (i = 0; i < out; i++) {
 		struct wm_peer *peer = dp->udp_slots[i].owner;
 
@@ -131,9 +134,8 @@ static void flush_udp(struct wm_node *node, size_t out)
 	}
 }
 
-static void send_sealed(struct wm_node *node, size_t count)
+static void send_sealed(struct wm_datapath *dp, size_t count)
 {
-	struct wm_datapath *dp = &node->dp;
 	size_t i, out = 0;
 
 	for (i = 0; i < count; i++) {
@@ -142,7 +144,7 @@ static void send_sealed(struct wm_node *node, size_t count)
 		if (dp->pkts[i].verdict != WM_VERDICT_SEND)
 			continue;
 		if (wm_relays_is_relay_endpoint(&dp->pkts[i].endpoint, &region)) {
-			wm_relays_send(&node->relays, region, dp->pkts[i].peer->public_key,
+			wm_relays_send(dp->relays, region, dp->pkts[i].peer->public_key,
 				       dp->pkts[i].data, dp->pkts[i].len);
 			continue;
 		}
@@ -152,55 +154,54 @@ static void send_sealed(struct wm_node *node, size_t count)
 		dp->udp_slots[out].owner = dp->pkts[i].peer;
 		dp->udp_slots[out].src_stale = false;
 		if (++out == WM_DP_READS) {
-			flush_udp(node, out);
+			flush_udp(dp, out);
 			out = 0;
 		}
 	}
 	if (out)
-		flush_udp(node, out);
+		flush_udp(dp, out);
 }
 
 /* Access policy: flows this node starts are remembered… */
-static void note_outbound(struct wm_node *node, size_t count, uint64_t now)
+static void note_outbound(struct wm_datapath *dp, size_t count, uint64_t now)
 {
 	size_t i;
 
 	for (i = 0; i < count; i++)
-		node->hooks.outbound(node->hooks.policy_ctx, node->dp.pkts[i].data,
-				     node->dp.pkts[i].len, now);
+		dp->hooks->outbound(dp->hooks->policy_ctx, dp->pkts[i].data,
+				     dp->pkts[i].len, now);
 }
 
 /* …and what comes out of the tunnel reaches the TUN only if the policy or a flow allows it. */
-static void check_inbound(struct wm_node *node, size_t count, uint64_t now)
+static void check_inbound(struct wm_datapath *dp, size_t count, uint64_t now)
 {
 	size_t i;
 
 	for (i = 0; i < count; i++) {
-		struct wm_packet *p = &node->dp.pkts[i];
+		struct wm_packet *p = &dp->pkts[i];
 
 		if (p->verdict == WM_VERDICT_TUN &&
-		    !node->hooks.inbound(node->hooks.policy_ctx, p->peer, p->data, p->len, now))
+		    !dp->hooks->inbound(dp->hooks->policy_ctx, p->peer, p->data, p->len, now))
 			p->verdict = WM_VERDICT_DROP;
 	}
 }
 
-int wm_datapath_from_tun(struct wm_node *node)
+int wm_datapath_from_tun(struct wm_datapath *dp)
 {
-	struct wm_datapath *dp = &node->dp;
 	int round;
 
 	dp->last_tun_error = 0;
 	for (round = 0; round < MAX_ROUNDS; round++) {
-		size_t count = node->tun.vnet_hdr ? read_and_split(node) : read_plain(node);
+		size_t count = dp->tun->vnet_hdr ? read_and_split(dp) : read_plain(dp);
 		uint64_t now = wm_clock_monotonic_ns();
 
 		if (!count)
 			break;
-		if (node->hooks.outbound)
-			note_outbound(node, count, now);
-		wm_send_prepare(node->dev, dp->pkts, count, now);
-		wm_workers_crypt(node->workers, dp->pkts, count);
-		send_sealed(node, count);
+		if (dp->hooks->outbound)
+			note_outbound(dp, count, now);
+		wm_send_prepare(dp->dev, dp->pkts, count, now);
+		wm_workers_crypt(dp->workers, dp->pkts, count);
+		send_sealed(dp, count);
 	}
 	return dp->last_tun_error;
 }
@@ -211,9 +212,8 @@ static bool looks_like_wireguard(const uint8_t *d, size_t len)
 }
 
 /* Turns received slots into packets, cutting UDP GRO bundles into their datagrams in place. */
-static size_t split_received(struct wm_node *node, size_t slots)
+static size_t split_received(struct wm_datapath *dp, size_t slots)
 {
-	struct wm_datapath *dp = &node->dp;
 	size_t i, off, count = 0;
 
 	for (i = 0; i < slots; i++) {
@@ -229,8 +229,8 @@ static size_t split_received(struct wm_node *node, size_t slots)
 			 * WireGuard messages start with type 1-4 and three zero bytes; mesh mode
 			 * takes the rest (STUN replies start 01 01, disco with its magic).
 			 */
-			if (node->hooks.udp_other && !looks_like_wireguard(data, len)) {
-				node->hooks.udp_other(node->hooks.ctx, data, len, &s->addr);
+			if (dp->hooks->udp_other && !looks_like_wireguard(data, len)) {
+				dp->hooks->udp_other(dp->hooks->ctx, data, len, &s->addr);
 				continue;
 			}
 			reset_packet(p, data, len);
@@ -242,9 +242,8 @@ static size_t split_received(struct wm_node *node, size_t slots)
 }
 
 /* Without the vnet header: one write per packet. */
-static void write_plain(struct wm_node *node, size_t count)
+static void write_plain(struct wm_datapath *dp, size_t count)
 {
-	struct wm_datapath *dp = &node->dp;
 	size_t i, out = 0;
 
 	for (i = 0; i < count; i++) {
@@ -255,13 +254,12 @@ static void write_plain(struct wm_node *node, size_t count)
 		out++;
 	}
 	if (out)
-		wm_tun_write_batch(&node->tun, dp->tun_slots, out);
+		wm_tun_write_batch(dp->tun, dp->tun_slots, out);
 }
 
 /* Writes one gathered group: coalesce in-order TCP segments, then one write per result. */
-static void flush_coalesced(struct wm_node *node, size_t gathered)
+static void flush_coalesced(struct wm_datapath *dp, size_t gathered)
 {
-	struct wm_datapath *dp = &node->dp;
 	int n = wm_gro_coalesce(dp->gro, gathered, dp->gro_write), k;
 	size_t out = 0;
 
@@ -273,16 +271,15 @@ static void flush_coalesced(struct wm_node *node, size_t gathered)
 		out++;
 	}
 	if (out)
-		wm_tun_write_batch(&node->tun, dp->tun_slots, out);
+		wm_tun_write_batch(dp->tun, dp->tun_slots, out);
 }
 
 /*
  * With the vnet header: copy each packet into its own big slot (coalescing
  * appends to the first of a run, which needs free room behind it), in groups.
  */
-static void write_coalesced(struct wm_node *node, size_t count)
+static void write_coalesced(struct wm_datapath *dp, size_t count)
 {
-	struct wm_datapath *dp = &node->dp;
 	size_t i, gathered = 0;
 
 	for (i = 0; i < count; i++) {
@@ -297,23 +294,33 @@ static void write_coalesced(struct wm_node *node, size_t count)
 		g->len = p->len;
 		memcpy(g->data, p->data, p->len);
 		if (++gathered == WM_DP_COALESCE_SLOTS) {
-			flush_coalesced(node, gathered);
+			flush_coalesced(dp, gathered);
 			gathered = 0;
 		}
 	}
 	if (gathered)
-		flush_coalesced(node, gathered);
+		flush_coalesced(dp, gathered);
 }
 
-void wm_datapath_from_udp(struct wm_node *node, int fd)
+/* The one way in: dp->pkts[0..count) through the engine, the access policy and to the TUN. */
+static void receive_batch(struct wm_datapath *dp, size_t count, uint64_t now)
 {
-	struct wm_datapath *dp = &node->dp;
+	wm_receive_prepare(dp->dev, dp->pkts, count, now);
+	wm_workers_crypt(dp->workers, dp->pkts, count);
+	wm_receive_finish(dp->dev, dp->pkts, count, now);
+	if (dp->hooks->inbound)
+		check_inbound(dp, count, now);
+	if (dp->tun->vnet_hdr)
+		write_coalesced(dp, count);
+	else
+		write_plain(dp, count);
+}
+
+void wm_datapath_from_udp(struct wm_datapath *dp, int fd)
+{
 	int round, n, i;
 
 	for (round = 0; round < MAX_ROUNDS; round++) {
-		size_t count;
-		uint64_t now;
-
 		for (i = 0; i < WM_DP_READS; i++) {
 			dp->udp_slots[i].buf = dp->big_in + (size_t)i * WM_DP_BIG;
 			dp->udp_slots[i].cap = WM_DP_BIG;
@@ -321,18 +328,37 @@ void wm_datapath_from_udp(struct wm_node *node, int fd)
 		n = wm_udp_recv_batch(fd, dp->udp_slots, WM_DP_READS);
 		if (n <= 0)
 			break;
-		now = wm_clock_monotonic_ns();
-		count = split_received(node, (size_t)n);
-		wm_receive_prepare(node->dev, dp->pkts, count, now);
-		wm_workers_crypt(node->workers, dp->pkts, count);
-		wm_receive_finish(node->dev, dp->pkts, count, now);
-		if (node->hooks.inbound)
-			check_inbound(node, count, now);
-		if (node->tun.vnet_hdr)
-			write_coalesced(node, count);
-		else
-			write_plain(node, count);
+		receive_batch(dp, split_received(dp, (size_t)n), wm_clock_monotonic_ns());
 		if (n < WM_DP_READS)
 			break;
 	}
+}
+
+void wm_datapath_from_relay(struct wm_datapath *dp, uint16_t region, const uint8_t *buf,
+			    size_t len)
+{
+	if (len > WM_MSG_MAX_LEN)
+		return;
+	if (dp->n_relayed == WM_DP_READS)
+		wm_datapath_flush_relayed(dp);
+	memcpy(dp->relayed + dp->n_relayed * WM_DP_BIG, buf, len);
+	dp->relayed_region[dp->n_relayed] = region;
+	dp->relayed_len[dp->n_relayed] = len;
+	dp->n_relayed++;
+}
+
+bool wm_datapath_flush_relayed(struct wm_datapath *dp)
+{
+	size_t i, n = dp->n_relayed;
+
+	if (!n)
+		return false;
+	for (i = 0; i < n; i++) {
+		reset_packet(&dp->pkts[i], dp->relayed + i * WM_DP_BIG, dp->relayed_len[i]);
+		/* Into the engine as if from 127.3.3.40:REGION: replies go back the same way. */
+		wm_relays_endpoint(&dp->pkts[i].endpoint, dp->relayed_region[i]);
+	}
+	dp->n_relayed = 0;
+	receive_batch(dp, n, wm_clock_monotonic_ns());
+	return true;
 }

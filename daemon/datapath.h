@@ -2,10 +2,13 @@
 /*
  * The packet paths of a node, with their buffers (allocated once):
  *
- *   TUN → [split super-packets] → engine (prepare, crypto on the workers) → UDP (GSO)
- *   UDP (GRO bundles cut in place) → engine (prepare, crypto, finish) → [coalesce] → TUN
+ *   TUN → [split super-packets] → policy → engine (prepare, crypto on the workers)
+ *       → UDP (GSO), or a relay for peers reached through one
+ *   UDP (GRO bundles cut in place) ┐
+ *   relays (batched per loop turn) ┴→ engine (prepare, crypto, finish) → policy → [coalesce] → TUN
  *
- * The bracketed steps run when the TUN has the vnet header (tun/offload.h).
+ * The bracketed steps run when the TUN has the vnet header (tun/offload.h). Whatever way a
+ * packet came, it meets the access policy and the TUN in one place.
  */
 #ifndef WM_DATAPATH_H
 #define WM_DATAPATH_H
@@ -13,12 +16,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "daemon/hooks.h"
+#include "daemon/relays.h"
+#include "daemon/workers.h"
 #include "engine/device.h"
 #include "nat/udp.h"
 #include "tun/offload.h"
 #include "tun/tun.h"
-
-struct wm_node;
 
 enum {
 	WM_DP_READS = 64,		/* datagrams or TUN reads per system call round */
@@ -29,12 +33,23 @@ enum {
 };
 
 struct wm_datapath {
+	/* What it moves packets between: the node's parts (wm_datapath_init). */
+	struct wm_device *dev;
+	struct wm_tun *tun;
+	struct wm_udp *udp;
+	struct wm_workers *workers;
+	struct wm_relays *relays;
+	const struct wm_node_hooks *hooks;
+
 	uint8_t *big_out;		/* WM_DP_READS big slots: TUN reads (no offload) */
 	uint8_t *big_in;		/* WM_DP_READS big slots: UDP receives */
 	uint8_t *super;			/* one big slot: a TUN read with the vnet header */
 	uint8_t *segments;		/* WM_DP_SEGMENT_ARENA bytes */
 	uint8_t *coalesce;		/* WM_DP_COALESCE_SLOTS big slots */
-	uint8_t *relay_buf;		/* one big slot: a packet that came through a relay */
+	uint8_t *relayed;		/* WM_DP_READS big slots: packets that came through relays */
+	size_t n_relayed;
+	uint16_t relayed_region[WM_DP_READS];
+	size_t relayed_len[WM_DP_READS];
 	struct wm_packet pkts[WM_DP_MAX_PACKETS];
 	struct wm_tun_slot tun_slots[WM_DP_MAX_PACKETS];
 	struct wm_udp_slot udp_slots[WM_DP_MAX_PACKETS];
@@ -46,17 +61,30 @@ struct wm_datapath {
 	int last_tun_error;
 };
 
-/* Allocates the buffers. 0 or -ENOMEM. */
-int wm_datapath_init(struct wm_datapath *dp);
+/* Allocates the buffers and keeps the parts (not owned; udp and tun may be reopened in place).
+ * 0 or -ENOMEM. */
+int wm_datapath_init(struct wm_datapath *dp, struct wm_device *dev, struct wm_tun *tun,
+		     struct wm_udp *udp, struct wm_workers *workers, struct wm_relays *relays,
+		     const struct wm_node_hooks *hooks);
 void wm_datapath_free(struct wm_datapath *dp);
 
 /*
- * Drains the TUN (a bounded number of rounds) through the engine to UDP.
+ * Drains the TUN (a bounded number of rounds) through the engine to UDP and the relays.
  * Returns 0, or the TUN's -errno when reading failed (the interface may be gone).
  */
-int wm_datapath_from_tun(struct wm_node *node);
+int wm_datapath_from_tun(struct wm_datapath *dp);
 
 /* Drains one UDP socket (bounded) through the engine to the TUN. */
-void wm_datapath_from_udp(struct wm_node *node, int fd);
+void wm_datapath_from_udp(struct wm_datapath *dp, int fd);
+
+/*
+ * Takes a WireGuard datagram that came through relay region `region`: copied into the relayed
+ * batch, which goes through with the next wm_datapath_flush_relayed (at once when it is full).
+ */
+void wm_datapath_from_relay(struct wm_datapath *dp, uint16_t region, const uint8_t *buf,
+			    size_t len);
+
+/* The relayed batch through the engine to the TUN; true when there was one. */
+bool wm_datapath_flush_relayed(struct wm_datapath *dp);
 
 #endif

@@ -611,7 +611,7 @@ int wm_mesh_start(struct wm_mesh *m, struct wm_node *node, struct wm_state *stat
 		wm_crypto_wipe(key, sizeof(key));
 		return fail(err, errlen, r, "the node key in the state directory is unusable");
 	}
-	wm_relays_sync_key(&node->relays, node);
+	wm_relays_sync_key(&node->relays, &node->dev->identity);
 	if (created)
 		wm_log_verbose("made a new node key");
 

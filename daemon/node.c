@@ -97,7 +97,7 @@ static void on_tun_readable(struct ev_loop *loop, ev_io *w, int revents)
 	int err;
 
 	(void)revents;
-	err = wm_datapath_from_tun(node);
+	err = wm_datapath_from_tun(&node->dp);
 	if (err < 0) {
 		/*
 		 * EBADFD after `ip link delete` (how wg-quick down stops a userspace
@@ -119,7 +119,7 @@ static void on_udp_readable(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	wm_datapath_from_udp(node, w->fd);
+	wm_datapath_from_udp(&node->dp, w->fd);
 	wm_node_rearm_timer(node);
 }
 
@@ -185,9 +185,28 @@ static int handle_uapi(void *ctx, const char *req, size_t len, struct wm_uapi_bu
 	const struct wm_uapi_hooks hooks = { .bind_port = bind_port, .set_fwmark = set_fwmark, .ctx = node };
 	int r = wm_uapi_handle(node->dev, &hooks, req, len, reply, wm_clock_monotonic_ns());
 
-	wm_relays_sync_key(&node->relays, node);
+	wm_relays_sync_key(&node->relays, &node->dev->identity);
 	wm_node_rearm_timer(node);
 	return r;
+}
+
+/* A WireGuard datagram through a relay joins the relayed batch… */
+static void on_relayed(void *ctx, uint16_t region, const uint8_t *buf, size_t len)
+{
+	struct wm_node *node = ctx;
+
+	wm_datapath_from_relay(&node->dp, region, buf, len);
+}
+
+/* …which goes through once the relays' reads of this loop turn are done. */
+static void on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct wm_node *node = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (wm_datapath_flush_relayed(&node->dp))
+		wm_node_rearm_timer(node);
 }
 
 static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
@@ -210,9 +229,6 @@ int wm_node_start(struct wm_node *node, struct ev_loop *loop, const struct wm_no
 	wm_udp_init(&node->udp);
 	node->uapi.fd = -1;
 
-	*what = "allocate packet buffers";
-	if ((err = wm_datapath_init(&node->dp)) < 0)
-		goto fail;
 	*what = "start the crypto threads";
 	node->workers = wm_workers_create(opt->threads);
 	if (!node->workers) {
@@ -225,6 +241,11 @@ int wm_node_start(struct wm_node *node, struct ev_loop *loop, const struct wm_no
 		goto fail;
 	}
 	wm_device_set_wall_offset(node->dev, wm_clock_wall_offset_ns());
+	*what = "allocate packet buffers";
+	if ((err = wm_datapath_init(&node->dp, node->dev, &node->tun, &node->udp, node->workers,
+				    &node->relays, &node->hooks)) < 0)
+		goto fail;
+	wm_relays_attach(&node->relays, loop, &node->hooks, on_relayed, node);
 
 	*what = "create the TUN device";
 	err = opt->tun_fd >= 0 ? wm_tun_adopt(&node->tun, opt->tun_fd, opt->ifname)
@@ -254,13 +275,15 @@ int wm_node_start(struct wm_node *node, struct ev_loop *loop, const struct wm_no
 	ev_init(&node->udp6_watcher, on_udp_readable);
 	ev_init(&node->engine_timer, on_engine_timer);
 	ev_timer_init(&node->housekeeping, on_housekeeping, 1.0, 1.0);
+	ev_prepare_init(&node->relayed_flush, on_prepare);
 	ev_signal_init(&node->sigint_watcher, on_signal, SIGINT);
 	ev_signal_init(&node->sigterm_watcher, on_signal, SIGTERM);
 	node->tun_watcher.data = node->udp4_watcher.data = node->udp6_watcher.data = node;
-	node->engine_timer.data = node->housekeeping.data = node;
+	node->engine_timer.data = node->housekeeping.data = node->relayed_flush.data = node;
 	ev_io_start(loop, &node->tun_watcher);
 	watch_udp(node);
 	ev_timer_start(loop, &node->housekeeping);
+	ev_prepare_start(loop, &node->relayed_flush);
 	ev_signal_start(loop, &node->sigint_watcher);
 	ev_signal_start(loop, &node->sigterm_watcher);
 	wm_log_verbose("interface %s up, UDP port %u, MTU %u, %u crypto thread(s), "
@@ -282,6 +305,7 @@ void wm_node_stop(struct wm_node *node)
 		ev_io_stop(node->loop, &node->udp6_watcher);
 		ev_timer_stop(node->loop, &node->engine_timer);
 		ev_timer_stop(node->loop, &node->housekeeping);
+		ev_prepare_stop(node->loop, &node->relayed_flush);
 		ev_signal_stop(node->loop, &node->sigint_watcher);
 		ev_signal_stop(node->loop, &node->sigterm_watcher);
 	}

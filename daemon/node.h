@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "daemon/datapath.h"
+#include "daemon/hooks.h"
 #include "daemon/relays.h"
 #include "daemon/uapi_server.h"
 #include "daemon/workers.h"
@@ -28,26 +29,6 @@ struct wm_node_options {
 	struct wm_relays relays;	/* --relay REGION=URL, --relay-ca FILE */
 };
 
-/* Mesh mode's taps on the sockets (all optional). */
-struct wm_node_hooks {
-	/* A UDP datagram that is not WireGuard (STUN, disco); buf may be changed in place. */
-	void (*udp_other)(void *ctx, uint8_t *buf, size_t len, const struct wm_endpoint *from);
-	/* A disco packet through relay region `region` from the node with public key src. */
-	void (*relay_disco)(void *ctx, uint16_t region, const uint8_t src[WM_KEY_LEN],
-			    const uint8_t *buf, size_t len);
-	/* A relay region's connection came up (connected) or went down. */
-	void (*relay_state)(void *ctx, uint16_t region, bool connected);
-	/*
-	 * Plaintext IP packets (access policy): one going into the tunnel, after the TUN read, and
-	 * one that came out of it, before the TUN write — return false to drop it.
-	 */
-	void (*outbound)(void *ctx, const uint8_t *pkt, size_t len, uint64_t now);
-	bool (*inbound)(void *ctx, struct wm_peer *peer, const uint8_t *pkt, size_t len,
-			uint64_t now);
-	void *ctx;		/* for udp_other, relay_disco and relay_state */
-	void *policy_ctx;	/* for outbound and inbound */
-};
-
 struct wm_node {
 	struct ev_loop *loop;
 	struct wm_device *dev;
@@ -56,14 +37,11 @@ struct wm_node {
 	struct wm_uapi_server uapi;
 	struct wm_workers *workers;
 	struct wm_relays relays;
-	struct relay_ctx {
-		struct wm_node *node;
-		uint16_t region;
-	} relay_ctx[WM_RELAY_MAX];
 
 	ev_io tun_watcher, udp4_watcher, udp6_watcher;
 	ev_timer engine_timer;		/* armed at the engine's next deadline */
 	ev_timer housekeeping;		/* once a second: MTU and wall clock */
+	ev_prepare relayed_flush;	/* relayed packets go through as a batch before the loop waits */
 	ev_signal sigint_watcher, sigterm_watcher;
 
 	struct wm_datapath dp;

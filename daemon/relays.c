@@ -9,11 +9,10 @@
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "daemon/node.h"
-#include "engine/receive.h"
+#include "engine/crypto.h"
+#include "engine/noise.h"
 #include "nat/disco.h"
 #include "relay-client/derp_client.h"
-#include "tun/offload.h"
 
 static struct wm_relay *relay_for(struct wm_relays *relays, uint16_t region)
 {
@@ -27,7 +26,7 @@ static struct wm_relay *relay_for(struct wm_relays *relays, uint16_t region)
 
 /*
  * Takes a free slot (region 0) or a new one at the end. Slots never move: a client's callback
- * context (the node's relay_ctx[slot]) must stay valid while it runs. NULL when full.
+ * context (the slot itself) must stay valid while it runs. NULL when full.
  */
 static struct wm_relay *add_region(struct wm_relays *relays, uint16_t region, const char *url)
 {
@@ -39,6 +38,7 @@ static struct wm_relay *add_region(struct wm_relays *relays, uint16_t region, co
 		r = &relays->relay[relays->count++];
 	}
 	memset(r, 0, sizeof(*r));
+	r->owner = relays;
 	r->region = region;
 	snprintf(r->url, sizeof(r->url), "%s", url);
 	return r;
@@ -81,53 +81,31 @@ void wm_relays_endpoint(struct wm_endpoint *ep, uint16_t region)
 	ep->addr.in4.sin_port = htons(region);
 }
 
-/* A relayed datagram: into the engine as if from 127.3.3.40:REGION, then to the TUN. */
+/* A relayed datagram: disco to the path manager, WireGuard to the data path. */
 static void on_relayed_packet(void *ctx, const uint8_t src_key[WM_DERP_KEY_LEN], const uint8_t *data,
 			      size_t len)
 {
-	struct relay_ctx *rc = ctx;
-	struct wm_node *node = rc->node;
-	uint8_t *buf = node->dp.relay_buf;
-	struct wm_packet p = { 0 };
-	uint64_t now = wm_clock_monotonic_ns();
+	struct wm_relay *r = ctx;
+	struct wm_relays *relays = r->owner;
+	const struct wm_node_hooks *hooks = relays->hooks;
 
-	if (node->hooks.relay_disco && wm_disco_looks_like(data, len)) {
-		node->hooks.relay_disco(node->hooks.ctx, rc->region, src_key, data, len);
+	if (hooks && hooks->relay_disco && wm_disco_looks_like(data, len)) {
+		hooks->relay_disco(hooks->ctx, r->region, src_key, data, len);
 		return;
 	}
-	if (len > WM_MSG_MAX_LEN)
-		return;
-	memcpy(buf + WM_VNET_HDR_LEN, data, len);
-	p.data = buf + WM_VNET_HDR_LEN;
-	p.len = len;
-	wm_relays_endpoint(&p.endpoint, rc->region);
-	wm_receive_packets(node->dev, &p, 1, now);
-	if (p.verdict == WM_VERDICT_TUN && node->hooks.inbound &&
-	    !node->hooks.inbound(node->hooks.policy_ctx, p.peer, p.data, p.len, now))
-		p.verdict = WM_VERDICT_DROP;
-	if (p.verdict == WM_VERDICT_TUN) {
-		struct wm_tun_slot slot = { .buf = p.data, .len = p.len };
-
-		if (node->tun.vnet_hdr) {
-			/* The transport header before the plaintext has room for a plain vnet header. */
-			memset(p.data - WM_VNET_HDR_LEN, 0, WM_VNET_HDR_LEN);
-			slot.buf -= WM_VNET_HDR_LEN;
-			slot.len += WM_VNET_HDR_LEN;
-		}
-		wm_tun_write_batch(&node->tun, &slot, 1);
-	}
-	wm_node_rearm_timer(node);
+	if (relays->deliver)
+		relays->deliver(relays->deliver_ctx, r->region, data, len);
 }
 
 static void on_relay_state(void *ctx, enum wm_derp_client_state state, const char *why)
 {
-	struct relay_ctx *rc = ctx;
+	struct wm_relay *r = ctx;
+	const struct wm_node_hooks *hooks = r->owner->hooks;
 	static const char *const names[] = { "down", "connecting", "connected" };
 
-	wm_log_verbose("relay region %u: %s (%s)", rc->region, names[state], why ? why : "");
-	if (rc->node->hooks.relay_state)
-		rc->node->hooks.relay_state(rc->node->hooks.ctx, rc->region,
-					    state == WM_DERP_CONNECTED);
+	wm_log_verbose("relay region %u: %s (%s)", r->region, names[state], why ? why : "");
+	if (hooks && hooks->relay_state)
+		hooks->relay_state(hooks->ctx, r->region, state == WM_DERP_CONNECTED);
 }
 
 static void stop_client(struct wm_relay *r)
@@ -158,20 +136,16 @@ uint16_t wm_relays_home(const struct wm_relays *relays)
 static void start_client(struct wm_relays *relays, struct wm_relay *r)
 {
 	struct wm_derp_client_config cfg = { 0 };
-	struct wm_node *node = relays->node;
-	struct relay_ctx *rc = &node->relay_ctx[r - relays->relay];
 	int err;
 
-	rc->node = node;
-	rc->region = r->region;
 	cfg.url = r->url;
 	memcpy(cfg.node_private_key, relays->key, WM_KEY_LEN);
 	cfg.ca_file = relays->ca_file[0] ? relays->ca_file : NULL;
 	cfg.preferred = is_home(relays, r);
 	cfg.on_packet = on_relayed_packet;
 	cfg.on_state = on_relay_state;
-	cfg.ctx = rc;
-	r->client = wm_derp_client_create(node->loop, &cfg, &err);
+	cfg.ctx = r;
+	r->client = wm_derp_client_create(relays->loop, &cfg, &err);
 	wm_crypto_wipe(cfg.node_private_key, sizeof(cfg.node_private_key));
 	r->last_packets = 0;
 	r->last_active = wm_clock_monotonic_ns();
@@ -179,12 +153,25 @@ static void start_client(struct wm_relays *relays, struct wm_relay *r)
 		wm_log_error("relay region %u (%s): %s", r->region, r->url, strerror(-err));
 }
 
-void wm_relays_sync_key(struct wm_relays *relays, struct wm_node *node)
+void wm_relays_attach(struct wm_relays *relays, struct ev_loop *loop,
+		      const struct wm_node_hooks *hooks,
+		      void (*deliver)(void *ctx, uint16_t region, const uint8_t *buf, size_t len),
+		      void *deliver_ctx)
 {
-	const struct wm_static_identity *id = &node->dev->identity;
 	size_t i;
 
-	relays->node = node;
+	relays->loop = loop;
+	relays->hooks = hooks;
+	relays->deliver = deliver;
+	relays->deliver_ctx = deliver_ctx;
+	for (i = 0; i < relays->count; i++)
+		relays->relay[i].owner = relays;	/* the struct was copied here */
+}
+
+void wm_relays_sync_key(struct wm_relays *relays, const struct wm_static_identity *id)
+{
+	size_t i;
+
 	/* In constant time: it is our private key. */
 	if (relays->keyed && id->has_private_key &&
 	    wm_crypto_equal(relays->key, id->private_key, WM_KEY_LEN))

@@ -15,11 +15,13 @@
 
 #include "common/endpoint.h"
 #include "coord-client/netmap.h"
+#include "daemon/hooks.h"
 #include "engine/messages.h"
 
 struct ev_loop;
-struct wm_node;
 struct wm_derp_client;
+struct wm_relays;
+struct wm_static_identity;
 
 #define WM_RELAY_MAGIC_ADDR "127.3.3.40"
 enum { WM_RELAY_MAX = 16, WM_RELAY_URL_LEN = 256 };
@@ -28,6 +30,7 @@ enum { WM_RELAY_MAX = 16, WM_RELAY_URL_LEN = 256 };
 #define WM_RELAY_IDLE_CLOSE_NS (60ULL * 1000000000ULL)
 
 struct wm_relay {
+	struct wm_relays *owner;	/* the client's callbacks come back with the slot */
 	uint16_t region;		/* 0: a free slot */
 	char url[WM_RELAY_URL_LEN];
 	struct wm_derp_client *client;	/* the home relay: once keyed; others: while in use */
@@ -43,8 +46,14 @@ struct wm_relays {
 	char ca_file[256];		/* empty: the system store */
 	uint8_t key[WM_KEY_LEN];	/* the key the clients run under */
 	bool keyed;
-	struct wm_node *node;
 	uint64_t unroutable;		/* packets for a region we have no relay for */
+
+	/* Set by wm_relays_attach. */
+	struct ev_loop *loop;
+	const struct wm_node_hooks *hooks;	/* relay_disco, relay_state */
+	/* A WireGuard datagram that came through region `region`. */
+	void (*deliver)(void *ctx, uint16_t region, const uint8_t *buf, size_t len);
+	void *deliver_ctx;
 };
 
 /* Parses "REGION=URL" (region 1-65535) and adds it. 0, -EINVAL, -ENOSPC or -EEXIST. */
@@ -57,11 +66,20 @@ bool wm_relays_is_relay_endpoint(const struct wm_endpoint *ep, uint16_t *region)
 void wm_relays_endpoint(struct wm_endpoint *ep, uint16_t region);
 
 /*
- * Connects to the home relay under the node's private key (again after a key
+ * Where the relays run and where what they receive goes: disco and connection changes to
+ * hooks (read at the time of each call, so they may be set later), WireGuard to deliver.
+ */
+void wm_relays_attach(struct wm_relays *relays, struct ev_loop *loop,
+		      const struct wm_node_hooks *hooks,
+		      void (*deliver)(void *ctx, uint16_t region, const uint8_t *buf, size_t len),
+		      void *deliver_ctx);
+
+/*
+ * Connects to the home relay under the device's private key (again after a key
  * change); the others connect on first use. Call after every configuration
  * change; cheap when nothing changed.
  */
-void wm_relays_sync_key(struct wm_relays *relays, struct wm_node *node);
+void wm_relays_sync_key(struct wm_relays *relays, const struct wm_static_identity *id);
 
 /* Call about once a second: closes relays other than the home one idle for WM_RELAY_IDLE_CLOSE_NS. */
 void wm_relays_close_idle(struct wm_relays *relays, uint64_t now);
