@@ -2,14 +2,13 @@
 #include "coord-server/store_int.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <sodium.h>
+
+#include "common/secret_file.h"
 
 /*
  * Migrations: migrations[i] takes the schema from version i to i + 1. Append, never edit one
@@ -195,17 +194,16 @@ fail:
 	return ret;
 }
 
-/* The file holds the server's private key: only its owner may read it. */
+/* The file holds the server's private key: only its owner may read it (SQLite would make it
+ * 0644). An existing database is left as it is. */
 static int create_private(const char *path, char *err, size_t errlen)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int ret = wm_secret_file_write(path, "", 0, WM_SECRET_FILE_CREATE);
 
-	if (fd < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
-		return -errno;
+	if (ret < 0 && ret != -EEXIST) {
+		snprintf(err, errlen, "cannot create %s: %s", path, strerror(-ret));
+		return ret;
 	}
-	if (fd >= 0)
-		close(fd);
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/encoding.h"
+#include "common/secret_file.h"
 #include "coord-client/coord_msg.h"
 #include "engine/crypto.h"
 
@@ -179,48 +180,10 @@ static int read_fd(int fd, char *buf, size_t cap, size_t *len)
 	return 0;
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-	while (len) {
-		ssize_t w = write(fd, data, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		data += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Temp file, fsync, rename over name, fsync the directory: name is always old or new, whole. */
+/* Every file of the state directory is written whole or not at all, mode 0600. */
 static int write_atomic(struct wm_state *st, const char *name, const char *data, size_t len)
 {
-	char tmp[64];
-	int fd, ret;
-
-	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
-	/* A temp file left by a crash may have any mode: start afresh. */
-	if (unlinkat(st->dirfd, tmp, 0) && errno != ENOENT)
-		return -errno;
-	fd = openat(st->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -errno;
-	ret = fchmod(fd, 0600) ? -errno : 0;
-	if (!ret)
-		ret = write_all(fd, data, len);
-	if (!ret && fsync(fd))
-		ret = -errno;
-	if (close(fd) && !ret)
-		ret = -errno;
-	if (!ret && renameat(st->dirfd, tmp, st->dirfd, name))
-		ret = -errno;
-	if (ret) {
-		unlinkat(st->dirfd, tmp, 0);
-		return ret;
-	}
-	return fsync(st->dirfd) ? -errno : 0;
+	return wm_secret_file_write_at(st->dirfd, name, data, len, WM_SECRET_FILE_REPLACE);
 }
 
 /*

@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "common/encoding.h"
+#include "common/secret_file.h"
 #include "relay-client/derp_json.h"
 
 #define KEY_FILE_MAX 4096
@@ -53,33 +54,18 @@ static int private_key_member(void *ctx, const struct wm_json_member *m)
 static int create_key_file(const char *path, uint8_t key[32], char *err, size_t errlen)
 {
 	char b64[WM_KEY_B64_LEN + 1];
-	size_t want;
-	int fd;
-	ssize_t n;
+	int ret;
 
 	randombytes_buf(key, 32);
 	key[0] &= 248;	/* Curve25519 clamping, as wg genkey and Tailscale do */
 	key[31] = (key[31] & 127) | 64;
 	wm_key_to_base64(b64, key);
 	strcat(b64, "\n");
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot create key file %s: %s", path, strerror(errno));
-		return -errno;
-	}
-	want = strlen(b64);
-	n = write(fd, b64, want);
+	ret = wm_secret_file_write(path, b64, strlen(b64), WM_SECRET_FILE_CREATE);
 	sodium_memzero(b64, sizeof(b64));
-	if (n != (ssize_t)want || fsync(fd)) {
-		int e = n < 0 ? errno : EIO;
-
-		close(fd);
-		unlink(path);
-		snprintf(err, errlen, "cannot write key file %s: %s", path, strerror(e));
-		return -e;
-	}
-	close(fd);
-	return 0;
+	if (ret < 0)
+		snprintf(err, errlen, "cannot create key file %s: %s", path, strerror(-ret));
+	return ret;
 }
 
 int wm_relay_key_file_load(const char *path, uint8_t key[32], bool *created, char *err,
