@@ -406,7 +406,8 @@ static void refresh_candidates(struct wm_mesh *m)
 	if (got < 0)
 		return;
 	if (m->paths_started)
-		got += (int)wm_paths_reflexive(&m->paths, eps + got, WM_NETMAP_MAX_ENDPOINTS - (size_t)got);
+		got += (int)wm_netcheck_io_reflexive(&m->paths.netcheck, eps + got,
+						     WM_NETMAP_MAX_ENDPOINTS - (size_t)got);
 	got = (int)wm_candidates_normalize(eps, (size_t)got);
 	for (i = 0; i < (size_t)got; i++) {
 		int family = eps[i].addr.sa.sa_family;

@@ -82,6 +82,42 @@ static void add_path(json_t *o, const struct wm_peer *peer)
 	json_object_set_new(o, "endpoint", endpoint_json(&peer->endpoint));
 }
 
+static json_t *ms_json(uint64_t ns)
+{
+	return ns ? json_real((double)ns / 1e6) : json_null();
+}
+
+/* The path manager's view of a peer: its choice, latencies and candidates. */
+static void add_path_manager(json_t *o, const struct wm_mesh_peer *mp, uint64_t now)
+{
+	const struct wm_path_candidate *best = wm_path_best(&mp->path);
+	static const char *const choices[] = {
+		[WM_PATH_NONE] = "none", [WM_PATH_DIRECT] = "direct", [WM_PATH_RELAY] = "relay",
+	};
+	struct wm_endpoint ep;
+	json_t *cands = json_array();
+	size_t i;
+
+	json_object_set_new(o, "path_choice",
+			    json_string(choices[wm_path_decide(&mp->path, now, &ep)]));
+	json_object_set_new(o, "direct_latency_ms", best ? ms_json(best->latency) : json_null());
+	json_object_set_new(o, "relay_latency_ms", ms_json(mp->path.relay_latency));
+	json_object_set_new(o, "active", json_boolean(wm_path_is_active(&mp->path, now)));
+	for (i = 0; cands && i < mp->path.n_cand; i++) {
+		const struct wm_path_candidate *c = &mp->path.cand[i];
+		json_t *x = json_object();
+
+		json_object_set_new(x, "addr", endpoint_json(&c->addr));
+		json_object_set_new(x, "source", json_string(wm_path_source_name(c->source)));
+		json_object_set_new(x, "latency_ms", c->last_pong ? ms_json(c->latency) : json_null());
+		json_object_set_new(x, "last_pong_s", c->last_pong ?
+				    json_real((double)(now - c->last_pong) / 1e9) : json_null());
+		json_object_set_new(x, "best", json_boolean(c == best));
+		json_array_append_new(cands, x);
+	}
+	json_object_set_new(o, "path_candidates", cands);
+}
+
 static json_t *peer_json(struct wm_mesh *m, const struct wm_netmap_peer *p)
 {
 	const struct wm_peer *peer = wm_device_lookup_peer(m->node->dev, p->node_key);
@@ -109,7 +145,7 @@ static json_t *peer_json(struct wm_mesh *m, const struct wm_netmap_peer *p)
 		const struct wm_path_candidate *best = wm_path_best(&mp->path);
 		uint64_t lat = 0;
 
-		wm_paths_peer_json(&m->paths, mp, o);
+		add_path_manager(o, mp, wm_clock_monotonic_ns());
 		if (peer && wm_endpoint_is_set(&peer->endpoint) &&
 		    !wm_relays_is_relay_endpoint(&peer->endpoint, &region))
 			lat = best && wm_endpoint_equal(&best->addr, &peer->endpoint) ? best->latency : 0;
@@ -145,7 +181,7 @@ static json_t *self_json(struct wm_mesh *m)
 	json_object_set_new(o, "listen_port", json_integer(m->node->udp.port));
 	json_object_set_new(o, "candidates", endpoints_json(m->candidates, m->n_candidates));
 	json_object_set_new(o, "home_relay", json_integer(m->home_relay));
-	json_object_set_new(o, "nat", wm_paths_nat_json(&m->paths));
+	json_object_set_new(o, "nat", wm_netcheck_io_json(&m->paths.netcheck));
 	return o;
 }
 
@@ -309,7 +345,8 @@ void wm_mesh_control_request(void *ctx, struct wm_control_conn *conn, const char
 	} else if (!strncmp(line, "ping ", 5)) {
 		ping_node(m, conn, line + 5);
 	} else if (!strcmp(line, "netcheck")) {
-		wm_paths_netcheck(&m->paths, conn);	/* answered when the round ends (<= 3 s) */
+		/* Answered when the round ends (<= 3 s). */
+		wm_netcheck_io_run(&m->paths.netcheck, conn);
 	} else if (!strcmp(line, "down")) {
 		reply_text(conn, strdup("{\"ok\":true}\n"));
 		wm_mesh_exit_soon(m);

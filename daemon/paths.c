@@ -2,29 +2,20 @@
 #include "daemon/paths.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
-#include <net/if.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include <jansson.h>
 #include <sodium.h>
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "common/resolve.h"
 #include "common/rng.h"
-#include "common/stun.h"
 #include "daemon/node.h"
 #include "daemon/relays.h"
 #include "engine/crypto.h"
 #include "engine/send.h"
-#include "nat/candidates.h"
 #include "nat/disco.h"
-#include "tun/netlink.h"
 
 enum { MAX_ACTIONS = 40, DISCO_MAX = 1500 };
 
@@ -239,7 +230,7 @@ static void enforce(struct wm_paths *ps, struct wm_mesh_peer *mp, struct wm_peer
 		 * again now rather than in 20 s, so the call-me-maybe of the next sweep carries it.
 		 */
 		ps->last_loss_check = now;
-		wm_paths_netcheck(ps, NULL);
+		wm_netcheck_io_run(&ps->netcheck, NULL);
 	}
 	wm_peer_set_endpoint(wg, &want);
 	mp->last_set = want;
@@ -318,27 +309,6 @@ static void reply_ping_result(struct wm_mesh_peer *mp, const struct wm_endpoint 
 	mp->ping_conn = NULL;
 }
 
-/* A pong's "src" is where our ping came from as the peer saw it: one of our addresses. */
-static void observe_own_address(struct wm_paths *ps, const struct wm_endpoint *src)
-{
-	size_t i;
-
-	if (!wm_endpoint_is_set(src) || is_relay_endpoint(src) ||
-	    !wm_candidates_usable(&src->addr.sa, IFF_UP))
-		return;
-	for (i = 0; i < ps->n_observed; i++)
-		if (wm_endpoint_equal(&ps->observed[i], src))
-			return;
-	if (ps->n_observed == WM_PATHS_MAX_OBSERVED) {
-		memmove(&ps->observed[0], &ps->observed[1],
-			(WM_PATHS_MAX_OBSERVED - 1) * sizeof(ps->observed[0]));
-		ps->n_observed--;
-	}
-	ps->observed[ps->n_observed++] = *src;
-	if (ps->on_candidates_changed && (!ps->have_report || !ps->report.mapping_varies_by_dest))
-		ps->on_candidates_changed(ps->ctx);
-}
-
 static void handle_disco(struct wm_paths *ps, struct wm_mesh_peer *mp, const struct wm_disco_msg *msg,
 			 const struct wm_endpoint *from, bool via_relay, uint16_t region)
 {
@@ -378,7 +348,8 @@ static void handle_disco(struct wm_paths *ps, struct wm_mesh_peer *mp, const str
 		if (!via_relay) {
 			struct wm_peer *wg = wm_device_lookup_peer(ps->node->dev, mp->node_key);
 
-			observe_own_address(ps, &msg->src);
+			/* The pong's "src" is where our ping came from as the peer saw it. */
+			wm_netcheck_io_observe(&ps->netcheck, &msg->src);
 			/* The address WireGuard roamed to answers: the peer uses it, so do we. */
 			if (wg && wm_endpoint_equal(&wg->endpoint, from))
 				wm_path_prefer(&mp->path, from);
@@ -414,20 +385,12 @@ static void open_and_handle(struct wm_paths *ps, uint8_t *buf, size_t len,
 	handle_disco(ps, mp, &msg, from, via_relay, region);
 }
 
-static void finish_netcheck(struct wm_paths *ps);
-
 static void on_udp_other(void *ctx, uint8_t *buf, size_t len, const struct wm_endpoint *from)
 {
 	struct wm_paths *ps = ctx;
 
-	if (wm_stun_is(buf, len) && len > 1 && buf[1] == 0x01) {
-		ps->stun_in++;
-		if (wm_netcheck_on_datagram(&ps->netcheck, buf, len, from,
-					    wm_clock_monotonic_ns()) &&
-		    !wm_netcheck_running(&ps->netcheck, wm_clock_monotonic_ns()))
-			finish_netcheck(ps);
+	if (wm_netcheck_io_on_datagram(&ps->netcheck, buf, len, from))
 		return;
-	}
 	if (wm_disco_looks_like(buf, len))
 		open_and_handle(ps, buf, len, from, false, 0, NULL);
 	/* Anything else is neither WireGuard nor ours: dropped. */
@@ -455,298 +418,6 @@ static void on_relay_state(void *ctx, uint16_t region, bool connected)
 
 	if (connected && ps->on_relay_connected)
 		ps->on_relay_connected(ps->ctx, region);
-}
-
-/* STUN rounds. */
-
-static bool lookups_pending(const struct wm_paths *ps)
-{
-	size_t i;
-
-	for (i = 0; i < ps->n_stun; i++)
-		if (ps->stun[i].lookup)
-			return true;
-	return false;
-}
-
-static void on_stun_resolved(void *ctx, struct addrinfo *res, int err)
-{
-	struct wm_stun_server *s = ctx;
-
-	s->lookup = NULL;
-	if (!res) {
-		wm_log_error("relay region %u: cannot resolve the STUN server %s: %s", s->region,
-			     s->host, gai_strerror(err));
-	} else {
-		memset(&s->addr, 0, sizeof(s->addr));
-		memcpy(&s->addr.addr, res->ai_addr, res->ai_addrlen <= sizeof(s->addr.addr) ?
-						     res->ai_addrlen : sizeof(s->addr.addr));
-		freeaddrinfo(res);
-	}
-	/* One round with every server, once all are looked up (two are needed to see whether
-	 * the NAT maps per destination). */
-	if (!lookups_pending(s->owner))
-		wm_paths_netcheck(s->owner, NULL);
-}
-
-static void set_stun_servers(struct wm_paths *ps, const struct wm_relay_map *rm)
-{
-	struct wm_stun_server fresh[WM_PATHS_MAX_STUN];
-	size_t i, k, n = 0;
-	bool same;
-
-	for (i = 0; i < rm->n_regions; i++)
-		for (k = 0; k < rm->regions[i].n_relays && n < WM_PATHS_MAX_STUN; k++) {
-			const struct wm_relay_node *r = &rm->regions[i].relays[k];
-
-			if (!r->stun_host[0] || !r->stun_port)
-				continue;
-			memset(&fresh[n], 0, sizeof(fresh[n]));
-			fresh[n].region = (uint16_t)rm->regions[i].id;
-			snprintf(fresh[n].host, sizeof(fresh[n].host), "%s", r->stun_host);
-			fresh[n].port = r->stun_port;
-			n++;
-		}
-	same = n == ps->n_stun;
-	for (i = 0; same && i < n; i++)
-		same = fresh[i].region == ps->stun[i].region && fresh[i].port == ps->stun[i].port &&
-		       !strcmp(fresh[i].host, ps->stun[i].host);
-	if (same)
-		return;
-	for (i = 0; i < ps->n_stun; i++)
-		if (ps->stun[i].lookup)
-			wm_resolve_cancel(ps->stun[i].lookup);
-	memcpy(ps->stun, fresh, n * sizeof(fresh[0]));
-	ps->n_stun = n;
-	for (i = 0; i < n; i++) {
-		ps->stun[i].owner = ps;
-		ps->stun[i].lookup = wm_resolve_start(ps->node->loop, ps->stun[i].host,
-						      ps->stun[i].port, on_stun_resolved,
-						      &ps->stun[i]);
-	}
-}
-
-static void arm_netcheck_poll(struct wm_paths *ps)
-{
-	uint64_t at = wm_netcheck_next_deadline(&ps->netcheck), now = wm_clock_monotonic_ns();
-
-	ev_timer_stop(ps->node->loop, &ps->netcheck_poll_timer);
-	if (!at)
-		return;
-	ev_timer_set(&ps->netcheck_poll_timer, at > now ? (double)(at - now) / 1e9 : 0, 0);
-	ev_timer_start(ps->node->loop, &ps->netcheck_poll_timer);
-}
-
-static void poll_netcheck(struct wm_paths *ps)
-{
-	struct wm_netcheck_request req[WM_PATHS_MAX_STUN];
-	uint64_t now = wm_clock_monotonic_ns();
-	size_t i, n;
-
-	n = wm_netcheck_poll(&ps->netcheck, now, req, WM_PATHS_MAX_STUN);
-	for (i = 0; i < n; i++)
-		wm_udp_send(&ps->node->udp, &req[i].to, req[i].buf, sizeof(req[i].buf));
-	if (!wm_netcheck_running(&ps->netcheck, now)) {
-		finish_netcheck(ps);
-		return;
-	}
-	arm_netcheck_poll(ps);
-}
-
-static void on_netcheck_poll(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	(void)loop;
-	(void)revents;
-	poll_netcheck(w->data);
-}
-
-void wm_paths_netcheck(struct wm_paths *ps, struct wm_control_conn *conn)
-{
-	struct wm_netcheck_server servers[WM_PATHS_MAX_STUN];
-	uint64_t now = wm_clock_monotonic_ns();
-	size_t i, n = 0;
-
-	if (conn) {
-		if (ps->n_netcheck_waiting == WM_PATHS_MAX_WAITING) {
-			static const char busy[] = "{\"error\":\"too many netcheck requests\"}\n";
-
-			wm_control_reply(conn, busy, sizeof(busy) - 1);
-			return;
-		}
-		ps->netcheck_waiting[ps->n_netcheck_waiting++] = conn;
-	}
-	if (wm_netcheck_running(&ps->netcheck, now)) {
-		/* The round under way answers waiting requests; a network change wants a new one. */
-		ps->netcheck_again = ps->netcheck_again || !conn;
-		return;
-	}
-	ps->netcheck_again = false;
-	for (i = 0; i < ps->n_stun; i++) {
-		if (!wm_endpoint_is_set(&ps->stun[i].addr))
-			continue;
-		if ((ps->stun[i].addr.addr.sa.sa_family == AF_INET && ps->node->udp.fd4 < 0) ||
-		    (ps->stun[i].addr.addr.sa.sa_family == AF_INET6 && ps->node->udp.fd6 < 0))
-			continue;
-		servers[n].region = ps->stun[i].region;
-		servers[n].addr = ps->stun[i].addr;
-		n++;
-	}
-	wm_netcheck_start(&ps->netcheck, servers, n, now, &wm_rng_system);
-	poll_netcheck(ps);
-}
-
-static double netcheck_interval(void)
-{
-	uint32_t r;
-
-	wm_rng_fill(&wm_rng_system, &r, sizeof(r));
-	return WM_PATHS_NETCHECK_MIN_S + WM_PATHS_NETCHECK_JITTER_S * (double)r / 4294967296.0;
-}
-
-static bool same_mapped(const struct wm_netcheck_report *a, const struct wm_netcheck_report *b)
-{
-	size_t i;
-
-	if (a->n_mapped != b->n_mapped || a->mapping_varies_by_dest != b->mapping_varies_by_dest)
-		return false;
-	for (i = 0; i < a->n_mapped; i++)
-		if (!wm_endpoint_equal(&a->mapped[i], &b->mapped[i]))
-			return false;
-	return true;
-}
-
-static const struct wm_netcheck_region *region_report(const struct wm_netcheck_report *r,
-						      uint16_t region)
-{
-	size_t i;
-
-	for (i = 0; i < r->n_regions; i++)
-		if (r->regions[i].region == region)
-			return &r->regions[i];
-	return NULL;
-}
-
-/* The nearest relay becomes home, with hysteresis: a clearly faster one, or the home is silent. */
-static void choose_home_relay(struct wm_paths *ps)
-{
-	uint16_t home = wm_relays_home(&ps->node->relays), best = ps->report.preferred_region;
-	const struct wm_netcheck_region *h = region_report(&ps->report, home);
-	const struct wm_netcheck_region *b = region_report(&ps->report, best);
-
-	if (!best || best == home || !b)
-		return;
-	if (h && h->answered && b->rtt_ns * 3 > h->rtt_ns * 2)
-		return;
-	if (ps->on_home_relay)
-		ps->on_home_relay(ps->ctx, best);
-}
-
-static char *netcheck_json_text(const struct wm_paths *ps);
-
-static void finish_netcheck(struct wm_paths *ps)
-{
-	struct wm_netcheck_report r;
-	bool changed;
-	size_t i;
-
-	ev_timer_stop(ps->node->loop, &ps->netcheck_poll_timer);
-	wm_netcheck_report(&ps->netcheck, &r);
-	changed = !ps->have_report || !same_mapped(&r, &ps->report);
-	ps->report = r;
-	ps->have_report = true;
-	ps->last_report_at = wm_clock_monotonic_ns();
-	if (changed) {
-		char text[WM_ENDPOINT_STR_LEN] = "none";
-
-		if (r.n_mapped)
-			wm_endpoint_format(&r.mapped[0], text);
-		wm_log_verbose("netcheck: UDP %s, reflexive %s%s, nearest relay region %u",
-			       r.udp ? "works" : "blocked", text,
-			       r.mapping_varies_by_dest ? " (mapping varies by destination)" : "",
-			       r.preferred_region);
-		if (ps->on_candidates_changed)
-			ps->on_candidates_changed(ps->ctx);
-		/* Peers in contact get the new addresses at once (a sweep sends call-me-maybe). */
-		for (i = 0; i < ps->n_peers; i++)
-			if (wm_path_is_active(&ps->peers[i]->path, ps->last_report_at))
-				wm_path_want_sweep(&ps->peers[i]->path);
-	}
-	choose_home_relay(ps);
-	if (ps->n_netcheck_waiting) {
-		char *text = netcheck_json_text(ps);
-		static const char oom[] = "{\"error\":\"out of memory\"}\n";
-
-		for (i = 0; i < ps->n_netcheck_waiting; i++)
-			wm_control_reply(ps->netcheck_waiting[i], text ? text : oom,
-					 text ? strlen(text) : sizeof(oom) - 1);
-		ps->n_netcheck_waiting = 0;
-		free(text);
-	}
-	if (ps->netcheck_again)
-		wm_paths_netcheck(ps, NULL);
-}
-
-static void on_netcheck_timer(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct wm_paths *ps = w->data;
-
-	(void)revents;
-	wm_paths_netcheck(ps, NULL);
-	ev_timer_stop(loop, w);
-	ev_timer_set(w, netcheck_interval(), 0);
-	ev_timer_start(loop, w);
-}
-
-size_t wm_paths_reflexive(const struct wm_paths *ps, struct wm_endpoint *out, size_t max)
-{
-	size_t i, n = 0;
-
-	for (i = 0; ps->have_report && i < ps->report.n_mapped && n < max; i++)
-		out[n++] = ps->report.mapped[i];
-	if (ps->have_report && ps->report.mapping_varies_by_dest)
-		return n;	/* each peer sees another port: those addresses help nobody else */
-	for (i = 0; i < ps->n_observed && n < max; i++)
-		out[n++] = ps->observed[i];
-	return n;
-}
-
-/* Network changes. */
-
-void wm_paths_network_changed(struct wm_paths *ps)
-{
-	size_t i;
-
-	ps->n_observed = 0;
-	wm_paths_netcheck(ps, NULL);
-	for (i = 0; i < ps->n_peers; i++)
-		if (wm_path_is_active(&ps->peers[i]->path, wm_clock_monotonic_ns()))
-			wm_path_want_sweep(&ps->peers[i]->path);
-	if (ps->on_candidates_changed)
-		ps->on_candidates_changed(ps->ctx);
-}
-
-static void on_change_settled(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	(void)loop;
-	(void)revents;
-	wm_log_verbose("network changed");
-	wm_paths_network_changed(w->data);
-}
-
-static void on_monitor(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct wm_paths *ps = w->data;
-	int r = wm_netlink_monitor_drain(w->fd);
-
-	(void)revents;
-	if (r < 0) {
-		ev_io_stop(loop, w);
-		return;
-	}
-	if (r > 0 && !ev_is_active(&ps->change_timer)) {
-		ev_timer_set(&ps->change_timer, WM_PATHS_CHANGE_DEBOUNCE_S, 0);
-		ev_timer_start(loop, &ps->change_timer);
-	}
 }
 
 /* `wiremesh ping`. */
@@ -823,7 +494,7 @@ void wm_paths_sync(struct wm_paths *ps, const struct wm_netmap *nm)
 	struct wm_mesh_peer **fresh, **by_disco;
 	size_t i, n = 0;
 
-	set_stun_servers(ps, &nm->relays);
+	wm_netcheck_io_set_servers(&ps->netcheck, &nm->relays);
 	fresh = calloc(nm->n_peers ? nm->n_peers : 1, sizeof(*fresh));
 	by_disco = calloc(nm->n_peers ? nm->n_peers : 1, sizeof(*by_disco));
 	if (!fresh || !by_disco) {
@@ -873,115 +544,32 @@ void wm_paths_sync(struct wm_paths *ps, const struct wm_netmap *nm)
 	}
 }
 
-/* Status. */
-
-static json_t *endpoint_json(const struct wm_endpoint *ep)
-{
-	char text[WM_ENDPOINT_STR_LEN];
-
-	wm_endpoint_format(ep, text);
-	return json_string(text);
-}
-
-static json_t *ms_json(uint64_t ns)
-{
-	return ns ? json_real((double)ns / 1e6) : json_null();
-}
-
-json_t *wm_paths_nat_json(const struct wm_paths *ps)
-{
-	const struct wm_netcheck_report *r = &ps->report;
-	json_t *o = json_object(), *mapped = json_array(), *regions = json_array();
-	size_t i;
-
-	if (!o || !mapped || !regions) {
-		json_decref(o);
-		json_decref(mapped);
-		json_decref(regions);
-		return NULL;
-	}
-	json_object_set_new(o, "checked", json_boolean(ps->have_report));
-	json_object_set_new(o, "udp", json_boolean(ps->have_report && r->udp));
-	for (i = 0; ps->have_report && i < r->n_mapped; i++)
-		json_array_append_new(mapped, endpoint_json(&r->mapped[i]));
-	json_object_set_new(o, "reflexive", mapped);
-	json_object_set_new(o, "mapping_varies_by_dest",
-			    json_boolean(ps->have_report && r->mapping_varies_by_dest));
-	json_object_set_new(o, "mapping_known", json_boolean(ps->have_report && r->mapping_known));
-	json_object_set_new(o, "preferred_region", json_integer(ps->have_report ?
-							       r->preferred_region : 0));
-	for (i = 0; ps->have_report && i < r->n_regions; i++) {
-		json_t *g = json_object();
-
-		json_object_set_new(g, "region", json_integer(r->regions[i].region));
-		json_object_set_new(g, "latency_ms", r->regions[i].answered ?
-				    ms_json(r->regions[i].rtt_ns) : json_null());
-		if (r->regions[i].answered)
-			json_object_set_new(g, "reflexive", endpoint_json(&r->regions[i].mapped));
-		json_array_append_new(regions, g);
-	}
-	json_object_set_new(o, "regions", regions);
-	json_object_set_new(o, "age_s", json_integer(ps->have_report ?
-		(json_int_t)((wm_clock_monotonic_ns() - ps->last_report_at) / 1000000000ULL) : -1));
-	return o;
-}
-
-static char *netcheck_json_text(const struct wm_paths *ps)
-{
-	json_t *o = wm_paths_nat_json(ps);
-	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL, *line;
-
-	json_decref(o);
-	if (!text)
-		return NULL;
-	line = realloc(text, strlen(text) + 2);
-	if (!line) {
-		free(text);
-		return NULL;
-	}
-	strcat(line, "\n");
-	return line;
-}
-
-void wm_paths_peer_json(const struct wm_paths *ps, const struct wm_mesh_peer *mp, json_t *o)
-{
-	uint64_t now = wm_clock_monotonic_ns();
-	const struct wm_path_candidate *best = wm_path_best(&mp->path);
-	struct wm_endpoint ep;
-	json_t *cands = json_array();
-	size_t i;
-
-	(void)ps;
-	switch (wm_path_decide(&mp->path, now, &ep)) {
-	case WM_PATH_DIRECT:
-		json_object_set_new(o, "path_choice", json_string("direct"));
-		break;
-	case WM_PATH_RELAY:
-		json_object_set_new(o, "path_choice", json_string("relay"));
-		break;
-	case WM_PATH_NONE:
-		json_object_set_new(o, "path_choice", json_string("none"));
-		break;
-	}
-	json_object_set_new(o, "direct_latency_ms", best ? ms_json(best->latency) : json_null());
-	json_object_set_new(o, "relay_latency_ms", ms_json(mp->path.relay_latency));
-	json_object_set_new(o, "active", json_boolean(wm_path_is_active(&mp->path, now)));
-	for (i = 0; cands && i < mp->path.n_cand; i++) {
-		const struct wm_path_candidate *c = &mp->path.cand[i];
-		json_t *x = json_object();
-
-		json_object_set_new(x, "addr", endpoint_json(&c->addr));
-		json_object_set_new(x, "source", json_string(wm_path_source_name(c->source)));
-		json_object_set_new(x, "latency_ms", c->last_pong ? ms_json(c->latency) : json_null());
-		json_object_set_new(x, "last_pong_s", c->last_pong ?
-				    json_real((double)(now - c->last_pong) / 1e9) : json_null());
-		json_object_set_new(x, "best", json_boolean(c == best));
-		json_array_append_new(cands, x);
-	}
-	json_object_set_new(o, "path_candidates", cands);
-}
-
 /* Start and stop. */
+
+/* What the network check found changed: publish our addresses, and look for paths again. */
+static void on_netcheck_change(void *ctx, enum wm_netcheck_io_change what)
+{
+	struct wm_paths *ps = ctx;
+	uint64_t now = wm_clock_monotonic_ns();
+	size_t i;
+
+	if (ps->on_candidates_changed)
+		ps->on_candidates_changed(ps->ctx);
+	if (what == WM_NETCHECK_IO_OBSERVED)
+		return;
+	/* Peers in contact get the new addresses at once (a sweep sends call-me-maybe). */
+	for (i = 0; i < ps->n_peers; i++)
+		if (wm_path_is_active(&ps->peers[i]->path, now))
+			wm_path_want_sweep(&ps->peers[i]->path);
+}
+
+static void on_netcheck_home_relay(void *ctx, uint16_t region)
+{
+	struct wm_paths *ps = ctx;
+
+	if (ps->on_home_relay)
+		ps->on_home_relay(ps->ctx, region);
+}
 
 int wm_paths_start(struct wm_paths *ps, struct wm_node *node)
 {
@@ -989,26 +577,15 @@ int wm_paths_start(struct wm_paths *ps, struct wm_node *node)
 
 	memset(ps, 0, sizeof(*ps));
 	ps->node = node;
-	ps->monitor_fd = -1;
 	/* A fresh disco key every run, as Tailscale does: it only ever names this process. */
 	wm_crypto_generate_keypair(ps->disco_private, ps->disco_public, &wm_rng_system);
 	ev_timer_init(&ps->tick_timer, on_tick, WM_PATHS_TICK_S, WM_PATHS_TICK_S);
-	ev_timer_init(&ps->netcheck_timer, on_netcheck_timer, 1.0, 0);
-	ev_init(&ps->netcheck_poll_timer, on_netcheck_poll);
-	ev_init(&ps->change_timer, on_change_settled);
-	ps->tick_timer.data = ps->netcheck_timer.data = ps->netcheck_poll_timer.data = ps;
-	ps->change_timer.data = ps;
+	ps->tick_timer.data = ps;
 	ev_timer_start(loop, &ps->tick_timer);
-	ev_timer_start(loop, &ps->netcheck_timer);
-	ps->monitor_fd = wm_netlink_monitor_open();
-	if (ps->monitor_fd >= 0) {
-		ev_io_init(&ps->monitor_watcher, on_monitor, ps->monitor_fd, EV_READ);
-		ps->monitor_watcher.data = ps;
-		ev_io_start(loop, &ps->monitor_watcher);
-	} else {
-		wm_log_error("cannot watch for network changes (%s); rechecking periodically only",
-			     strerror(-ps->monitor_fd));
-	}
+	ps->netcheck.on_change = on_netcheck_change;
+	ps->netcheck.on_home_relay = on_netcheck_home_relay;
+	ps->netcheck.ctx = ps;
+	wm_netcheck_io_start(&ps->netcheck, loop, &node->udp, &node->relays);
 	node->hooks.udp_other = on_udp_other;
 	node->hooks.relay_disco = on_relay_disco;
 	node->hooks.relay_state = on_relay_state;
@@ -1028,16 +605,7 @@ void wm_paths_stop(struct wm_paths *ps)
 	ps->node->hooks.relay_disco = NULL;
 	ps->node->hooks.relay_state = NULL;
 	ev_timer_stop(loop, &ps->tick_timer);
-	ev_timer_stop(loop, &ps->netcheck_timer);
-	ev_timer_stop(loop, &ps->netcheck_poll_timer);
-	ev_timer_stop(loop, &ps->change_timer);
-	if (ps->monitor_fd >= 0) {
-		ev_io_stop(loop, &ps->monitor_watcher);
-		close(ps->monitor_fd);
-	}
-	for (i = 0; i < ps->n_stun; i++)
-		if (ps->stun[i].lookup)
-			wm_resolve_cancel(ps->stun[i].lookup);
+	wm_netcheck_io_stop(&ps->netcheck);
 	for (i = 0; i < ps->n_peers; i++) {
 		ps->peers[i]->ping_conn = NULL;	/* the control server is going too */
 		free_peer(ps->peers[i]);

@@ -19,23 +19,14 @@
 
 #include "coord-client/netmap.h"
 #include "daemon/control.h"
+#include "daemon/netcheck_io.h"
 #include "filter/filter.h"
-#include "nat/netcheck.h"
 #include "nat/path.h"
 
 struct wm_node;
-struct wm_resolve;
 
 #define WM_PATHS_TICK_S 0.25			/* path managers run this often */
-#define WM_PATHS_NETCHECK_MIN_S 20.0		/* a STUN round every 20-26 s (spec §2.4) */
-#define WM_PATHS_NETCHECK_JITTER_S 6.0
-#define WM_PATHS_CHANGE_DEBOUNCE_S 0.5		/* netlink events settle this long */
 #define WM_PATHS_PING_TIMEOUT_S 3.0		/* `wiremesh ping` waits this long for a pong */
-enum {
-	WM_PATHS_MAX_STUN = WM_NETCHECK_MAX_SERVERS,
-	WM_PATHS_MAX_OBSERVED = 4,		/* our addresses as peers' pongs reported them */
-	WM_PATHS_MAX_WAITING = 8,		/* `wiremesh netcheck` requests waiting for a round */
-};
 
 /* One peer as the path logic sees it. */
 struct wm_mesh_peer {
@@ -58,15 +49,6 @@ struct wm_mesh_peer {
 	uint64_t ping_deadline;
 };
 
-struct wm_stun_server {
-	uint16_t region;
-	char host[WM_RELAYMAP_HOST_MAX + 1];
-	uint16_t port;
-	struct wm_endpoint addr;	/* unset until resolved */
-	struct wm_resolve *lookup;
-	struct wm_paths *owner;
-};
-
 struct wm_paths {
 	struct wm_node *node;
 	uint8_t disco_private[WM_KEY_LEN], disco_public[WM_KEY_LEN];
@@ -82,26 +64,14 @@ struct wm_paths {
 	void (*on_relay_connected)(void *ctx, uint16_t region);
 	void *ctx;
 
-	struct wm_stun_server stun[WM_PATHS_MAX_STUN];
-	size_t n_stun;
-	struct wm_netcheck netcheck;
-	struct wm_netcheck_report report;
-	bool have_report;
-	bool netcheck_again;		/* asked for while a round ran: another one after it */
+	struct wm_netcheck_io netcheck;	/* STUN rounds, our addresses, network changes */
 	uint64_t last_loss_check;	/* a lost direct path last started a STUN round */
-	uint64_t last_report_at;
-	struct wm_control_conn *netcheck_waiting[WM_PATHS_MAX_WAITING];
-	size_t n_netcheck_waiting;
-	struct wm_endpoint observed[WM_PATHS_MAX_OBSERVED];
-	size_t n_observed;
 
-	int monitor_fd;
-	ev_io monitor_watcher;
-	ev_timer tick_timer, netcheck_timer, netcheck_poll_timer, change_timer;
-	uint64_t disco_in, disco_out, disco_bad, stun_in;
+	ev_timer tick_timer;
+	uint64_t disco_in, disco_out, disco_bad;
 };
 
-/* Starts the timers and the netlink monitor; a fresh disco key pair. 0 or -errno. */
+/* Starts the timers and the network check; a fresh disco key pair. 0 or -errno. */
 int wm_paths_start(struct wm_paths *ps, struct wm_node *node);
 
 void wm_paths_stop(struct wm_paths *ps);
@@ -118,24 +88,9 @@ struct wm_mesh_peer *wm_paths_find_node_key(struct wm_paths *ps, const uint8_t k
 /* The peer with this node id, or NULL. */
 struct wm_mesh_peer *wm_paths_find_id(struct wm_paths *ps, uint64_t id);
 
-/* This node's reflexive addresses worth publishing (STUN, and pongs when the NAT maps the
- * same for everyone): appends to out (at most max). Returns how many. */
-size_t wm_paths_reflexive(const struct wm_paths *ps, struct wm_endpoint *out, size_t max);
-
-/* Starts a STUN round now (and answers conn with the report when it ends; conn may be NULL). */
-void wm_paths_netcheck(struct wm_paths *ps, struct wm_control_conn *conn);
-
 /* `wiremesh ping`: disco pings to every candidate and through the relay; conn gets the first
  * pong (or a timeout). */
 void wm_paths_ping(struct wm_paths *ps, struct wm_mesh_peer *mp, struct wm_control_conn *conn);
 
-/* Something about the network changed: new STUN round, sweep every active peer. */
-void wm_paths_network_changed(struct wm_paths *ps);
-
-/* JSON for status (mesh_control.c): the netcheck report, and one peer's path details. */
-struct json_t;
-struct json_t *wm_paths_nat_json(const struct wm_paths *ps);
-void wm_paths_peer_json(const struct wm_paths *ps, const struct wm_mesh_peer *mp,
-			struct json_t *o);
 
 #endif
