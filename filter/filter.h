@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "filter/conntrack.h"
+#include "filter/rule.h"
 
 /* Bounds of a packet_filter (docs/policy.md, "the compiled filter"). */
 #define WM_FILTER_TEXT_MAX (1 << 20)
@@ -45,33 +46,6 @@
 #define WM_FILTER_MAX_REACH 65536	/* "reach" entries over all peers */
 
 struct wm_filter;
-
-enum wm_filter_proto {
-	WM_FILTER_PROTO_ANY,		/* "*" */
-	WM_FILTER_PROTO_TCP,
-	WM_FILTER_PROTO_UDP,
-	WM_FILTER_PROTO_ICMP,		/* ICMP in IPv4, ICMPv6 in IPv6 */
-};
-
-struct wm_filter_prefix {
-	int family;			/* AF_INET or AF_INET6 */
-	uint8_t addr[16];		/* host bits zero */
-	uint8_t len;
-};
-
-struct wm_filter_port_range {
-	uint16_t first, last;		/* inclusive */
-};
-
-/* A rule as sent (for status); in "reach" entries src is empty. */
-struct wm_filter_rule {
-	enum wm_filter_proto proto;
-	int acl;			/* the policy's ACL index; -1 when not given */
-	const struct wm_filter_prefix *src;
-	size_t n_src;
-	const struct wm_filter_port_range *ports;	/* empty for icmp and "*" */
-	size_t n_ports;
-};
 
 enum wm_filter_verdict {
 	WM_FILTER_ACCEPT,

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "filter/filter.h"
+#include "filter/rule.h"
 
 enum wm_match_class {
 	WM_MATCH_TCP,
