@@ -14,63 +14,6 @@
 #include "engine/crypto.h"
 #include "engine/send.h"
 #include "nat/candidates.h"
-#include "tun/netlink.h"
-
-/* The interface: addresses, routes. Failures are logged; the mesh carries on without them. */
-
-static void log_netlink(int err, const char *what, int family, const uint8_t *addr, uint8_t len)
-{
-	char text[INET6_ADDRSTRLEN];
-
-	if (err >= 0)
-		return;
-	inet_ntop(family, addr, text, sizeof(text));
-	wm_log_error("cannot %s %s/%u: %s", what, text, len, strerror(-err));
-}
-
-static void add_route(struct wm_mesh *m, const struct wm_netmap_prefix *p)
-{
-	log_netlink(wm_netlink_route_add(m->ifindex, p->family, p->addr, p->cidr), "add the route",
-		    p->family, p->addr, p->cidr);
-}
-
-static void del_route(struct wm_mesh *m, const struct wm_netmap_prefix *p)
-{
-	int err = wm_netlink_route_del(m->ifindex, p->family, p->addr, p->cidr);
-
-	if (err != -ESRCH && err != -ENODEV)
-		log_netlink(err, "remove the route", p->family, p->addr, p->cidr);
-}
-
-static bool has_prefix(const struct wm_netmap_peer *p, const struct wm_netmap_prefix *x)
-{
-	size_t i;
-
-	for (i = 0; p && i < p->n_allowed_ips; i++)
-		if (p->allowed_ips[i].family == x->family && p->allowed_ips[i].cidr == x->cidr &&
-		    !memcmp(p->allowed_ips[i].addr, x->addr, x->family == AF_INET ? 4 : 16))
-			return true;
-	return false;
-}
-
-/* Only /32 and /128 of the mesh's own: this node's addresses; the peers' come by route. */
-static void set_addresses(struct wm_mesh *m, const struct wm_netmap_self *self)
-{
-	if (m->addresses_set && !memcmp(&m->self4, &self->ipv4, sizeof(m->self4)) &&
-	    !memcmp(&m->self6, &self->ipv6, sizeof(m->self6)))
-		return;
-	if (m->addresses_set) {
-		wm_netlink_addr_del(m->ifindex, AF_INET, (const uint8_t *)&m->self4, 32);
-		wm_netlink_addr_del(m->ifindex, AF_INET6, m->self6.s6_addr, 128);
-	}
-	m->self4 = self->ipv4;
-	m->self6 = self->ipv6;
-	m->addresses_set = true;
-	log_netlink(wm_netlink_addr_add(m->ifindex, AF_INET, (const uint8_t *)&m->self4, 32),
-		    "add the address", AF_INET, (const uint8_t *)&m->self4, 32);
-	log_netlink(wm_netlink_addr_add(m->ifindex, AF_INET6, m->self6.s6_addr, 128),
-		    "add the address", AF_INET6, m->self6.s6_addr, 128);
-}
 
 /* Peers: the netmap's view applied to the engine. */
 
@@ -87,15 +30,9 @@ static void set_allowed_ips(struct wm_mesh *m, struct wm_peer *peer,
 		const struct wm_netmap_prefix *x = &new->allowed_ips[i];
 		int err = wm_allowedips_insert(&dev->allowedips, x->family, x->addr, x->cidr, peer);
 
-		if (err < 0)
-			log_netlink(err, "allow", x->family, x->addr, x->cidr);
+		wm_iface_log_failure(err, "allow", x->family, x->addr, x->cidr);
 	}
-	for (i = 0; old && i < old->n_allowed_ips; i++)
-		if (!has_prefix(new, &old->allowed_ips[i]))
-			del_route(m, &old->allowed_ips[i]);
-	for (i = 0; new && i < new->n_allowed_ips; i++)
-		if (!has_prefix(old, &new->allowed_ips[i]))
-			add_route(m, &new->allowed_ips[i]);
+	wm_iface_move_routes(&m->iface, old, new);
 }
 
 static void add_peer(struct wm_mesh *m, const struct wm_netmap_peer *p)
@@ -183,7 +120,7 @@ static void apply_netmap(struct wm_mesh *m, const struct wm_netmap *nm)
 		wm_log_error("out of memory applying a netmap; keeping the previous one");
 		return;
 	}
-	set_addresses(m, &fresh.self);
+	wm_iface_set_addresses(&m->iface, &fresh.self);
 	apply_relays(m, &fresh.relays);
 	for (i = 0; i < d.n_removed; i++)
 		remove_peer(m, d.removed[i]);
@@ -618,9 +555,7 @@ int wm_mesh_start(struct wm_mesh *m, struct wm_node *node, struct wm_state *stat
 
 	if ((r = bind_mesh_port(m, opt->port, err, errlen)) < 0)
 		goto out;
-	m->ifindex = wm_netlink_link_index(node->tun.name);
-	if (m->ifindex < 0 || (r = wm_netlink_link_set_up(m->ifindex, true)) < 0) {
-		r = m->ifindex < 0 ? m->ifindex : r;
+	if ((r = wm_iface_open(&m->iface, node->tun.name)) < 0) {
 		fail(err, errlen, r, "cannot bring %s up: %s", node->tun.name, strerror(-r));
 		goto out;
 	}

@@ -18,6 +18,7 @@
 #include "coord-client/coord_client.h"
 #include "coord-client/netmap.h"
 #include "daemon/control.h"
+#include "daemon/iface.h"
 #include "daemon/node.h"
 #include "daemon/paths.h"
 #include "daemon/policy.h"
@@ -60,10 +61,7 @@ struct wm_mesh {
 	struct wm_netmap applied;	/* what the engine and interface have now */
 	bool have_netmap;		/* applied holds a netmap (from the server or the state) */
 	bool netmap_from_server;
-	int ifindex;
-	bool addresses_set;
-	struct in_addr self4;		/* the addresses on the interface */
-	struct in6_addr self6;
+	struct wm_iface iface;		/* its addresses and routes */
 
 	struct wm_endpoint candidates[WM_NETMAP_MAX_ENDPOINTS];
 	size_t n_candidates;
