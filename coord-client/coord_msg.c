@@ -7,7 +7,7 @@
 
 #include <sodium.h>
 
-#include "coord-client/coord_json.h"
+#include "common/json.h"
 
 #define TS_MAX (INT64_C(1) << 40)	/* far beyond any real clock, well inside JSON's 2^53 */
 #define PROOF_B64_LEN 145		/* 106 bytes: 144 characters + NUL */
@@ -19,53 +19,29 @@ static const char *const type_names[] = {
 	[WM_COORD_LOGOUT] = "logout",
 };
 
-bool wm_coord_hostname_valid(const char *s)
+/* Every message is one JSON object; a repeated member is an error. */
+static json_t *load(const char *text, size_t len, char *err, size_t errlen)
 {
-	size_t n = strnlen(s, WM_COORD_HOSTNAME_MAX + 1);
-
-	if (n == 0 || n > WM_COORD_HOSTNAME_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '-' || c == '_'))
-			return false;
-	}
-	return true;
+	return wm_json_load_object(text, len, JSON_REJECT_DUPLICATES, err, errlen);
 }
 
-bool wm_coord_name_valid(const char *s)
+static int read_id(const json_t *o, uint8_t id[WM_COORD_REQ_ID_LEN], char *err, size_t errlen)
 {
-	size_t n = strnlen(s, WM_NETMAP_NAME_MAX + 1);
-
-	if (n == 0 || n > WM_NETMAP_NAME_MAX || s[0] == '-' || s[n - 1] == '-')
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-			return false;
-	return true;
+	return wm_json_hex(o, "id", id, WM_COORD_REQ_ID_LEN, "a request id", err, errlen);
 }
 
-bool wm_coord_label_valid(const char *s, size_t max)
+/* The "type" member must equal want. */
+static int check_type(const json_t *o, const char *want, char *err, size_t errlen)
 {
-	size_t n = strnlen(s, max + 1);
+	char type[16];
+	int ret = wm_json_string(o, "type", true, type, sizeof(type), err, errlen);
 
-	if (n == 0 || n > max)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (s[i] < 0x20 || s[i] > 0x7e)
-			return false;
-	return true;
-}
-
-void wm_coord_ipv6_for(struct in6_addr *out, struct in_addr ipv4)
-{
-	static const uint8_t prefix[] = WM_COORD_ULA_PREFIX;
-
-	memset(out, 0, sizeof(*out));
-	memcpy(out->s6_addr, prefix, sizeof(prefix));
-	memcpy(out->s6_addr + 12, &ipv4.s_addr, 4);
+	if (ret)
+		return ret;
+	if (strcmp(type, want))
+		return wm_json_fail(err, errlen, "field \"type\" is \"%s\", expected \"%s\"", type,
+				    want);
+	return 0;
 }
 
 /* --- requests --------------------------------------------------------------------------- */
@@ -75,21 +51,21 @@ static bool put_register(json_t *o, const struct wm_coord_register_req *r)
 	bool ok = true;
 
 	if (r->auth_key[0])
-		ok = wm_coord_json_put(o, "auth_key", json_string(r->auth_key));
-	ok = wm_coord_json_put(o, "disco_key", wm_coord_json_key_new(r->disco_key)) && ok;
-	ok = wm_coord_json_put(o, "hostname", json_string(r->hostname)) && ok;
-	ok = wm_coord_json_put(o, "os", json_string(r->os)) && ok;
-	return wm_coord_json_put(o, "version", json_string(r->version)) && ok;
+		ok = wm_json_put(o, "auth_key", json_string(r->auth_key));
+	ok = wm_json_put(o, "disco_key", wm_json_key_new(r->disco_key)) && ok;
+	ok = wm_json_put(o, "hostname", json_string(r->hostname)) && ok;
+	ok = wm_json_put(o, "os", json_string(r->os)) && ok;
+	return wm_json_put(o, "version", json_string(r->version)) && ok;
 }
 
 static bool put_poll(json_t *o, const struct wm_coord_poll_req *p)
 {
-	bool ok = wm_coord_json_put(o, "version", json_integer((json_int_t)p->version));
+	bool ok = wm_json_put(o, "version", json_integer((json_int_t)p->version));
 
-	ok = wm_coord_json_put(o, "wait", json_boolean(p->wait)) && ok;
-	ok = wm_coord_json_put(o, "endpoints",
-			       wm_coord_json_endpoints_new(p->endpoints, p->n_endpoints)) && ok;
-	return wm_coord_json_put(o, "home_relay", json_integer(p->home_relay)) && ok;
+	ok = wm_json_put(o, "wait", json_boolean(p->wait)) && ok;
+	ok = wm_json_put(o, "endpoints",
+			       wm_json_endpoints_new(p->endpoints, p->n_endpoints)) && ok;
+	return wm_json_put(o, "home_relay", json_integer(p->home_relay)) && ok;
 }
 
 static bool put_rotate(json_t *o, const struct wm_coord_rotate_req *r)
@@ -98,9 +74,9 @@ static bool put_rotate(json_t *o, const struct wm_coord_rotate_req *r)
 
 	sodium_bin2base64(proof, sizeof(proof), r->proof, sizeof(r->proof),
 			  sodium_base64_VARIANT_ORIGINAL);
-	bool ok = wm_coord_json_put(o, "new_key", wm_coord_json_key_new(r->new_key));
+	bool ok = wm_json_put(o, "new_key", wm_json_key_new(r->new_key));
 
-	return wm_coord_json_put(o, "proof", json_string(proof)) && ok;
+	return wm_json_put(o, "proof", json_string(proof)) && ok;
 }
 
 char *wm_coord_request_encode(const struct wm_coord_request *req)
@@ -112,16 +88,16 @@ char *wm_coord_request_encode(const struct wm_coord_request *req)
 		json_decref(o);
 		return NULL;
 	}
-	ok = wm_coord_json_put(o, "type", json_string(type_names[req->type]));
-	ok = wm_coord_json_put(o, "ts", json_integer(req->ts)) && ok;
-	ok = wm_coord_json_put(o, "id", wm_coord_json_id_new(req->id)) && ok;
+	ok = wm_json_put(o, "type", json_string(type_names[req->type]));
+	ok = wm_json_put(o, "ts", json_integer(req->ts)) && ok;
+	ok = wm_json_put(o, "id", wm_json_hex_new(req->id, WM_COORD_REQ_ID_LEN)) && ok;
 	if (req->type == WM_COORD_REGISTER)
 		ok = put_register(o, &req->u.reg) && ok;
 	else if (req->type == WM_COORD_POLL)
 		ok = put_poll(o, &req->u.poll) && ok;
 	else if (req->type == WM_COORD_ROTATE)
 		ok = put_rotate(o, &req->u.rotate) && ok;
-	return wm_coord_json_finish(o, ok);
+	return wm_json_finish(o, ok);
 }
 
 static int parse_register(const json_t *o, struct wm_coord_register_req *r, char *err,
@@ -129,24 +105,24 @@ static int parse_register(const json_t *o, struct wm_coord_register_req *r, char
 {
 	int ret;
 
-	if ((ret = wm_coord_json_string(o, "auth_key", false, r->auth_key, sizeof(r->auth_key),
+	if ((ret = wm_json_string(o, "auth_key", false, r->auth_key, sizeof(r->auth_key),
 					err, errlen)) ||
-	    (ret = wm_coord_json_key(o, "disco_key", r->disco_key, err, errlen)) ||
-	    (ret = wm_coord_json_string(o, "hostname", true, r->hostname, sizeof(r->hostname),
+	    (ret = wm_json_key(o, "disco_key", r->disco_key, err, errlen)) ||
+	    (ret = wm_json_string(o, "hostname", true, r->hostname, sizeof(r->hostname),
 					err, errlen)) ||
-	    (ret = wm_coord_json_string(o, "os", true, r->os, sizeof(r->os), err, errlen)) ||
-	    (ret = wm_coord_json_string(o, "version", true, r->version, sizeof(r->version), err,
+	    (ret = wm_json_string(o, "os", true, r->os, sizeof(r->os), err, errlen)) ||
+	    (ret = wm_json_string(o, "version", true, r->version, sizeof(r->version), err,
 					errlen)))
 		return ret;
 	if (r->auth_key[0] && !wm_coord_label_valid(r->auth_key, WM_COORD_AUTH_KEY_MAX))
-		return wm_coord_json_fail(err, errlen, "field \"auth_key\" has characters outside printable ASCII");
+		return wm_json_fail(err, errlen, "field \"auth_key\" has characters outside printable ASCII");
 	if (!wm_coord_hostname_valid(r->hostname))
-		return wm_coord_json_fail(err, errlen,
+		return wm_json_fail(err, errlen,
 					  "field \"hostname\" must be 1-253 letters, digits, '.', '-' or '_'");
 	if (!wm_coord_label_valid(r->os, WM_COORD_OS_MAX))
-		return wm_coord_json_fail(err, errlen, "field \"os\" must be 1-32 printable ASCII characters");
+		return wm_json_fail(err, errlen, "field \"os\" must be 1-32 printable ASCII characters");
 	if (!wm_coord_label_valid(r->version, WM_COORD_VERSION_MAX))
-		return wm_coord_json_fail(err, errlen,
+		return wm_json_fail(err, errlen,
 					  "field \"version\" must be 1-32 printable ASCII characters");
 	return 0;
 }
@@ -157,11 +133,11 @@ static int parse_poll(const json_t *o, struct wm_coord_poll_req *p, char *err, s
 	int ret;
 
 	p->wait = true;
-	if ((ret = wm_coord_json_int(o, "version", true, 0, INT64_MAX, &version, err, errlen)) ||
-	    (ret = wm_coord_json_bool(o, "wait", false, &p->wait, err, errlen)) ||
-	    (ret = wm_coord_json_endpoints(o, "endpoints", p->endpoints, WM_NETMAP_MAX_ENDPOINTS,
+	if ((ret = wm_json_int(o, "version", true, 0, INT64_MAX, &version, err, errlen)) ||
+	    (ret = wm_json_bool(o, "wait", false, &p->wait, err, errlen)) ||
+	    (ret = wm_json_endpoints(o, "endpoints", p->endpoints, WM_NETMAP_MAX_ENDPOINTS,
 					   &p->n_endpoints, err, errlen)) ||
-	    (ret = wm_coord_json_int(o, "home_relay", false, 0, WM_RELAYMAP_REGION_ID_MAX, &relay,
+	    (ret = wm_json_int(o, "home_relay", false, 0, WM_RELAYMAP_REGION_ID_MAX, &relay,
 				     err, errlen)))
 		return ret;
 	p->version = (uint64_t)version;
@@ -176,13 +152,13 @@ static int parse_rotate(const json_t *o, struct wm_coord_rotate_req *r, char *er
 	size_t len = 0;
 	int ret;
 
-	if ((ret = wm_coord_json_key(o, "new_key", r->new_key, err, errlen)) ||
-	    (ret = wm_coord_json_string(o, "proof", true, proof, sizeof(proof), err, errlen)))
+	if ((ret = wm_json_key(o, "new_key", r->new_key, err, errlen)) ||
+	    (ret = wm_json_string(o, "proof", true, proof, sizeof(proof), err, errlen)))
 		return ret;
 	if (sodium_base642bin(r->proof, sizeof(r->proof), proof, strlen(proof), NULL, &len, NULL,
 			      sodium_base64_VARIANT_ORIGINAL) ||
 	    len != sizeof(r->proof))
-		return wm_coord_json_fail(err, errlen, "field \"proof\" is not %zu bytes of base64",
+		return wm_json_fail(err, errlen, "field \"proof\" is not %zu bytes of base64",
 					  sizeof(r->proof));
 	return 0;
 }
@@ -191,7 +167,7 @@ static int request_type(const json_t *o, enum wm_coord_msg_type *type, char *err
 			size_t errlen)
 {
 	char name[16];
-	int ret = wm_coord_json_string(o, "type", true, name, sizeof(name), err, errlen);
+	int ret = wm_json_string(o, "type", true, name, sizeof(name), err, errlen);
 
 	if (ret)
 		return ret;
@@ -201,7 +177,7 @@ static int request_type(const json_t *o, enum wm_coord_msg_type *type, char *err
 			return 0;
 		}
 	}
-	return wm_coord_json_fail(err, errlen, "field \"type\": unknown message type \"%s\"", name);
+	return wm_json_fail(err, errlen, "field \"type\": unknown message type \"%s\"", name);
 }
 
 int wm_coord_request_parse(struct wm_coord_request *req, const char *text, size_t len,
@@ -212,14 +188,14 @@ int wm_coord_request_parse(struct wm_coord_request *req, const char *text, size_
 
 	memset(req, 0, sizeof(*req));
 	if (len > WM_COORD_REQUEST_MAX)
-		return wm_coord_json_fail(err, errlen, "request too large (%zu bytes, at most %d)", len,
+		return wm_json_fail(err, errlen, "request too large (%zu bytes, at most %d)", len,
 					  WM_COORD_REQUEST_MAX);
-	o = wm_coord_json_load(text, len, err, errlen);
+	o = load(text, len, err, errlen);
 	if (!o)
 		return -EBADMSG;
 	if (!(ret = request_type(o, &req->type, err, errlen)) &&
-	    !(ret = wm_coord_json_int(o, "ts", true, 0, TS_MAX, &req->ts, err, errlen)) &&
-	    !(ret = wm_coord_json_id(o, "id", req->id, err, errlen))) {
+	    !(ret = wm_json_int(o, "ts", true, 0, TS_MAX, &req->ts, err, errlen)) &&
+	    !(ret = read_id(o, req->id, err, errlen))) {
 		if (req->type == WM_COORD_REGISTER)
 			ret = parse_register(o, &req->u.reg, err, errlen);
 		else if (req->type == WM_COORD_POLL)
@@ -239,12 +215,12 @@ char *wm_coord_register_resp_encode(const struct wm_coord_register_resp *r,
 	json_t *o = json_object();
 	bool ok;
 
-	ok = wm_coord_json_put(o, "type", json_string(type == WM_COORD_ROTATE ? "rotate"
+	ok = wm_json_put(o, "type", json_string(type == WM_COORD_ROTATE ? "rotate"
 									    : "register"));
-	ok = wm_coord_json_put(o, "id", wm_coord_json_id_new(r->id)) && ok;
-	ok = wm_coord_json_put(o, "self", wm_coord_json_self_new(&r->self)) && ok;
-	ok = wm_coord_json_put(o, "relays", wm_coord_json_relay_map_new(&r->relays)) && ok;
-	return wm_coord_json_finish(o, ok);
+	ok = wm_json_put(o, "id", wm_json_hex_new(r->id, WM_COORD_REQ_ID_LEN)) && ok;
+	ok = wm_json_put(o, "self", wm_netmap_json_self_new(&r->self)) && ok;
+	ok = wm_json_put(o, "relays", wm_netmap_json_relay_map_new(&r->relays)) && ok;
+	return wm_json_finish(o, ok);
 }
 
 int wm_coord_register_resp_parse(struct wm_coord_register_resp *r, enum wm_coord_msg_type type,
@@ -254,43 +230,84 @@ int wm_coord_register_resp_parse(struct wm_coord_register_resp *r, enum wm_coord
 	int ret;
 
 	memset(r, 0, sizeof(*r));
-	o = wm_coord_json_load(text, len, err, errlen);
+	o = load(text, len, err, errlen);
 	if (!o)
 		return -EBADMSG;
-	ret = wm_coord_json_type(o, type == WM_COORD_ROTATE ? "rotate" : "register", err, errlen);
+	ret = check_type(o, type == WM_COORD_ROTATE ? "rotate" : "register", err, errlen);
 	if (!ret)
-		ret = wm_coord_json_id(o, "id", r->id, err, errlen);
+		ret = read_id(o, r->id, err, errlen);
 	if (!ret) {
 		v = json_object_get(o, "self");
-		ret = v ? wm_coord_json_self(v, &r->self, err, errlen)
-			: wm_coord_json_fail(err, errlen, "missing field \"self\"");
+		ret = v ? wm_netmap_json_self(v, &r->self, err, errlen)
+			: wm_json_fail(err, errlen, "missing field \"self\"");
 	}
 	if (!ret)
-		ret = wm_coord_json_relay_map(json_object_get(o, "relays"), &r->relays, err, errlen);
+		ret = wm_netmap_json_relay_map(json_object_get(o, "relays"), &r->relays, err, errlen);
 	json_decref(o);
+	return ret;
+}
+
+char *wm_coord_poll_resp_encode(const struct wm_coord_poll_resp *r)
+{
+	json_t *o = json_object();
+	bool ok = wm_json_put(o, "type", json_string("netmap"));
+
+	ok = wm_json_put(o, "id", wm_json_hex_new(r->id, WM_COORD_REQ_ID_LEN)) && ok;
+	ok = wm_json_put(o, "version", json_integer((json_int_t)r->version)) && ok;
+	ok = wm_json_put(o, "unchanged", json_boolean(r->unchanged)) && ok;
+	if (!r->unchanged)
+		ok = o && wm_netmap_json_put(o, &r->netmap) && ok;
+	return wm_json_finish(o, ok);
+}
+
+int wm_coord_poll_resp_parse(struct wm_coord_poll_resp *r, const char *text, size_t len,
+			     char *err, size_t errlen)
+{
+	int64_t version = 0;
+	json_t *o;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	if (len > WM_COORD_RESPONSE_MAX)
+		return wm_json_fail(err, errlen, "netmap too large (%zu bytes)", len);
+	o = load(text, len, err, errlen);
+	if (!o)
+		return -EBADMSG;
+	if (!(ret = check_type(o, "netmap", err, errlen)) &&
+	    !(ret = read_id(o, r->id, err, errlen)) &&
+	    !(ret = wm_json_int(o, "version", true, 1, INT64_MAX, &version, err, errlen)) &&
+	    !(ret = wm_json_bool(o, "unchanged", true, &r->unchanged, err, errlen))) {
+		r->version = (uint64_t)version;
+		r->netmap.version = r->version;
+		if (!r->unchanged)
+			ret = wm_netmap_json_read(o, &r->netmap, err, errlen);
+	}
+	json_decref(o);
+	if (ret)
+		wm_netmap_free(&r->netmap);
 	return ret;
 }
 
 char *wm_coord_logout_resp_encode(const uint8_t id[WM_COORD_REQ_ID_LEN])
 {
 	json_t *o = json_object();
-	bool ok = wm_coord_json_put(o, "type", json_string("logout"));
+	bool ok = wm_json_put(o, "type", json_string("logout"));
 
-	ok = wm_coord_json_put(o, "id", wm_coord_json_id_new(id)) && ok;
-	return wm_coord_json_finish(o, ok);
+	ok = wm_json_put(o, "id", wm_json_hex_new(id, WM_COORD_REQ_ID_LEN)) && ok;
+	return wm_json_finish(o, ok);
 }
 
 int wm_coord_logout_resp_parse(uint8_t id[WM_COORD_REQ_ID_LEN], const char *text, size_t len,
 			       char *err, size_t errlen)
 {
-	json_t *o = wm_coord_json_load(text, len, err, errlen);
+	json_t *o = load(text, len, err, errlen);
 	int ret;
 
 	if (!o)
 		return -EBADMSG;
-	ret = wm_coord_json_type(o, "logout", err, errlen);
+	ret = check_type(o, "logout", err, errlen);
 	if (!ret)
-		ret = wm_coord_json_id(o, "id", id, err, errlen);
+		ret = read_id(o, id, err, errlen);
 	json_decref(o);
 	return ret;
 }
@@ -298,20 +315,20 @@ int wm_coord_logout_resp_parse(uint8_t id[WM_COORD_REQ_ID_LEN], const char *text
 char *wm_coord_key_resp_encode(const uint8_t key[WM_KEY_LEN])
 {
 	json_t *o = json_object();
-	bool ok = wm_coord_json_put(o, "key", wm_coord_json_key_new(key));
+	bool ok = wm_json_put(o, "key", wm_json_key_new(key));
 
-	return wm_coord_json_finish(o, ok);
+	return wm_json_finish(o, ok);
 }
 
 int wm_coord_key_resp_parse(uint8_t key[WM_KEY_LEN], const char *text, size_t len, char *err,
 			    size_t errlen)
 {
-	json_t *o = wm_coord_json_load(text, len, err, errlen);
+	json_t *o = load(text, len, err, errlen);
 	int ret;
 
 	if (!o)
 		return -EBADMSG;
-	ret = wm_coord_json_key(o, "key", key, err, errlen);
+	ret = wm_json_key(o, "key", key, err, errlen);
 	json_decref(o);
 	return ret;
 }
@@ -319,23 +336,23 @@ int wm_coord_key_resp_parse(uint8_t key[WM_KEY_LEN], const char *text, size_t le
 char *wm_coord_error_encode(const char *code, const char *message)
 {
 	json_t *o = json_object();
-	bool ok = wm_coord_json_put(o, "error", json_string(message));
+	bool ok = wm_json_put(o, "error", json_string(message));
 
-	ok = wm_coord_json_put(o, "code", json_string(code)) && ok;
-	return wm_coord_json_finish(o, ok);
+	ok = wm_json_put(o, "code", json_string(code)) && ok;
+	return wm_json_finish(o, ok);
 }
 
 int wm_coord_error_parse(const char *text, size_t len, char *code, size_t code_len,
 			 char *message, size_t message_len)
 {
-	json_t *o = wm_coord_json_load(text, len, NULL, 0);
+	json_t *o = load(text, len, NULL, 0);
 	int ret;
 
 	if (!o)
 		return -EBADMSG;
-	ret = wm_coord_json_string(o, "error", true, message, message_len, NULL, 0);
+	ret = wm_json_string(o, "error", true, message, message_len, NULL, 0);
 	if (!ret)
-		ret = wm_coord_json_string(o, "code", true, code, code_len, NULL, 0);
+		ret = wm_json_string(o, "code", true, code, code_len, NULL, 0);
 	json_decref(o);
 	return ret;
 }

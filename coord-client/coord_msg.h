@@ -13,25 +13,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "coord-client/coord_fields.h"
 #include "coord-client/netmap.h"
+#include "coord-client/netmap_json.h"
 
 #define WM_COORD_REQ_ID_LEN 16		/* random request id: 32 hex digits */
 #define WM_COORD_MAX_SKEW 60		/* seconds either side, "Replay protection" */
 #define WM_COORD_AUTH_KEY_MAX 64
-#define WM_COORD_HOSTNAME_MAX 253
 #define WM_COORD_OS_MAX 32
 #define WM_COORD_VERSION_MAX 32
 #define WM_COORD_ERROR_MAX 255
-#define WM_COORD_ERR_LEN 160		/* room for a parser's error sentence */
 #define WM_COORD_PROOF_LEN (24 + 16 + 18 + WM_COORD_REQ_ID_LEN + WM_KEY_LEN)	/* "rotate" */
 #define WM_COORD_PROOF_LABEL "wiremesh-rotate-v1"	/* 18 bytes */
 
 /* Bodies: requests are small; a netmap grows with the mesh. Plaintext sizes. */
 #define WM_COORD_REQUEST_MAX 16384
 #define WM_COORD_RESPONSE_MAX (16u << 20)
-
-/* The IPv6 ULA prefix of the mesh (our own, "Addresses"): fd77:6d65:7368::/48 ("wmesh"). */
-#define WM_COORD_ULA_PREFIX { 0xfd, 0x77, 0x6d, 0x65, 0x73, 0x68 }
 
 enum wm_coord_msg_type {
 	WM_COORD_REGISTER,
@@ -124,26 +121,6 @@ char *wm_coord_error_encode(const char *code, const char *message);
 /* Fills code and message from an error body; -EBADMSG when it is not one. */
 int wm_coord_error_parse(const char *text, size_t len, char *code, size_t code_len,
 			 char *message, size_t message_len);
-
-/*
- * Pieces of a netmap, for a server that splices one peer list into many answers: each is a
- * compact JSON object, NULL when out of memory. wm_coord_poll_resp_encode() is built from them.
- */
-char *wm_coord_peer_encode(const struct wm_netmap_peer *p);
-char *wm_coord_self_encode(const struct wm_netmap_self *s);
-char *wm_coord_relay_map_encode(const struct wm_relay_map *rm);
-
-/* The relay map as `relays set FILE` takes it and netmaps carry it. 0 or -EBADMSG. */
-int wm_coord_relay_map_parse(struct wm_relay_map *rm, const char *text, size_t len,
-			     char *err, size_t errlen);
-
-/* Validators shared with the server ("Field formats"). */
-bool wm_coord_hostname_valid(const char *s);	/* 1..253 of [A-Za-z0-9._-] */
-bool wm_coord_name_valid(const char *s);	/* DNS label: 1..63 of [a-z0-9-], no '-' at ends */
-bool wm_coord_label_valid(const char *s, size_t max);	/* 1..max printable ASCII */
-
-/* The IPv6 address that goes with an IPv4 one: the ULA prefix, zeros, the 32 bits. */
-void wm_coord_ipv6_for(struct in6_addr *out, struct in_addr ipv4);
 
 /*
  * The rotate proof: new_priv seals LABEL || request id || old public key to the server key.

@@ -1,27 +1,28 @@
 /* SPDX-License-Identifier: MIT */
-/* The netmap's JSON form: self, peers, relay map, and the poll answer that carries them. */
+#include "coord-client/netmap_json.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "coord-client/coord_json.h"
-#include "coord-client/coord_msg.h"
+#include "common/json.h"
+#include "coord-client/coord_fields.h"
 
 #define INT_FIELD_MAX (INT64_C(1) << 53)	/* exact in every JSON reader */
 
 /* --- self ------------------------------------------------------------------------------- */
 
-json_t *wm_coord_json_self_new(const struct wm_netmap_self *s)
+json_t *wm_netmap_json_self_new(const struct wm_netmap_self *s)
 {
 	json_t *o = json_object();
-	bool ok = wm_coord_json_put(o, "id", json_integer((json_int_t)s->id));
+	bool ok = wm_json_put(o, "id", json_integer((json_int_t)s->id));
 
-	ok = wm_coord_json_put(o, "name", json_string(s->name)) && ok;
-	ok = wm_coord_json_put(o, "ipv4", wm_coord_json_ipv4_new(s->ipv4)) && ok;
-	ok = wm_coord_json_put(o, "ipv6", wm_coord_json_ipv6_new(&s->ipv6)) && ok;
-	ok = wm_coord_json_put(o, "key_expiry", json_integer(s->key_expiry)) && ok;
+	ok = wm_json_put(o, "name", json_string(s->name)) && ok;
+	ok = wm_json_put(o, "ipv4", wm_json_ipv4_new(s->ipv4)) && ok;
+	ok = wm_json_put(o, "ipv6", wm_json_ipv6_new(&s->ipv6)) && ok;
+	ok = wm_json_put(o, "key_expiry", json_integer(s->key_expiry)) && ok;
 	if (!ok) {
 		json_decref(o);
 		return NULL;
@@ -32,26 +33,26 @@ json_t *wm_coord_json_self_new(const struct wm_netmap_self *s)
 static int parse_name(const json_t *o, char name[WM_NETMAP_NAME_MAX + 1], char *err,
 		      size_t errlen)
 {
-	int ret = wm_coord_json_string(o, "name", true, name, WM_NETMAP_NAME_MAX + 1, err, errlen);
+	int ret = wm_json_string(o, "name", true, name, WM_NETMAP_NAME_MAX + 1, err, errlen);
 
 	if (!ret && !wm_coord_name_valid(name))
-		ret = wm_coord_json_fail(err, errlen, "field \"name\" is not a DNS label");
+		ret = wm_json_fail(err, errlen, "field \"name\" is not a DNS label");
 	return ret;
 }
 
-int wm_coord_json_self(const json_t *o, struct wm_netmap_self *s, char *err, size_t errlen)
+int wm_netmap_json_self(const json_t *o, struct wm_netmap_self *s, char *err, size_t errlen)
 {
 	int64_t id = 0;
 	int ret;
 
 	memset(s, 0, sizeof(*s));
 	if (!json_is_object(o))
-		return wm_coord_json_fail(err, errlen, "field \"self\" must be an object");
-	if ((ret = wm_coord_json_int(o, "id", true, 1, INT_FIELD_MAX, &id, err, errlen)) ||
+		return wm_json_fail(err, errlen, "field \"self\" must be an object");
+	if ((ret = wm_json_int(o, "id", true, 1, INT_FIELD_MAX, &id, err, errlen)) ||
 	    (ret = parse_name(o, s->name, err, errlen)) ||
-	    (ret = wm_coord_json_ipv4(o, "ipv4", &s->ipv4, err, errlen)) ||
-	    (ret = wm_coord_json_ipv6(o, "ipv6", &s->ipv6, err, errlen)) ||
-	    (ret = wm_coord_json_int(o, "key_expiry", true, 0, INT_FIELD_MAX, &s->key_expiry, err,
+	    (ret = wm_json_ipv4(o, "ipv4", &s->ipv4, err, errlen)) ||
+	    (ret = wm_json_ipv6(o, "ipv6", &s->ipv6, err, errlen)) ||
+	    (ret = wm_json_int(o, "key_expiry", true, 0, INT_FIELD_MAX, &s->key_expiry, err,
 				     errlen)))
 		return ret;
 	s->id = (uint64_t)id;
@@ -60,9 +61,9 @@ int wm_coord_json_self(const json_t *o, struct wm_netmap_self *s, char *err, siz
 
 char *wm_coord_self_encode(const struct wm_netmap_self *s)
 {
-	json_t *o = wm_coord_json_self_new(s);
+	json_t *o = wm_netmap_json_self_new(s);
 
-	return wm_coord_json_finish(o, o != NULL);
+	return wm_json_finish(o, o != NULL);
 }
 
 /* --- allowed IPs ------------------------------------------------------------------------ */
@@ -118,16 +119,16 @@ static int parse_prefixes(const json_t *o, struct wm_netmap_peer *p, char *err, 
 	size_t i;
 
 	if (!json_is_array(a))
-		return wm_coord_json_fail(err, errlen, "field \"allowed_ips\" must be an array");
+		return wm_json_fail(err, errlen, "field \"allowed_ips\" must be an array");
 	if (json_array_size(a) > WM_NETMAP_MAX_ALLOWED_IPS)
-		return wm_coord_json_fail(err, errlen, "field \"allowed_ips\" has too many entries (at most %d)",
+		return wm_json_fail(err, errlen, "field \"allowed_ips\" has too many entries (at most %d)",
 					  WM_NETMAP_MAX_ALLOWED_IPS);
 	json_array_foreach(a, i, item) {
 		const char *s = json_string_value(item);
 
 		if (!s || strlen(s) != json_string_length(item) ||
 		    !prefix_from_text(&p->allowed_ips[i], s))
-			return wm_coord_json_fail(err, errlen,
+			return wm_json_fail(err, errlen,
 						  "field \"allowed_ips\" entry %zu is not a prefix (address/length)",
 						  i);
 	}
@@ -140,23 +141,23 @@ static int parse_prefixes(const json_t *o, struct wm_netmap_peer *p, char *err, 
 static json_t *peer_new(const struct wm_netmap_peer *p)
 {
 	json_t *o = json_object(), *a = json_array();
-	bool ok = wm_coord_json_put(o, "id", json_integer((json_int_t)p->id));
+	bool ok = wm_json_put(o, "id", json_integer((json_int_t)p->id));
 
 	for (size_t i = 0; a && i < p->n_allowed_ips; i++)
 		ok = !json_array_append_new(a, prefix_new(&p->allowed_ips[i])) && ok;
-	ok = wm_coord_json_put(o, "name", json_string(p->name)) && ok;
-	ok = wm_coord_json_put(o, "node_key", wm_coord_json_key_new(p->node_key)) && ok;
-	ok = wm_coord_json_put(o, "disco_key", wm_coord_json_key_new(p->disco_key)) && ok;
-	ok = wm_coord_json_put(o, "ipv4", wm_coord_json_ipv4_new(p->ipv4)) && ok;
-	ok = wm_coord_json_put(o, "ipv6", wm_coord_json_ipv6_new(&p->ipv6)) && ok;
-	ok = wm_coord_json_put(o, "allowed_ips", a) && ok;
-	ok = wm_coord_json_put(o, "endpoints",
-			       wm_coord_json_endpoints_new(p->endpoints, p->n_endpoints)) && ok;
-	ok = wm_coord_json_put(o, "home_relay", json_integer(p->home_relay)) && ok;
-	ok = wm_coord_json_put(o, "online", json_boolean(p->online)) && ok;
-	ok = wm_coord_json_put(o, "last_seen", json_integer(p->last_seen)) && ok;
-	ok = wm_coord_json_put(o, "key_expiry", json_integer(p->key_expiry)) && ok;
-	ok = wm_coord_json_put(o, "expired", json_boolean(p->expired)) && ok;
+	ok = wm_json_put(o, "name", json_string(p->name)) && ok;
+	ok = wm_json_put(o, "node_key", wm_json_key_new(p->node_key)) && ok;
+	ok = wm_json_put(o, "disco_key", wm_json_key_new(p->disco_key)) && ok;
+	ok = wm_json_put(o, "ipv4", wm_json_ipv4_new(p->ipv4)) && ok;
+	ok = wm_json_put(o, "ipv6", wm_json_ipv6_new(&p->ipv6)) && ok;
+	ok = wm_json_put(o, "allowed_ips", a) && ok;
+	ok = wm_json_put(o, "endpoints",
+			       wm_json_endpoints_new(p->endpoints, p->n_endpoints)) && ok;
+	ok = wm_json_put(o, "home_relay", json_integer(p->home_relay)) && ok;
+	ok = wm_json_put(o, "online", json_boolean(p->online)) && ok;
+	ok = wm_json_put(o, "last_seen", json_integer(p->last_seen)) && ok;
+	ok = wm_json_put(o, "key_expiry", json_integer(p->key_expiry)) && ok;
+	ok = wm_json_put(o, "expired", json_boolean(p->expired)) && ok;
 	if (!ok) {
 		json_decref(o);
 		return NULL;
@@ -168,7 +169,7 @@ char *wm_coord_peer_encode(const struct wm_netmap_peer *p)
 {
 	json_t *o = peer_new(p);
 
-	return wm_coord_json_finish(o, o != NULL);
+	return wm_json_finish(o, o != NULL);
 }
 
 static int parse_peer(const json_t *o, struct wm_netmap_peer *p, char *err, size_t errlen)
@@ -177,24 +178,24 @@ static int parse_peer(const json_t *o, struct wm_netmap_peer *p, char *err, size
 	int ret;
 
 	if (!json_is_object(o))
-		return wm_coord_json_fail(err, errlen, "a peer must be an object");
-	if ((ret = wm_coord_json_int(o, "id", true, 1, INT_FIELD_MAX, &id, err, errlen)) ||
+		return wm_json_fail(err, errlen, "a peer must be an object");
+	if ((ret = wm_json_int(o, "id", true, 1, INT_FIELD_MAX, &id, err, errlen)) ||
 	    (ret = parse_name(o, p->name, err, errlen)) ||
-	    (ret = wm_coord_json_key(o, "node_key", p->node_key, err, errlen)) ||
-	    (ret = wm_coord_json_key(o, "disco_key", p->disco_key, err, errlen)) ||
-	    (ret = wm_coord_json_ipv4(o, "ipv4", &p->ipv4, err, errlen)) ||
-	    (ret = wm_coord_json_ipv6(o, "ipv6", &p->ipv6, err, errlen)) ||
+	    (ret = wm_json_key(o, "node_key", p->node_key, err, errlen)) ||
+	    (ret = wm_json_key(o, "disco_key", p->disco_key, err, errlen)) ||
+	    (ret = wm_json_ipv4(o, "ipv4", &p->ipv4, err, errlen)) ||
+	    (ret = wm_json_ipv6(o, "ipv6", &p->ipv6, err, errlen)) ||
 	    (ret = parse_prefixes(o, p, err, errlen)) ||
-	    (ret = wm_coord_json_endpoints(o, "endpoints", p->endpoints, WM_NETMAP_MAX_ENDPOINTS,
+	    (ret = wm_json_endpoints(o, "endpoints", p->endpoints, WM_NETMAP_MAX_ENDPOINTS,
 					   &p->n_endpoints, err, errlen)) ||
-	    (ret = wm_coord_json_int(o, "home_relay", false, 0, WM_RELAYMAP_REGION_ID_MAX, &relay,
+	    (ret = wm_json_int(o, "home_relay", false, 0, WM_RELAYMAP_REGION_ID_MAX, &relay,
 				     err, errlen)) ||
-	    (ret = wm_coord_json_bool(o, "online", false, &p->online, err, errlen)) ||
-	    (ret = wm_coord_json_int(o, "last_seen", false, 0, INT_FIELD_MAX, &p->last_seen, err,
+	    (ret = wm_json_bool(o, "online", false, &p->online, err, errlen)) ||
+	    (ret = wm_json_int(o, "last_seen", false, 0, INT_FIELD_MAX, &p->last_seen, err,
 				     errlen)) ||
-	    (ret = wm_coord_json_int(o, "key_expiry", true, 0, INT_FIELD_MAX, &p->key_expiry, err,
+	    (ret = wm_json_int(o, "key_expiry", true, 0, INT_FIELD_MAX, &p->key_expiry, err,
 				     errlen)) ||
-	    (ret = wm_coord_json_bool(o, "expired", false, &p->expired, err, errlen)))
+	    (ret = wm_json_bool(o, "expired", false, &p->expired, err, errlen)))
 		return ret;
 	p->id = (uint64_t)id;
 	p->home_relay = (int)relay;
@@ -217,13 +218,13 @@ static int check_unique_ids(const struct wm_netmap *nm, char *err, size_t errlen
 		return 0;
 	ids = malloc(nm->n_peers * sizeof(*ids));
 	if (!ids)
-		return wm_coord_json_fail(err, errlen, "out of memory");
+		return wm_json_fail(err, errlen, "out of memory");
 	for (size_t i = 0; i < nm->n_peers; i++)
 		ids[i] = nm->peers[i].id;
 	qsort(ids, nm->n_peers, sizeof(*ids), cmp_u64);
 	for (size_t i = 1; i < nm->n_peers && !ret; i++)
 		if (ids[i] == ids[i - 1])
-			ret = wm_coord_json_fail(err, errlen, "peer id %llu appears twice",
+			ret = wm_json_fail(err, errlen, "peer id %llu appears twice",
 						 (unsigned long long)ids[i]);
 	free(ids);
 	return ret;
@@ -236,20 +237,20 @@ static int parse_peers(const json_t *a, struct wm_netmap *nm, char *err, size_t 
 	int ret;
 
 	if (!json_is_array(a))
-		return wm_coord_json_fail(err, errlen, "field \"peers\" must be an array");
+		return wm_json_fail(err, errlen, "field \"peers\" must be an array");
 	n = json_array_size(a);
 	if (n > WM_NETMAP_MAX_PEERS)
-		return wm_coord_json_fail(err, errlen, "field \"peers\" has too many entries (%zu, at most %d)",
+		return wm_json_fail(err, errlen, "field \"peers\" has too many entries (%zu, at most %d)",
 					  n, WM_NETMAP_MAX_PEERS);
 	if (n && !(nm->peers = calloc(n, sizeof(*nm->peers))))
-		return wm_coord_json_fail(err, errlen, "out of memory for %zu peers", n);
+		return wm_json_fail(err, errlen, "out of memory for %zu peers", n);
 	json_array_foreach(a, i, item) {
 		ret = parse_peer(item, &nm->peers[i], err, errlen);
 		if (ret) {
 			char inner[WM_COORD_ERR_LEN];
 
 			snprintf(inner, sizeof(inner), "%s", err ? err : "");
-			return wm_coord_json_fail(err, errlen, "peer %zu: %s", i, inner);
+			return wm_json_fail(err, errlen, "peer %zu: %s", i, inner);
 		}
 	}
 	nm->n_peers = n;
@@ -262,12 +263,12 @@ static json_t *relay_new(const struct wm_relay_node *r)
 {
 	json_t *o = json_object();
 	char stun[WM_RELAYMAP_HOST_MAX + 10];
-	bool ok = wm_coord_json_put(o, "url", json_string(r->url));
+	bool ok = wm_json_put(o, "url", json_string(r->url));
 
 	if (r->stun_host[0]) {
 		snprintf(stun, sizeof(stun), strchr(r->stun_host, ':') ? "[%s]:%u" : "%s:%u",
 			 r->stun_host, r->stun_port);
-		ok = wm_coord_json_put(o, "stun", json_string(stun)) && ok;
+		ok = wm_json_put(o, "stun", json_string(stun)) && ok;
 	}
 	if (!ok) {
 		json_decref(o);
@@ -279,13 +280,13 @@ static json_t *relay_new(const struct wm_relay_node *r)
 static json_t *region_new(const struct wm_relay_region *g)
 {
 	json_t *o = json_object(), *a = json_array();
-	bool ok = wm_coord_json_put(o, "id", json_integer(g->id));
+	bool ok = wm_json_put(o, "id", json_integer(g->id));
 
 	for (size_t i = 0; a && i < g->n_relays; i++)
 		ok = !json_array_append_new(a, relay_new(&g->relays[i])) && ok;
-	ok = wm_coord_json_put(o, "code", json_string(g->code)) && ok;
-	ok = wm_coord_json_put(o, "name", json_string(g->name)) && ok;
-	ok = wm_coord_json_put(o, "relays", a) && ok;
+	ok = wm_json_put(o, "code", json_string(g->code)) && ok;
+	ok = wm_json_put(o, "name", json_string(g->name)) && ok;
+	ok = wm_json_put(o, "relays", a) && ok;
 	if (!ok) {
 		json_decref(o);
 		return NULL;
@@ -293,14 +294,14 @@ static json_t *region_new(const struct wm_relay_region *g)
 	return o;
 }
 
-json_t *wm_coord_json_relay_map_new(const struct wm_relay_map *rm)
+json_t *wm_netmap_json_relay_map_new(const struct wm_relay_map *rm)
 {
 	json_t *o = json_object(), *a = json_array();
 	bool ok = true;
 
 	for (size_t i = 0; a && i < rm->n_regions; i++)
 		ok = !json_array_append_new(a, region_new(&rm->regions[i])) && ok;
-	ok = wm_coord_json_put(o, "regions", a) && ok;
+	ok = wm_json_put(o, "regions", a) && ok;
 	if (!ok) {
 		json_decref(o);
 		return NULL;
@@ -310,9 +311,9 @@ json_t *wm_coord_json_relay_map_new(const struct wm_relay_map *rm)
 
 char *wm_coord_relay_map_encode(const struct wm_relay_map *rm)
 {
-	json_t *o = wm_coord_json_relay_map_new(rm);
+	json_t *o = wm_netmap_json_relay_map_new(rm);
 
-	return wm_coord_json_finish(o, o != NULL);
+	return wm_json_finish(o, o != NULL);
 }
 
 static bool host_valid(const char *h)
@@ -390,14 +391,14 @@ static int parse_relay(const json_t *o, struct wm_relay_node *r, char *err, size
 	int ret;
 
 	if (!json_is_object(o))
-		return wm_coord_json_fail(err, errlen, "a relay must be an object");
-	if ((ret = wm_coord_json_string(o, "url", true, r->url, sizeof(r->url), err, errlen)) ||
-	    (ret = wm_coord_json_string(o, "stun", false, stun, sizeof(stun), err, errlen)))
+		return wm_json_fail(err, errlen, "a relay must be an object");
+	if ((ret = wm_json_string(o, "url", true, r->url, sizeof(r->url), err, errlen)) ||
+	    (ret = wm_json_string(o, "stun", false, stun, sizeof(stun), err, errlen)))
 		return ret;
 	if (!url_valid(r->url))
-		return wm_coord_json_fail(err, errlen, "field \"url\" must be an http:// or https:// URL");
+		return wm_json_fail(err, errlen, "field \"url\" must be an http:// or https:// URL");
 	if (stun[0] && !stun_from_text(r, stun))
-		return wm_coord_json_fail(err, errlen, "field \"stun\" must be host:port");
+		return wm_json_fail(err, errlen, "field \"stun\" must be host:port");
 	return 0;
 }
 
@@ -409,23 +410,23 @@ static int parse_region(const json_t *o, struct wm_relay_region *g, char *err, s
 	int ret;
 
 	if (!json_is_object(o))
-		return wm_coord_json_fail(err, errlen, "a region must be an object");
-	if ((ret = wm_coord_json_int(o, "id", true, 1, WM_RELAYMAP_REGION_ID_MAX, &id, err,
+		return wm_json_fail(err, errlen, "a region must be an object");
+	if ((ret = wm_json_int(o, "id", true, 1, WM_RELAYMAP_REGION_ID_MAX, &id, err,
 				     errlen)) ||
-	    (ret = wm_coord_json_string(o, "code", true, g->code, sizeof(g->code), err, errlen)) ||
-	    (ret = wm_coord_json_string(o, "name", false, g->name, sizeof(g->name), err, errlen)))
+	    (ret = wm_json_string(o, "code", true, g->code, sizeof(g->code), err, errlen)) ||
+	    (ret = wm_json_string(o, "name", false, g->name, sizeof(g->name), err, errlen)))
 		return ret;
 	g->id = (int)id;
 	if (!wm_coord_name_valid(g->code))
-		return wm_coord_json_fail(err, errlen, "field \"code\" must be lowercase letters, digits and '-'");
+		return wm_json_fail(err, errlen, "field \"code\" must be lowercase letters, digits and '-'");
 	if (!g->name[0])
 		strcpy(g->name, g->code);
 	else if (!wm_coord_label_valid(g->name, WM_RELAYMAP_REGION_NAME_MAX))
-		return wm_coord_json_fail(err, errlen, "field \"name\" must be printable ASCII");
+		return wm_json_fail(err, errlen, "field \"name\" must be printable ASCII");
 	a = json_object_get(o, "relays");
 	if (!json_is_array(a) || json_array_size(a) == 0 ||
 	    json_array_size(a) > WM_RELAYMAP_MAX_RELAYS)
-		return wm_coord_json_fail(err, errlen, "field \"relays\" must be an array of 1-%d relays",
+		return wm_json_fail(err, errlen, "field \"relays\" must be an array of 1-%d relays",
 					  WM_RELAYMAP_MAX_RELAYS);
 	json_array_foreach(a, i, item) {
 		if ((ret = parse_relay(item, &g->relays[i], err, errlen)))
@@ -435,7 +436,7 @@ static int parse_region(const json_t *o, struct wm_relay_region *g, char *err, s
 	return 0;
 }
 
-int wm_coord_json_relay_map(const json_t *v, struct wm_relay_map *rm, char *err, size_t errlen)
+int wm_netmap_json_relay_map(const json_t *v, struct wm_relay_map *rm, char *err, size_t errlen)
 {
 	json_t *a, *item;
 	size_t n, i;
@@ -443,28 +444,28 @@ int wm_coord_json_relay_map(const json_t *v, struct wm_relay_map *rm, char *err,
 
 	memset(rm, 0, sizeof(*rm));
 	if (!json_is_object(v))
-		return wm_coord_json_fail(err, errlen, "the relay map must be an object with \"regions\"");
+		return wm_json_fail(err, errlen, "the relay map must be an object with \"regions\"");
 	a = json_object_get(v, "regions");
 	if (!json_is_array(a))
-		return wm_coord_json_fail(err, errlen, "field \"regions\" must be an array");
+		return wm_json_fail(err, errlen, "field \"regions\" must be an array");
 	n = json_array_size(a);
 	if (n > WM_RELAYMAP_MAX_REGIONS)
-		return wm_coord_json_fail(err, errlen, "field \"regions\" has too many entries (at most %d)",
+		return wm_json_fail(err, errlen, "field \"regions\" has too many entries (at most %d)",
 					  WM_RELAYMAP_MAX_REGIONS);
 	if (n && !(rm->regions = calloc(n, sizeof(*rm->regions))))
-		return wm_coord_json_fail(err, errlen, "out of memory");
+		return wm_json_fail(err, errlen, "out of memory");
 	json_array_foreach(a, i, item) {
 		char inner[WM_COORD_ERR_LEN];
 
 		if ((ret = parse_region(item, &rm->regions[i], err, errlen))) {
 			snprintf(inner, sizeof(inner), "%s", err ? err : "");
 			wm_relay_map_free(rm);
-			return wm_coord_json_fail(err, errlen, "region %zu: %s", i, inner);
+			return wm_json_fail(err, errlen, "region %zu: %s", i, inner);
 		}
 		for (size_t j = 0; j < i; j++) {
 			if (rm->regions[j].id == rm->regions[i].id) {
 				wm_relay_map_free(rm);
-				return wm_coord_json_fail(err, errlen, "region %zu: id %d appears twice", i,
+				return wm_json_fail(err, errlen, "region %zu: id %d appears twice", i,
 							  (int)json_integer_value(json_object_get(item, "id")));
 			}
 		}
@@ -476,44 +477,34 @@ int wm_coord_json_relay_map(const json_t *v, struct wm_relay_map *rm, char *err,
 int wm_coord_relay_map_parse(struct wm_relay_map *rm, const char *text, size_t len, char *err,
 			     size_t errlen)
 {
-	json_t *o = wm_coord_json_load(text, len, err, errlen);
+	json_t *o = wm_json_load_object(text, len, JSON_REJECT_DUPLICATES, err, errlen);
 	int ret;
 
 	memset(rm, 0, sizeof(*rm));
 	if (!o)
 		return -EBADMSG;
-	ret = wm_coord_json_relay_map(o, rm, err, errlen);
+	ret = wm_netmap_json_relay_map(o, rm, err, errlen);
 	json_decref(o);
 	return ret;
 }
 
-/* --- the poll answer -------------------------------------------------------------------- */
+/* --- the netmap ------------------------------------------------------------------------ */
 
-char *wm_coord_poll_resp_encode(const struct wm_coord_poll_resp *r)
+bool wm_netmap_json_put(json_t *o, const struct wm_netmap *nm)
 {
-	json_t *o = json_object(), *peers = json_array(), *pf = json_null();
-	const struct wm_netmap *nm = &r->netmap;
-	bool ok = wm_coord_json_put(o, "type", json_string("netmap"));
+	json_t *peers = json_array(), *pf = json_null();
+	bool ok = true;
 
-	ok = wm_coord_json_put(o, "id", wm_coord_json_id_new(r->id)) && ok;
-	ok = wm_coord_json_put(o, "version", json_integer((json_int_t)r->version)) && ok;
-	ok = wm_coord_json_put(o, "unchanged", json_boolean(r->unchanged)) && ok;
-	if (r->unchanged) {
-		json_decref(peers);
-		json_decref(pf);
-		return wm_coord_json_finish(o, ok);
-	}
 	for (size_t i = 0; peers && i < nm->n_peers; i++)
 		ok = !json_array_append_new(peers, peer_new(&nm->peers[i])) && ok;
 	if (nm->packet_filter) {
 		json_decref(pf);
 		pf = json_loads(nm->packet_filter, JSON_DECODE_ANY, NULL);
 	}
-	ok = wm_coord_json_put(o, "self", wm_coord_json_self_new(&nm->self)) && ok;
-	ok = wm_coord_json_put(o, "relays", wm_coord_json_relay_map_new(&nm->relays)) && ok;
-	ok = wm_coord_json_put(o, "packet_filter", pf) && ok;
-	ok = wm_coord_json_put(o, "peers", peers) && ok;
-	return wm_coord_json_finish(o, ok);
+	ok = wm_json_put(o, "self", wm_netmap_json_self_new(&nm->self)) && ok;
+	ok = wm_json_put(o, "relays", wm_netmap_json_relay_map_new(&nm->relays)) && ok;
+	ok = wm_json_put(o, "packet_filter", pf) && ok;
+	return wm_json_put(o, "peers", peers) && ok;
 }
 
 static int parse_packet_filter(const json_t *o, struct wm_netmap *nm, char *err, size_t errlen)
@@ -524,55 +515,27 @@ static int parse_packet_filter(const json_t *o, struct wm_netmap *nm, char *err,
 		return 0;
 	nm->packet_filter = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 	if (!nm->packet_filter)
-		return wm_coord_json_fail(err, errlen, "out of memory for the packet filter");
+		return wm_json_fail(err, errlen, "out of memory for the packet filter");
 	if (strlen(nm->packet_filter) > WM_PACKET_FILTER_MAX)
-		return wm_coord_json_fail(err, errlen, "field \"packet_filter\" is too large");
+		return wm_json_fail(err, errlen, "field \"packet_filter\" is too large");
 	return 0;
 }
 
-static int parse_netmap(const json_t *o, struct wm_coord_poll_resp *r, char *err, size_t errlen)
+int wm_netmap_json_read(const json_t *o, struct wm_netmap *nm, char *err, size_t errlen)
 {
 	json_t *self = json_object_get(o, "self");
 	int ret;
 
 	if (!self)
-		return wm_coord_json_fail(err, errlen, "missing field \"self\"");
-	if ((ret = wm_coord_json_self(self, &r->netmap.self, err, errlen)) ||
-	    (ret = wm_coord_json_relay_map(json_object_get(o, "relays"), &r->netmap.relays, err,
-					   errlen)) ||
-	    (ret = parse_peers(json_object_get(o, "peers"), &r->netmap, err, errlen)) ||
-	    (ret = parse_packet_filter(o, &r->netmap, err, errlen)))
+		return wm_json_fail(err, errlen, "missing field \"self\"");
+	if ((ret = wm_netmap_json_self(self, &nm->self, err, errlen)) ||
+	    (ret = wm_netmap_json_relay_map(json_object_get(o, "relays"), &nm->relays, err,
+					    errlen)) ||
+	    (ret = parse_peers(json_object_get(o, "peers"), nm, err, errlen)) ||
+	    (ret = parse_packet_filter(o, nm, err, errlen)))
 		return ret;
-	for (size_t i = 0; i < r->netmap.n_peers; i++)
-		if (r->netmap.peers[i].id == r->netmap.self.id)
-			return wm_coord_json_fail(err, errlen, "peer %zu is this node itself", i);
+	for (size_t i = 0; i < nm->n_peers; i++)
+		if (nm->peers[i].id == nm->self.id)
+			return wm_json_fail(err, errlen, "peer %zu is this node itself", i);
 	return 0;
-}
-
-int wm_coord_poll_resp_parse(struct wm_coord_poll_resp *r, const char *text, size_t len,
-			     char *err, size_t errlen)
-{
-	int64_t version = 0;
-	json_t *o;
-	int ret;
-
-	memset(r, 0, sizeof(*r));
-	if (len > WM_COORD_RESPONSE_MAX)
-		return wm_coord_json_fail(err, errlen, "netmap too large (%zu bytes)", len);
-	o = wm_coord_json_load(text, len, err, errlen);
-	if (!o)
-		return -EBADMSG;
-	if (!(ret = wm_coord_json_type(o, "netmap", err, errlen)) &&
-	    !(ret = wm_coord_json_id(o, "id", r->id, err, errlen)) &&
-	    !(ret = wm_coord_json_int(o, "version", true, 1, INT64_MAX, &version, err, errlen)) &&
-	    !(ret = wm_coord_json_bool(o, "unchanged", true, &r->unchanged, err, errlen))) {
-		r->version = (uint64_t)version;
-		r->netmap.version = r->version;
-		if (!r->unchanged)
-			ret = parse_netmap(o, r, err, errlen);
-	}
-	json_decref(o);
-	if (ret)
-		wm_netmap_free(&r->netmap);
-	return ret;
 }

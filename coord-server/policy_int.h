@@ -3,7 +3,8 @@
 #ifndef WM_COORD_POLICY_INT_H
 #define WM_COORD_POLICY_INT_H
 
-#include "coord-client/coord_json.h"
+#include "common/json.h"
+#include "coord-client/coord_msg.h"
 #include "coord-server/policy.h"
 
 #define POL_TAG_MAX (4 + WM_STORE_TAG_MAX)	/* "tag:" + a stored tag */
@@ -112,7 +113,7 @@ struct wm_policy {
 
 /* Writes the sentence into err (may be NULL) and returns -EBADMSG. */
 /* Writes the sentence into err and returns -EBADMSG: the coordination codec's helper. */
-#define pol_fail wm_coord_json_fail
+#define pol_fail wm_json_fail
 
 /* Frees what compiling added (also before compiling again). */
 void pol_compiled_free(struct wm_policy *p);

@@ -8,7 +8,7 @@
 
 #include <sodium.h>
 
-#include "relay-client/derp_json.h"
+#include "common/json.h"
 
 static ssize_t finish(int n, size_t cap)
 {
@@ -48,59 +48,75 @@ ssize_t wm_derp_server_info_format(char *out, size_t cap, const struct wm_derp_s
 	return finish(snprintf(out, cap, "{%s%s%s}", parts[0], parts[1], parts[2]), cap);
 }
 
-/* Go leaves a field untouched for null; a value of another type fails the whole decode. */
-static int take_int(const struct wm_json_member *m, int64_t *out)
+/*
+ * Go's encoding/json into a struct: every member whose key names a field (ignoring case) is
+ * decoded in document order, so the last wins; null leaves the field as it is; a value of
+ * another type fails the whole decode. Unknown members are ignored.
+ */
+static int take_int(void *ctx, const json_t *v)
 {
-	if (m->type == WM_JSON_NULL)
+	if (json_is_null(v))
 		return 0;
-	return wm_json_get_int(m, out) ? -EBADMSG : 0;
-}
-
-static int take_bool(const struct wm_json_member *m, bool *out)
-{
-	if (m->type == WM_JSON_NULL)
-		return 0;
-	return wm_json_get_bool(m, out) ? -EBADMSG : 0;
-}
-
-static int client_member(void *ctx, const struct wm_json_member *m)
-{
-	struct wm_derp_client_info *info = ctx;
-
-	if (wm_json_key_is(m, "version"))
-		return take_int(m, &info->version);
-	if (wm_json_key_is(m, "CanAckPings"))
-		return take_bool(m, &info->can_ack_pings);
-	if (wm_json_key_is(m, "IsProber"))
-		return take_bool(m, &info->is_prober);
-	if (wm_json_key_is(m, "meshKey") || wm_json_key_is(m, "AppName"))
-		return m->type == WM_JSON_STRING || m->type == WM_JSON_NULL ? 0 : -EBADMSG;
+	if (!json_is_integer(v))
+		return -EBADMSG;
+	*(int64_t *)ctx = json_integer_value(v);
 	return 0;
 }
 
-static int server_member(void *ctx, const struct wm_json_member *m)
+static int take_bool(void *ctx, const json_t *v)
 {
-	struct wm_derp_server_info *info = ctx;
-
-	if (wm_json_key_is(m, "version"))
-		return take_int(m, &info->version);
-	if (wm_json_key_is(m, "TokenBucketBytesPerSecond"))
-		return take_int(m, &info->token_bucket_bytes_per_second);
-	if (wm_json_key_is(m, "TokenBucketBytesBurst"))
-		return take_int(m, &info->token_bucket_bytes_burst);
+	if (json_is_null(v))
+		return 0;
+	if (!json_is_boolean(v))
+		return -EBADMSG;
+	*(bool *)ctx = json_is_true(v);
 	return 0;
+}
+
+static int check_string(void *ctx, const json_t *v)
+{
+	(void)ctx;
+	return json_is_null(v) || json_is_string(v) ? 0 : -EBADMSG;
+}
+
+/* The text as one JSON object; repeated keys are not an error (the last wins, as in Go). */
+static json_t *load(const char *json, size_t len)
+{
+	return wm_json_load_object(json, len, 0, NULL, 0);
 }
 
 int wm_derp_client_info_parse(struct wm_derp_client_info *out, const char *json, size_t len)
 {
+	json_t *o = load(json, len);
+	int ret;
+
 	memset(out, 0, sizeof(*out));
-	return wm_json_object_foreach(json, len, client_member, out) ? -EBADMSG : 0;
+	if (!o)
+		return -EBADMSG;
+	ret = wm_json_foreach_nocase(o, "version", take_int, &out->version) ||
+	      wm_json_foreach_nocase(o, "CanAckPings", take_bool, &out->can_ack_pings) ||
+	      wm_json_foreach_nocase(o, "IsProber", take_bool, &out->is_prober) ||
+	      wm_json_foreach_nocase(o, "meshKey", check_string, NULL) ||
+	      wm_json_foreach_nocase(o, "AppName", check_string, NULL);
+	json_decref(o);
+	return ret ? -EBADMSG : 0;
 }
 
 int wm_derp_server_info_parse(struct wm_derp_server_info *out, const char *json, size_t len)
 {
+	json_t *o = load(json, len);
+	int ret;
+
 	memset(out, 0, sizeof(*out));
-	return wm_json_object_foreach(json, len, server_member, out) ? -EBADMSG : 0;
+	if (!o)
+		return -EBADMSG;
+	ret = wm_json_foreach_nocase(o, "version", take_int, &out->version) ||
+	      wm_json_foreach_nocase(o, "TokenBucketBytesPerSecond", take_int,
+				     &out->token_bucket_bytes_per_second) ||
+	      wm_json_foreach_nocase(o, "TokenBucketBytesBurst", take_int,
+				     &out->token_bucket_bytes_burst);
+	json_decref(o);
+	return ret ? -EBADMSG : 0;
 }
 
 ssize_t wm_derp_seal(uint8_t *out, size_t cap, const uint8_t *msg, size_t len,

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The netmap's JSON form (docs/coord-protocol.md, "The netmap"), pure: this node, the peers and
+ * the relay map, as jansson values for the message codecs (coord_msg.c), and as compact text
+ * for a server that splices one peer list into many answers. Readers check every field as the
+ * protocol says and return -EBADMSG with a sentence naming the field in err (may be NULL).
+ */
+#ifndef WM_NETMAP_JSON_H
+#define WM_NETMAP_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "coord-client/netmap.h"
+
+/* This node: builder (NULL when out of memory) and reader. */
+json_t *wm_netmap_json_self_new(const struct wm_netmap_self *s);
+int wm_netmap_json_self(const json_t *o, struct wm_netmap_self *s, char *err, size_t errlen);
+
+/* The relay map {"regions": [...]}: builder and reader (rm is empty after a failure). */
+json_t *wm_netmap_json_relay_map_new(const struct wm_relay_map *rm);
+int wm_netmap_json_relay_map(const json_t *v, struct wm_relay_map *rm, char *err,
+			     size_t errlen);
+
+/* Puts nm's self, relays, packet_filter and peers into o. false when out of memory. */
+bool wm_netmap_json_put(json_t *o, const struct wm_netmap *nm);
+
+/* Reads them from o into nm, which the caller frees (wm_netmap_free()) either way. */
+int wm_netmap_json_read(const json_t *o, struct wm_netmap *nm, char *err, size_t errlen);
+
+/* Compact text of one peer, of self, of a relay map (NULL when out of memory). */
+char *wm_coord_peer_encode(const struct wm_netmap_peer *p);
+char *wm_coord_self_encode(const struct wm_netmap_self *s);
+char *wm_coord_relay_map_encode(const struct wm_relay_map *rm);
+
+/* The relay map as `relays set FILE` takes it and netmaps carry it. 0 or -EBADMSG. */
+int wm_coord_relay_map_parse(struct wm_relay_map *rm, const char *text, size_t len,
+			     char *err, size_t errlen);
+
+#endif
