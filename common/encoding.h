@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Text forms of 32-byte keys as wg(8) and the UAPI use them: standard base64
- * with padding, and lowercase hex. Constant time in the key bytes: no branch
- * or table lookup depends on a secret, so private keys may pass through.
+ * with padding, and lowercase hex, by libsodium's codecs. Constant time in the
+ * key bytes: no branch or table lookup depends on a secret, so private keys
+ * may pass through.
  */
 #ifndef WM_ENCODING_H
 #define WM_ENCODING_H

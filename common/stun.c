@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "common/bytes.h"
+
 #define TYPE_BINDING_REQUEST 0x0001	/* RFC 8489 §18.2 */
 #define TYPE_BINDING_SUCCESS 0x0101
 #define FINGERPRINT_XOR 0x5354554eu	/* RFC 8489 §14.7: "STUN" */
@@ -14,23 +16,6 @@
 #define SOFTWARE_LEN 8
 
 static const uint8_t cookie[4] = { 0x21, 0x12, 0xa4, 0x42 };
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
 
 /* CRC-32 as zlib and IEEE 802.3 compute it (reflected, polynomial 0xedb88320). */
 static uint32_t crc32_ieee(const uint8_t *p, size_t len)
@@ -52,17 +37,17 @@ bool wm_stun_is(const uint8_t *buf, size_t len)
 
 void wm_stun_request_encode(uint8_t out[WM_STUN_REQUEST_LEN], const uint8_t txid[WM_STUN_TXID_LEN])
 {
-	put16(out, TYPE_BINDING_REQUEST);
-	put16(out + 2, WM_STUN_REQUEST_LEN - WM_STUN_HEADER_LEN);
+	wm_put_be16(out, TYPE_BINDING_REQUEST);
+	wm_put_be16(out + 2, WM_STUN_REQUEST_LEN - WM_STUN_HEADER_LEN);
 	memcpy(out + 4, cookie, 4);
 	memcpy(out + 8, txid, WM_STUN_TXID_LEN);
-	put16(out + 20, WM_STUN_ATTR_SOFTWARE);
-	put16(out + 22, SOFTWARE_LEN);
+	wm_put_be16(out + 20, WM_STUN_ATTR_SOFTWARE);
+	wm_put_be16(out + 22, SOFTWARE_LEN);
 	memcpy(out + 24, SOFTWARE, SOFTWARE_LEN);
 	/* The length field above already counts the fingerprint, as §14.7 requires. */
-	put16(out + 32, WM_STUN_ATTR_FINGERPRINT);
-	put16(out + 34, 4);
-	put32(out + 36, crc32_ieee(out, 32) ^ FINGERPRINT_XOR);
+	wm_put_be16(out + 32, WM_STUN_ATTR_FINGERPRINT);
+	wm_put_be16(out + 34, 4);
+	wm_put_be32(out + 36, crc32_ieee(out, 32) ^ FINGERPRINT_XOR);
 }
 
 struct attr {
@@ -82,8 +67,8 @@ static int next_attr(const uint8_t *msg, size_t end, size_t *pos, struct attr *a
 	if (end - *pos < 4)
 		return -EBADMSG;
 	a->offset = *pos;
-	a->type = get16(msg + *pos);
-	a->len = get16(msg + *pos + 2);
+	a->type = wm_get_be16(msg + *pos);
+	a->len = wm_get_be16(msg + *pos + 2);
 	padded = (a->len + 3) & ~(size_t)3;
 	if (end - *pos - 4 < padded)
 		return -EBADMSG;
@@ -99,8 +84,8 @@ int wm_stun_request_parse(struct wm_stun_request *req, const uint8_t *buf, size_
 	int r;
 
 	memset(req, 0, sizeof(*req));
-	if (!wm_stun_is(buf, len) || get16(buf) != TYPE_BINDING_REQUEST ||
-	    get16(buf + 2) != len - WM_STUN_HEADER_LEN || (len & 3))
+	if (!wm_stun_is(buf, len) || wm_get_be16(buf) != TYPE_BINDING_REQUEST ||
+	    wm_get_be16(buf + 2) != len - WM_STUN_HEADER_LEN || (len & 3))
 		return -EBADMSG;
 	memcpy(req->txid, buf + 8, WM_STUN_TXID_LEN);
 	while ((r = next_attr(buf, len, &pos, &a)) > 0) {
@@ -113,7 +98,7 @@ int wm_stun_request_parse(struct wm_stun_request *req, const uint8_t *buf, size_
 			uint32_t want = crc32_ieee(buf, a.offset) ^ FINGERPRINT_XOR;
 			uint8_t w[4];
 
-			put32(w, want);
+			wm_put_be32(w, want);
 			if (a.len != 4 || memcmp(a.value, w, 4))
 				return -EBADMSG;
 			req->has_fingerprint = true;
@@ -146,16 +131,16 @@ ssize_t wm_stun_response_encode(uint8_t *out, size_t cap, const uint8_t txid[WM_
 	total = WM_STUN_HEADER_LEN + 4 + 4 + alen;
 	if (cap < total)
 		return -ENOSPC;
-	put16(out, TYPE_BINDING_SUCCESS);
-	put16(out + 2, (uint16_t)(4 + 4 + alen));
+	wm_put_be16(out, TYPE_BINDING_SUCCESS);
+	wm_put_be16(out + 2, (uint16_t)(4 + 4 + alen));
 	memcpy(out + 4, cookie, 4);
 	memcpy(out + 8, txid, WM_STUN_TXID_LEN);
-	put16(out + 20, WM_STUN_ATTR_XOR_MAPPED_ADDRESS);
-	put16(out + 22, (uint16_t)(4 + alen));
+	wm_put_be16(out + 20, WM_STUN_ATTR_XOR_MAPPED_ADDRESS);
+	wm_put_be16(out + 22, (uint16_t)(4 + alen));
 	out[24] = 0;
 	out[25] = family;
 	/* RFC 8489 §14.2: port XOR the cookie's top half, address XOR cookie || txid. */
-	put16(out + 26, port ^ 0x2112);
+	wm_put_be16(out + 26, port ^ 0x2112);
 	for (size_t i = 0; i < alen; i++)
 		out[28 + i] = ip[i] ^ (i < 4 ? cookie[i] : txid[i - 4]);
 	return (ssize_t)total;
@@ -179,7 +164,7 @@ static int decode_address(const struct attr *a, bool xor, const uint8_t txid[WM_
 		return -EBADMSG;
 	if (a->len < 4 + alen)
 		return -EBADMSG;
-	port = get16(a->value + 2);
+	port = wm_get_be16(a->value + 2);
 	memcpy(ip, a->value + 4, alen);
 	if (xor) {
 		port ^= 0x2112;
@@ -215,9 +200,9 @@ int wm_stun_response_parse(const uint8_t *buf, size_t len, uint8_t txid[WM_STUN_
 	if (!wm_stun_is(buf, len))
 		return -EBADMSG;
 	memcpy(txid, buf + 8, WM_STUN_TXID_LEN);
-	if (get16(buf) != TYPE_BINDING_SUCCESS)
+	if (wm_get_be16(buf) != TYPE_BINDING_SUCCESS)
 		return -ENOMSG;
-	end = WM_STUN_HEADER_LEN + get16(buf + 2);
+	end = WM_STUN_HEADER_LEN + wm_get_be16(buf + 2);
 	if (end > len)
 		return -EBADMSG;	/* bytes past the declared length are ignored */
 	while ((r = next_attr(buf, end, &pos, &a)) > 0) {

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/bytes.h"
 #include "engine/crypto.h"
 #include "engine/device.h"
 
@@ -101,7 +102,7 @@ static void format_ip6(char out[IP_STR_LEN], const uint8_t a[16])
 		return;
 	}
 	for (i = 0; i < 8; i++)
-		words[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
+		words[i] = wm_get_be16(a + 2 * i);
 	/* The first longest run of two or more zero words becomes "::". */
 	for (i = 0; i < 8; i = j + 1) {
 		for (j = i; j < 8 && !words[j]; j++)

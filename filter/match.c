@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/bytes.h"
 #include "filter/pkt.h"
 
 #define ALL_PORTS UINT32_MAX	/* a prefix's set index meaning every port */
@@ -51,13 +52,11 @@ static struct key6 key_of(int family, const uint8_t *a)
 	struct key6 k = { 0, 0 };
 
 	if (family == AF_INET) {
-		k.lo = (uint64_t)a[0] << 24 | (uint64_t)a[1] << 16 | (uint64_t)a[2] << 8 | a[3];
+		k.lo = wm_get_be32(a);
 		return k;
 	}
-	for (int i = 0; i < 8; i++) {
-		k.hi = k.hi << 8 | a[i];
-		k.lo = k.lo << 8 | a[8 + i];
-	}
+	k.hi = wm_get_be64(a);
+	k.lo = wm_get_be64(a + 8);
 	return k;
 }
 
@@ -290,7 +289,7 @@ static bool port_in(const struct wm_match *m, uint32_t s, uint16_t port)
 static bool lookup4(const struct wm_match *m, const struct table *t, const uint8_t *a,
 		    uint16_t port)
 {
-	uint32_t addr = (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3];
+	uint32_t addr = wm_get_be32(a);
 
 	for (size_t g = 0; g < t->n_groups; g++) {
 		const struct group *gr = &t->groups[g];

@@ -3,6 +3,8 @@
 
 #include <sys/socket.h>
 
+#include "common/bytes.h"
+
 /* IPv6 extension headers (RFC 8200 section 4; AH is RFC 4302). */
 enum {
 	EXT_HOP_BY_HOP = 0,
@@ -21,15 +23,7 @@ enum {
 	ICMP_HEADER_LEN = 8,
 };
 
-static inline uint16_t get16(const uint8_t *b)
-{
-	return (uint16_t)(b[0] << 8 | b[1]);
-}
 
-static inline uint32_t get32(const uint8_t *b)
-{
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-}
 
 /*
  * Walks the extension headers from off within len; returns the upper-layer offset (its
@@ -61,8 +55,8 @@ static size_t skip_ipv6_ext(struct wm_pkt *p, const uint8_t *b, size_t len, size
 			if (i == WM_PKT_MAX_EXT_HEADERS || seen_frag || off + 8 > len)
 				return 0;
 			seen_frag = true;
-			fo = get16(b + off + 2);
-			p->frag_id = get32(b + off + 4);
+			fo = wm_get_be16(b + off + 2);
+			p->frag_id = wm_get_be32(b + off + 4);
 			*nh = b[off];
 			off += 8;
 			if (fo >> 3) {
@@ -107,15 +101,15 @@ static bool parse_l4(struct wm_pkt *p, const uint8_t *b, size_t len, size_t off,
 			return false;
 		p->icmp_type = h[0];
 		p->icmp_code = h[1];
-		p->icmp_id = get16(h + 4);
+		p->icmp_id = wm_get_be16(h + 4);
 		return true;
 	}
 	switch (proto) {
 	case WM_IPPROTO_TCP:
 		if (avail < (quoted ? L4_QUOTED_LEN : TCP_HEADER_LEN))
 			return false;
-		p->sport = get16(h);
-		p->dport = get16(h + 2);
+		p->sport = wm_get_be16(h);
+		p->dport = wm_get_be16(h + 2);
 		if (quoted)
 			return true;
 		p->tcp_flags = h[13];
@@ -123,11 +117,11 @@ static bool parse_l4(struct wm_pkt *p, const uint8_t *b, size_t len, size_t off,
 	case WM_IPPROTO_UDP:
 		if (avail < UDP_HEADER_LEN)
 			return false;
-		p->sport = get16(h);
-		p->dport = get16(h + 2);
+		p->sport = wm_get_be16(h);
+		p->dport = wm_get_be16(h + 2);
 		/* A first fragment's UDP length covers the whole datagram. */
 		return quoted || frag != WM_PKT_FRAG_NONE ||
-		       (get16(h + 4) >= UDP_HEADER_LEN && get16(h + 4) <= avail);
+		       (wm_get_be16(h + 4) >= UDP_HEADER_LEN && wm_get_be16(h + 4) <= avail);
 	default:
 		return true;
 	}
@@ -150,7 +144,7 @@ bool wm_pkt_parse(struct wm_pkt *p, const uint8_t *b, size_t len, bool quoted)
 		off = (size_t)(b[0] & 0x0f) * 4;
 		if (len < IPV4_HEADER_LEN || off < IPV4_HEADER_LEN || off > len)
 			return false;
-		plen = get16(b + 2);
+		plen = wm_get_be16(b + 2);
 		if (plen < off)
 			return false;
 		if (plen > len) {
@@ -161,8 +155,8 @@ bool wm_pkt_parse(struct wm_pkt *p, const uint8_t *b, size_t len, bool quoted)
 		p->src = b + 12;
 		p->dst = b + 16;
 		proto = b[9];
-		fo = get16(b + 6);
-		p->frag_id = get16(b + 4);
+		fo = wm_get_be16(b + 6);
+		p->frag_id = wm_get_be16(b + 4);
 		if (fo & 0x1fff) {
 			frag = WM_PKT_FRAG_LATER;
 			if (proto == WM_IPPROTO_TCP && (size_t)(fo & 0x1fff) * 8 < TCP_HEADER_LEN)
@@ -175,7 +169,7 @@ bool wm_pkt_parse(struct wm_pkt *p, const uint8_t *b, size_t len, bool quoted)
 	case 6:
 		if (len < IPV6_HEADER_LEN)
 			return false;
-		plen = IPV6_HEADER_LEN + (size_t)get16(b + 4);
+		plen = IPV6_HEADER_LEN + (size_t)wm_get_be16(b + 4);
 		if (plen > len) {
 			if (!quoted)
 				return false;
@@ -201,35 +195,4 @@ bool wm_pkt_is_icmp_error(const struct wm_pkt *p)
 		return p->icmp_type == WM_ICMP4_UNREACH || p->icmp_type == WM_ICMP4_TIME_EXCEEDED ||
 		       p->icmp_type == WM_ICMP4_PARAM_PROBLEM;
 	return p->icmp_type >= WM_ICMP6_UNREACH && p->icmp_type <= WM_ICMP6_PARAM_PROBLEM;
-}
-
-uint32_t wm_pkt_csum_add(uint32_t sum, const uint8_t *buf, size_t len)
-{
-	uint64_t s = sum;
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		s += (uint32_t)(buf[i] << 8 | buf[i + 1]);
-	if (i < len)
-		s += (uint32_t)buf[i] << 8;
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint32_t)s;
-}
-
-uint16_t wm_pkt_csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-uint32_t wm_pkt_csum_pseudo(int family, const uint8_t *src, const uint8_t *dst, uint8_t proto,
-			    size_t len)
-{
-	size_t alen = family == AF_INET ? 4 : 16;
-	uint32_t sum = wm_pkt_csum_add(0, src, alen);
-
-	sum = wm_pkt_csum_add(sum, dst, alen);
-	return sum + proto + (uint32_t)(len >> 16) + (uint32_t)(len & 0xffff);
 }

@@ -79,17 +79,4 @@ bool wm_pkt_parse(struct wm_pkt *p, const uint8_t *pkt, size_t len, bool quoted)
 /* True for an ICMP(v6) error message that quotes the packet it is about (unreach, too big, ...). */
 bool wm_pkt_is_icmp_error(const struct wm_pkt *p);
 
-/*
- * One's-complement sum of buf (RFC 1071) added to sum, folded to 16 bits (not complemented).
- * Chain calls over consecutive pieces; only the last may have an odd length.
- */
-uint32_t wm_pkt_csum_add(uint32_t sum, const uint8_t *buf, size_t len);
-
-/* Folds a sum to 16 bits and complements it: the value to put into a checksum field. */
-uint16_t wm_pkt_csum_fold(uint32_t sum);
-
-/* The TCP/UDP/ICMPv6 pseudo-header sum (RFC 768, RFC 8200 section 8.1). */
-uint32_t wm_pkt_csum_pseudo(int family, const uint8_t *src, const uint8_t *dst, uint8_t proto,
-			    size_t len);
-
 #endif

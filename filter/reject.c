@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/bytes.h"
+#include "common/checksum.h"
 #include "filter/pkt.h"
 
 enum {
@@ -21,22 +23,8 @@ enum {
 	ICMP4_REDIRECT = 5,
 };
 
-static inline void put16(uint8_t *b, uint16_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
 
-static inline void put32(uint8_t *b, uint32_t v)
-{
-	put16(b, (uint16_t)(v >> 16));
-	put16(b + 2, (uint16_t)v);
-}
 
-static inline uint32_t get32(const uint8_t *b)
-{
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-}
 
 /* Not unspecified, loopback, multicast or broadcast: an address to answer or answer from. */
 static bool one_host(int family, const uint8_t *a)
@@ -57,17 +45,17 @@ static size_t ip_header(uint8_t *out, const struct wm_pkt *p, uint8_t proto, siz
 	if (p->family == AF_INET) {
 		memset(out, 0, IPV4_LEN);
 		out[0] = 0x45;
-		put16(out + 2, (uint16_t)(IPV4_LEN + payload));
+		wm_put_be16(out + 2, (uint16_t)(IPV4_LEN + payload));
 		out[8] = TTL;
 		out[9] = proto;
 		memcpy(out + 12, p->dst, 4);
 		memcpy(out + 16, p->src, 4);
-		put16(out + 10, wm_pkt_csum_fold(wm_pkt_csum_add(0, out, IPV4_LEN)));
+		wm_put_be16(out + 10, (uint16_t)~wm_checksum_sum(out, IPV4_LEN));
 		return IPV4_LEN;
 	}
 	memset(out, 0, IPV6_LEN);
 	out[0] = 0x60;
-	put16(out + 4, (uint16_t)payload);
+	wm_put_be16(out + 4, (uint16_t)payload);
 	out[6] = proto;
 	out[7] = TTL;
 	memcpy(out + 8, p->dst, 16);
@@ -86,20 +74,21 @@ static size_t tcp_rst(const struct wm_pkt *p, const uint8_t *pkt, uint8_t *out, 
 		return 0;
 	ip_header(out, p, WM_IPPROTO_TCP, TCP_LEN);
 	memset(t, 0, TCP_LEN);
-	put16(t, p->dport);
-	put16(t + 2, p->sport);
+	wm_put_be16(t, p->dport);
+	wm_put_be16(t + 2, p->sport);
 	if (p->tcp_flags & WM_TCP_ACK) {
 		memcpy(t + 4, in + 8, 4);	/* our sequence: what the segment acknowledged */
 		t[13] = WM_TCP_RST;
 	} else {
 		seglen = (uint32_t)(p->len - p->l4_off - (size_t)(in[12] >> 4) * 4);
 		seglen += !!(p->tcp_flags & WM_TCP_SYN) + !!(p->tcp_flags & WM_TCP_FIN);
-		put32(t + 8, get32(in + 4) + seglen);
+		wm_put_be32(t + 8, wm_get_be32(in + 4) + seglen);
 		t[13] = WM_TCP_RST | WM_TCP_ACK;
 	}
 	t[12] = (TCP_LEN / 4) << 4;
-	sum = wm_pkt_csum_pseudo(p->family, p->dst, p->src, WM_IPPROTO_TCP, TCP_LEN);
-	put16(t + 16, wm_pkt_csum_fold(wm_pkt_csum_add(sum, t, TCP_LEN)));
+	sum = wm_checksum_pseudo(p->dst, p->src, p->family == AF_INET ? 4 : 16, WM_IPPROTO_TCP,
+				 TCP_LEN);
+	wm_put_be16(t + 16, (uint16_t)~wm_checksum_fold((uint64_t)sum + wm_checksum_sum(t, TCP_LEN)));
 	return hl + TCP_LEN;
 }
 
@@ -122,9 +111,10 @@ static size_t icmp_unreach(const struct wm_pkt *p, const uint8_t *pkt, uint8_t *
 	icmp[0] = v4 ? WM_ICMP4_UNREACH : WM_ICMP6_UNREACH;
 	icmp[1] = v4 ? ICMP4_ADMIN_PROHIBITED : ICMP6_ADMIN_PROHIBITED;
 	memcpy(icmp + ICMP_LEN, pkt, quote);
-	sum = v4 ? 0 : wm_pkt_csum_pseudo(AF_INET6, p->dst, p->src, WM_IPPROTO_ICMPV6,
-					   ICMP_LEN + quote);
-	put16(icmp + 2, wm_pkt_csum_fold(wm_pkt_csum_add(sum, icmp, ICMP_LEN + quote)));
+	/* ICMPv6 covers a pseudo-header (RFC 4443 section 2.3), ICMP for IPv4 does not. */
+	sum = v4 ? 0 : wm_checksum_pseudo(p->dst, p->src, 16, WM_IPPROTO_ICMPV6, ICMP_LEN + quote);
+	wm_put_be16(icmp + 2, (uint16_t)~wm_checksum_fold((uint64_t)sum +
+							  wm_checksum_sum(icmp, ICMP_LEN + quote)));
 	return hl + ICMP_LEN + quote;
 }
 

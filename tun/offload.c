@@ -13,6 +13,9 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "common/bytes.h"
+#include "common/checksum.h"
+
 #ifdef __linux__
 #include <linux/virtio_net.h>
 _Static_assert(sizeof(struct virtio_net_hdr) == WM_VNET_HDR_LEN, "virtio_net_hdr size");
@@ -51,27 +54,9 @@ enum {
 	IPV4_FRAG_OFF = 0x1fff,
 };
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
 
 int wm_vnet_hdr_parse(struct wm_vnet_hdr *hdr, const uint8_t *buf, size_t len)
 {
@@ -96,65 +81,20 @@ void wm_vnet_hdr_write(uint8_t buf[WM_VNET_HDR_LEN], const struct wm_vnet_hdr *h
 	memcpy(buf + 8, &hdr->csum_offset, 2);
 }
 
-/* Internet checksum (RFC 1071) */
-
-static uint16_t fold(uint64_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
-
-/*
- * The ones'-complement sum of p as big-endian 16-bit words, not complemented.
- * Summed in native 32-bit words and swapped at the end (RFC 1071 §2(B)).
- */
-static uint16_t sum_bytes(const uint8_t *p, size_t n)
-{
-	uint64_t sum = 0;
-	uint32_t w;
-	uint16_t r;
-
-	while (n >= 8) {
-		uint32_t w2;
-
-		memcpy(&w, p, 4);
-		memcpy(&w2, p + 4, 4);
-		sum += (uint64_t)w + w2;
-		p += 8;
-		n -= 8;
-	}
-	if (n >= 4) {
-		memcpy(&w, p, 4);
-		sum += w;
-		p += 4;
-		n -= 4;
-	}
-	if (n) {
-		w = 0;
-		memcpy(&w, p, n);
-		sum += w;
-	}
-	r = fold(sum);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	r = (uint16_t)(r >> 8 | r << 8);
-#endif
-	return r;
-}
 
 /* The pseudo-header sum (RFC 9293 §3.1, RFC 8200 §8.1); addresses are adjacent in both. */
 static uint16_t pseudo_sum(const uint8_t *ip, bool v6, uint8_t proto, size_t l4_len)
 {
-	const uint8_t *addrs = ip + (v6 ? 8 : 12);
+	size_t alen = v6 ? 16 : 4;
+	const uint8_t *src = ip + (v6 ? 8 : 12);
 
-	return fold((uint64_t)sum_bytes(addrs, v6 ? 32 : 8) + proto + (l4_len >> 16) +
-		    (l4_len & 0xffff));
+	return wm_checksum_pseudo(src, src + alen, alen, proto, l4_len);
 }
 
 static void ipv4_set_csum(uint8_t *ip, size_t ihl)
 {
-	put16(ip + 10, 0);
-	put16(ip + 10, (uint16_t)~sum_bytes(ip, ihl));
+	wm_put_be16(ip + 10, 0);
+	wm_put_be16(ip + 10, (uint16_t)~wm_checksum_sum(ip, ihl));
 }
 
 /* GSO split */
@@ -164,7 +104,7 @@ static int parse_ip(const uint8_t *p, size_t len, bool v6, size_t *iph, uint8_t 
 {
 	if (v6) {
 		/* Extension headers (proto not TCP/UDP) are refused by the caller. */
-		if (len < IPV6_HDR_LEN || get16(p + 4) != len - IPV6_HDR_LEN)
+		if (len < IPV6_HDR_LEN || wm_get_be16(p + 4) != len - IPV6_HDR_LEN)
 			return -EINVAL;
 		*iph = IPV6_HDR_LEN;
 		*proto = p[6];
@@ -173,9 +113,9 @@ static int parse_ip(const uint8_t *p, size_t len, bool v6, size_t *iph, uint8_t 
 	if (len < IPV4_HDR_MIN)
 		return -EINVAL;
 	*iph = (size_t)(p[0] & 0xf) * 4;
-	if (*iph < IPV4_HDR_MIN || *iph > len || get16(p + 2) != len)
+	if (*iph < IPV4_HDR_MIN || *iph > len || wm_get_be16(p + 2) != len)
 		return -EINVAL;
-	if (get16(p + 6) & (IPV4_MF | IPV4_FRAG_OFF))
+	if (wm_get_be16(p + 6) & (IPV4_MF | IPV4_FRAG_OFF))
 		return -EINVAL;
 	*proto = p[9];
 	return 0;
@@ -196,8 +136,8 @@ static int split_none(const struct wm_vnet_hdr *h, const uint8_t *pkt, size_t le
 	memcpy(out[0], pkt, len);
 	if (partial) {
 		/* The field holds the pseudo-header sum, which the sum takes in. */
-		c = (uint16_t)~sum_bytes(out[0] + h->csum_start, len - h->csum_start);
-		put16(out[0] + at, c ? c : 0xffff);
+		c = (uint16_t)~wm_checksum_sum(out[0] + h->csum_start, len - h->csum_start);
+		wm_put_be16(out[0] + at, c ? c : 0xffff);
 	}
 	out_len[0] = len;
 	return 1;
@@ -273,28 +213,28 @@ int wm_gso_split(const uint8_t *in, size_t in_len, uint8_t *const out[], size_t 
 		memcpy(o, pkt, hdr);
 		memcpy(o + hdr, pkt + at, n);
 		if (v6) {
-			put16(o + 4, (uint16_t)(hdr + n - IPV6_HDR_LEN));
+			wm_put_be16(o + 4, (uint16_t)(hdr + n - IPV6_HDR_LEN));
 		} else {
-			put16(o + 2, (uint16_t)(hdr + n));
-			put16(o + 4, (uint16_t)(get16(pkt + 4) + k));
+			wm_put_be16(o + 2, (uint16_t)(hdr + n));
+			wm_put_be16(o + 4, (uint16_t)(wm_get_be16(pkt + 4) + k));
 			ipv4_set_csum(o, iph);
 		}
 		if (tcp) {
-			put32(l4 + 4, get32(pkt + iph + 4) + (uint32_t)(k * gso));
+			wm_put_be32(l4 + 4, wm_get_be32(pkt + iph + 4) + (uint32_t)(k * gso));
 			if (k + 1 < nseg)
 				l4[13] &= (uint8_t)~(TCP_FIN | TCP_PSH);
 			if (k > 0)
 				l4[13] &= (uint8_t)~TCP_CWR;
-			put16(l4 + TCP_CSUM_OFF, 0);
+			wm_put_be16(l4 + TCP_CSUM_OFF, 0);
 		} else {
-			put16(l4 + 4, (uint16_t)l4_len);
-			put16(l4 + UDP_CSUM_OFF, 0);
+			wm_put_be16(l4 + 4, (uint16_t)l4_len);
+			wm_put_be16(l4 + UDP_CSUM_OFF, 0);
 		}
-		c = (uint16_t)~fold((uint64_t)psum + l4_len + sum_bytes(l4, l4_len));
+		c = (uint16_t)~wm_checksum_fold((uint64_t)psum + l4_len + wm_checksum_sum(l4, l4_len));
 		/* RFC 768: a computed zero is sent as all ones; 0 means "none". */
 		if (!tcp && c == 0)
 			c = 0xffff;
-		put16(l4 + (tcp ? TCP_CSUM_OFF : UDP_CSUM_OFF), c);
+		wm_put_be16(l4 + (tcp ? TCP_CSUM_OFF : UDP_CSUM_OFF), c);
 		out_len[k] = hdr + n;
 	}
 	return (int)nseg;
@@ -354,11 +294,11 @@ static void classify(const uint8_t *p, size_t len, struct pkt_info *f)
 		f->kind = K_PAIR;
 		f->v6 = false;
 		f->iph = (size_t)(p[0] & 0xf) * 4;
-		if ((get16(p + 6) & IPV4_FRAG_OFF) || f->iph < IPV4_HDR_MIN ||
+		if ((wm_get_be16(p + 6) & IPV4_FRAG_OFF) || f->iph < IPV4_HDR_MIN ||
 		    f->iph + TCP_HDR_MIN > len)
 			return;
 		f->kind = K_TCP;
-		if (f->iph != IPV4_HDR_MIN || get16(p + 2) != len || (get16(p + 6) & IPV4_MF))
+		if (f->iph != IPV4_HDR_MIN || wm_get_be16(p + 2) != len || (wm_get_be16(p + 6) & IPV4_MF))
 			return;
 	} else if (len >= IPV6_HDR_LEN && p[0] >> 4 == 6) {
 		if (p[6] != PROTO_TCP && !ipv6_ext(p[6]))
@@ -369,7 +309,7 @@ static void classify(const uint8_t *p, size_t len, struct pkt_info *f)
 		if (p[6] != PROTO_TCP || len < IPV6_HDR_LEN + TCP_HDR_MIN)
 			return;
 		f->kind = K_TCP;
-		if (get16(p + 4) != len - IPV6_HDR_LEN)
+		if (wm_get_be16(p + 4) != len - IPV6_HDR_LEN)
 			return;
 	} else {
 		return;
@@ -382,7 +322,7 @@ static void classify(const uint8_t *p, size_t len, struct pkt_info *f)
 		return;
 	f->kind = K_CAND;
 	f->payload = len - f->iph - f->th;
-	f->seq = get32(p + f->iph + 4);
+	f->seq = wm_get_be32(p + f->iph + 4);
 	f->flags = fl;
 }
 
@@ -422,13 +362,13 @@ static void finish_run(struct wm_gro_packet *pkts, const struct run *run)
 	if (run->segs < 2)
 		return;
 	if (run->v6) {
-		put16(ip + 4, (uint16_t)(q->len - IPV6_HDR_LEN));
+		wm_put_be16(ip + 4, (uint16_t)(q->len - IPV6_HDR_LEN));
 	} else {
-		put16(ip + 2, (uint16_t)q->len);
+		wm_put_be16(ip + 2, (uint16_t)q->len);
 		ipv4_set_csum(ip, run->iph);
 	}
 	/* CHECKSUM_PARTIAL: the field holds the pseudo-header sum, not complemented. */
-	put16(ip + run->iph + TCP_CSUM_OFF, pseudo_sum(ip, run->v6, PROTO_TCP, q->len - run->iph));
+	wm_put_be16(ip + run->iph + TCP_CSUM_OFF, pseudo_sum(ip, run->v6, PROTO_TCP, q->len - run->iph));
 	wm_vnet_hdr_write(ip - WM_VNET_HDR_LEN, &h);
 }
 
@@ -441,10 +381,10 @@ static void close_run(struct wm_gro_packet *pkts, struct run *runs, size_t *nrun
 
 static bool csum_ok(const uint8_t *p, size_t len, size_t iph, bool v6)
 {
-	if (!v6 && sum_bytes(p, iph) != 0xffff)
+	if (!v6 && wm_checksum_sum(p, iph) != 0xffff)
 		return false;
-	return fold((uint64_t)pseudo_sum(p, v6, PROTO_TCP, len - iph) +
-		    sum_bytes(p + iph, len - iph)) == 0xffff;
+	return wm_checksum_fold((uint64_t)pseudo_sum(p, v6, PROTO_TCP, len - iph) +
+		    wm_checksum_sum(p + iph, len - iph)) == 0xffff;
 }
 
 /* Headers that must match for p to follow the leader q (tcp_gro_receive, inet_gro_receive). */
@@ -458,10 +398,10 @@ static bool headers_match(const uint8_t *q, const uint8_t *p, const struct run *
 			return false;
 	} else {
 		/* TOS, flags, TTL; without DF the IDs must count up as GSO will make them */
-		if (q[1] != p[1] || get16(q + 6) != get16(p + 6) || q[8] != p[8])
+		if (q[1] != p[1] || wm_get_be16(q + 6) != wm_get_be16(p + 6) || q[8] != p[8])
 			return false;
-		if (!(get16(q + 6) & IPV4_DF) &&
-		    get16(p + 4) != (uint16_t)(get16(q + 4) + run->segs))
+		if (!(wm_get_be16(q + 6) & IPV4_DF) &&
+		    wm_get_be16(p + 4) != (uint16_t)(wm_get_be16(q + 4) + run->segs))
 			return false;
 	}
 	/*
