@@ -6,7 +6,7 @@
 #include <string.h>
 
 /* Whitepaper §6.1: Reject-After-Messages = 2^64 - 2^13 - 1. */
-#define LIMIT (UINT64_MAX - (UINT64_C(1) << 13) - 1)
+#define LIMIT (UINT64_MAX - (UINT64_C(1) << 13))
 #define W ((uint64_t)WM_REPLAY_WINDOW)
 #define RING_BITS ((uint64_t)WM_REPLAY_BITS_TOTAL)
 
