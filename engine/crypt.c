@@ -2,7 +2,6 @@
 #include "engine/crypt.h"
 
 #include "engine/crypto.h"
-#include "engine/device.h"
 
 void wm_crypt_packets(struct wm_packet *pkts, size_t n)
 {

@@ -16,7 +16,7 @@
 
 #include <stddef.h>
 
-struct wm_packet;
+#include "engine/packet.h"
 
 /*
  * Seals packets marked WM_VERDICT_SEAL (→ SEND) and opens those marked
