@@ -9,13 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/unix_listener.h"
 
 enum conn_state {
 	CONN_READING,	/* waiting for the request line */
@@ -279,7 +279,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 	int fd;
 
 	(void)revents;
-	while ((fd = accept4(srv->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+	while ((fd = wm_unix_listener_accept(srv->fd)) >= 0) {
 		if (!peer_allowed(srv, fd)) {
 			/* A fresh socket's buffer takes these few bytes without blocking. */
 			if (send(fd, WM_CONTROL_REFUSAL, strlen(WM_CONTROL_REFUSAL),
@@ -308,74 +308,11 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
-/* 0 when path is free (a stale socket there was removed), else -errno. */
-static int claim_path(const struct sockaddr_un *addr)
-{
-	struct stat st;
-	int fd, err;
-
-	if (lstat(addr->sun_path, &st) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(st.st_mode))
-		return -EEXIST;
-	/* Non-blocking: a live server with a full backlog says EAGAIN instead of stalling us. */
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	err = connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) < 0 ? errno : 0;
-	close(fd);
-	if (err == ECONNREFUSED) {
-		/* Left by a daemon that died. */
-		if (unlink(addr->sun_path) < 0 && errno != ENOENT)
-			return -errno;
-		return 0;
-	}
-	if (err == ENOENT)
-		return 0;
-	if (err == 0 || err == EAGAIN || err == EINPROGRESS)
-		return -EADDRINUSE;
-	return -err;
-}
-
-static int listen_on(struct wm_control_server *srv, const char *path)
-{
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	mode_t old_umask;
-	int fd, err;
-
-	if (strlen(path) >= sizeof(addr.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(addr.sun_path, path);
-	err = claim_path(&addr);
-	if (err < 0)
-		return err;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	/* Born 0600, so it is never more open than it ends up; then opened to the group. */
-	old_umask = umask(0177);
-	err = bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ? -errno : 0;
-	umask(old_umask);
-	if (err < 0) {
-		close(fd);
-		return err;
-	}
-	if ((srv->operator_gid != (gid_t)-1 &&
-	     (chown(path, (uid_t)-1, srv->operator_gid) < 0 || chmod(path, 0660) < 0)) ||
-	    listen(fd, WM_CONTROL_MAX_CONNECTIONS) < 0) {
-		err = -errno;
-		unlink(path);
-		close(fd);
-		return err;
-	}
-	memcpy(srv->path, addr.sun_path, sizeof(srv->path));
-	srv->owns_path = true;
-	return fd;
-}
-
 int wm_control_start(struct wm_control_server *srv, struct ev_loop *loop, const char *path,
 		     gid_t operator_gid, wm_control_request_fn fn, void *ctx)
 {
+	int fd;
+
 	memset(srv, 0, sizeof(*srv));
 	srv->fd = -1;
 	srv->loop = loop;
@@ -385,13 +322,16 @@ int wm_control_start(struct wm_control_server *srv, struct ev_loop *loop, const 
 	srv->ctx = ctx;
 	srv->read_timeout_s = WM_CONTROL_READ_TIMEOUT_S;
 	srv->write_timeout_s = WM_CONTROL_WRITE_TIMEOUT_S;
-	srv->fd = listen_on(srv, path);
-	if (srv->fd < 0) {
-		int err = srv->fd;
-
-		srv->fd = -1;
-		return err;
-	}
+	if (strlen(path) >= sizeof(srv->path))
+		return -ENAMETOOLONG;
+	/* 0600, or 0660 for the operator group. */
+	fd = wm_unix_listener_open(path, operator_gid == (gid_t)-1 ? 0600 : 0660, (uid_t)-1,
+				   operator_gid, WM_CONTROL_MAX_CONNECTIONS);
+	if (fd < 0)
+		return fd;
+	srv->fd = fd;
+	strcpy(srv->path, path);
+	srv->owns_path = true;
 	ev_io_init(&srv->accept_watcher, on_accept, srv->fd, EV_READ);
 	srv->accept_watcher.data = srv;
 	ev_io_start(loop, &srv->accept_watcher);
@@ -402,15 +342,11 @@ void wm_control_stop(struct wm_control_server *srv)
 {
 	while (srv->conns)
 		close_conn(srv->conns);
-	if (srv->fd >= 0) {
+	if (srv->fd >= 0)
 		ev_io_stop(srv->loop, &srv->accept_watcher);
-		close(srv->fd);
-		srv->fd = -1;
-	}
-	if (srv->owns_path) {
-		unlink(srv->path);
-		srv->owns_path = false;
-	}
+	wm_unix_listener_close(srv->fd, srv->owns_path ? srv->path : NULL);
+	srv->fd = -1;
+	srv->owns_path = false;
 }
 
 /* Client side. */

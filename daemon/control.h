@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "common/unix_listener.h"
+
 #define WM_CONTROL_SOCKET_NAME "wiremesh.sock"
 /* What a peer that may not use the socket reads before it is closed. */
 #define WM_CONTROL_REFUSAL "error: permission denied\n"
@@ -40,7 +42,7 @@ struct wm_control_server {
 	ev_io accept_watcher;
 	int fd;
 	bool owns_path;
-	char path[108];
+	char path[WM_UNIX_PATH_MAX];
 	gid_t operator_gid;
 	uid_t self_uid;
 	struct wm_control_conn *conns;

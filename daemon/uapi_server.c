@@ -8,10 +8,10 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/unix_listener.h"
 
 struct wm_uapi_conn {
 	ev_io watcher;
@@ -164,7 +164,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	while ((fd = accept4(srv->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+	while ((fd = wm_unix_listener_accept(srv->fd)) >= 0) {
 		if (srv->conn_count >= WM_UAPI_MAX_CONNECTIONS || !(c = calloc(1, sizeof(*c)))) {
 			close(fd);
 			continue;
@@ -180,49 +180,22 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
-/* True when a live process answers on the socket path. */
-static bool socket_in_use(const struct sockaddr_un *addr)
-{
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool in_use;
-
-	if (fd < 0)
-		return false;
-	in_use = connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) == 0;
-	close(fd);
-	return in_use;
-}
-
 static int listen_on_path(struct wm_uapi_server *srv, const char *ifname, const char **what)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	mode_t old_umask;
-	int fd, err;
+	int fd;
 
 	*what = "create " WM_UAPI_SOCKET_DIR;
 	if (mkdir(WM_UAPI_SOCKET_DIR, 0755) < 0 && errno != EEXIST)
 		return -errno;
-	if ((size_t)snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/%s.sock", WM_UAPI_SOCKET_DIR,
-			     ifname) >= sizeof(addr.sun_path))
+	if ((size_t)snprintf(srv->path, sizeof(srv->path), "%s/%s.sock", WM_UAPI_SOCKET_DIR,
+			     ifname) >= sizeof(srv->path))
 		return -ENAMETOOLONG;
 	*what = "start the UAPI socket";
-	if (socket_in_use(&addr))
-		return -EADDRINUSE;
-	unlink(addr.sun_path);	/* stale, from a process that died */
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	/* Only the owner (root, or the user running us) may configure the device. */
-	old_umask = umask(0077);
-	err = bind(fd, (struct sockaddr *)&addr, sizeof(addr));
-	umask(old_umask);
-	if (err < 0 || listen(fd, 16) < 0) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	memcpy(srv->path, addr.sun_path, sizeof(srv->path));
-	srv->owns_path = true;
+	/* Only the owner (root, or the user running us) may configure the device, as with
+	 * wireguard-go. */
+	fd = wm_unix_listener_open(srv->path, 0700, (uid_t)-1, (gid_t)-1, 16);
+	if (fd >= 0)
+		srv->owns_path = true;
 	return fd;
 }
 
@@ -230,6 +203,7 @@ int wm_uapi_server_start(struct wm_uapi_server *srv, struct ev_loop *loop, const
 			 int listen_fd, wm_uapi_request_fn handle, void *ctx, const char **what)
 {
 	memset(srv, 0, sizeof(*srv));
+	srv->fd = -1;
 	srv->loop = loop;
 	srv->handle = handle;
 	srv->ctx = ctx;
@@ -239,9 +213,11 @@ int wm_uapi_server_start(struct wm_uapi_server *srv, struct ev_loop *loop, const
 			return -errno;
 		srv->fd = listen_fd;
 	} else {
-		srv->fd = listen_on_path(srv, ifname, what);
-		if (srv->fd < 0)
-			return srv->fd;
+		int fd = listen_on_path(srv, ifname, what);
+
+		if (fd < 0)
+			return fd;
+		srv->fd = fd;
 	}
 	ev_io_init(&srv->accept_watcher, on_accept, srv->fd, EV_READ);
 	srv->accept_watcher.data = srv;
@@ -253,13 +229,9 @@ void wm_uapi_server_stop(struct wm_uapi_server *srv)
 {
 	while (srv->conns)
 		close_conn(srv->conns);
-	if (srv->fd > 0) {
+	if (srv->fd >= 0)
 		ev_io_stop(srv->loop, &srv->accept_watcher);
-		close(srv->fd);
-		srv->fd = -1;
-	}
-	if (srv->owns_path) {
-		unlink(srv->path);
-		srv->owns_path = false;
-	}
+	wm_unix_listener_close(srv->fd, srv->owns_path ? srv->path : NULL);
+	srv->fd = -1;
+	srv->owns_path = false;
 }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/unix_listener.h"
 #include "engine/uapi.h"
 
 enum {
@@ -31,7 +32,7 @@ struct wm_uapi_server {
 	ev_io accept_watcher;
 	int fd;
 	bool owns_path;
-	char path[108];
+	char path[WM_UNIX_PATH_MAX];
 	struct wm_uapi_conn *conns;
 	unsigned conn_count;
 	wm_uapi_request_fn handle;
@@ -39,9 +40,11 @@ struct wm_uapi_server {
 };
 
 /*
- * Listens on WM_UAPI_SOCKET_DIR/ifname.sock, or adopts listen_fd when >= 0
- * (wg-quick's WG_UAPI_FD). -EADDRINUSE when another process serves that
- * socket already. 0 or -errno; *what names the step that failed.
+ * Listens on WM_UAPI_SOCKET_DIR/ifname.sock (mode 0700; a socket left by a
+ * process that died is replaced), or adopts listen_fd when >= 0 (wg-quick's
+ * WG_UAPI_FD). -EADDRINUSE when another process serves that socket already,
+ * -EEXIST when something other than a socket is there. 0 or -errno; *what
+ * names the step that failed.
  */
 int wm_uapi_server_start(struct wm_uapi_server *srv, struct ev_loop *loop, const char *ifname,
 			 int listen_fd, wm_uapi_request_fn handle, void *ctx, const char **what);
