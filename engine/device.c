@@ -137,7 +137,7 @@ struct wm_peer *wm_device_add_peer(struct wm_device *dev, const uint8_t public_k
 void wm_device_remove_peer(struct wm_device *dev, struct wm_peer *peer)
 {
 	wm_timers_stop(peer);
-	wm_peer_clear_session(peer);
+	wm_peer_clear_session(peer, &dev->index);
 	wm_allowedips_remove_by_peer(&dev->allowedips, peer);
 	unhash_peer(dev, peer);
 	if (peer->prev)

@@ -5,13 +5,13 @@
 #include <string.h>
 
 #include "common/encoding.h"
-#include "engine/device.h"
 
-bool wm_peer_stage_packet(struct wm_peer *peer, const uint8_t *data, size_t len)
+bool wm_peer_stage_packet(struct wm_peer *peer, const uint8_t *data, size_t len, bool *evicted)
 {
 	struct wm_staged_packet *sp;
 	uint8_t *buf;
 
+	*evicted = false;
 	if (len > WM_MSG_MAX_LEN)
 		return false;
 	buf = malloc(WM_PACKET_HEADROOM + len + WM_PACKET_TAILROOM);
@@ -27,7 +27,7 @@ bool wm_peer_stage_packet(struct wm_peer *peer, const uint8_t *data, size_t len)
 		sp->buf = NULL;
 		peer->staged_head = (peer->staged_head + 1) % WM_MAX_STAGED_PACKETS;
 		peer->staged_count--;
-		peer->device->drops[WM_DROP_STAGED_OVERFLOW]++;
+		*evicted = true;
 	}
 	sp = &peer->staged[(peer->staged_head + peer->staged_count) % WM_MAX_STAGED_PACKETS];
 	sp->buf = buf;
@@ -49,10 +49,10 @@ void wm_peer_clear_staged(struct wm_peer *peer)
 	peer->staged_head = 0;
 }
 
-void wm_peer_clear_session(struct wm_peer *peer)
+void wm_peer_clear_session(struct wm_peer *peer, struct wm_index_table *index)
 {
-	wm_noise_handshake_clear(&peer->handshake, &peer->device->index);
-	wm_keypairs_clear(&peer->keypairs, &peer->device->index);
+	wm_noise_handshake_clear(&peer->handshake, index);
+	wm_keypairs_clear(&peer->keypairs, index);
 	wm_peer_clear_staged(peer);
 }
 

@@ -48,14 +48,17 @@ struct wm_peer {
 	uint64_t internal_id;	/* for log lines only */
 };
 
-/* Copies a packet to wait for a session; the oldest is dropped when the queue is full. */
-bool wm_peer_stage_packet(struct wm_peer *peer, const uint8_t *data, size_t len);
+/*
+ * Copies a packet to wait for a session. False when it could not be copied. When the queue is
+ * full the oldest goes to make room and *evicted says so, for the caller to count the drop.
+ */
+bool wm_peer_stage_packet(struct wm_peer *peer, const uint8_t *data, size_t len, bool *evicted);
 
 /* Frees every staged packet (when handshakes give up, or the peer goes). */
 void wm_peer_clear_staged(struct wm_peer *peer);
 
-/* Forgets all session state: handshake, keypairs, staged packets (§6.3 zeroing). */
-void wm_peer_clear_session(struct wm_peer *peer);
+/* Forgets all session state: handshake, keypairs (their indices leave index), staged packets. */
+void wm_peer_clear_session(struct wm_peer *peer, struct wm_index_table *index);
 
 /* Sets the endpoint packets for this peer are sent to. */
 void wm_peer_set_endpoint(struct wm_peer *peer, const struct wm_endpoint *endpoint);

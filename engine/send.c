@@ -152,7 +152,9 @@ void wm_send_staged_packets(struct wm_peer *peer, uint64_t now)
 
 void wm_send_keepalive(struct wm_peer *peer, uint64_t now)
 {
-	if (!peer->staged_count && !wm_peer_stage_packet(peer, NULL, 0)) {
+	bool evicted;	/* never: an empty queue has room */
+
+	if (!peer->staged_count && !wm_peer_stage_packet(peer, NULL, 0, &evicted)) {
 		peer->device->drops[WM_DROP_NO_MEMORY]++;
 		return;
 	}
@@ -171,6 +173,7 @@ static void prepare_one(struct wm_device *dev, struct wm_packet *p, uint64_t now
 	struct wm_ip_info ip;
 	struct wm_peer *peer;
 	struct wm_keypair *kp;
+	bool evicted;
 
 	p->peer = NULL;
 	if (!dev->identity.has_private_key)
@@ -196,8 +199,10 @@ static void prepare_one(struct wm_device *dev, struct wm_packet *p, uint64_t now
 		return;
 	}
 	/* No session yet (or older packets wait): queue behind them, keep order. */
-	if (!wm_peer_stage_packet(peer, p->data, p->len))
+	if (!wm_peer_stage_packet(peer, p->data, p->len, &evicted))
 		return drop(dev, p, WM_DROP_NO_MEMORY);
+	if (evicted)
+		dev->drops[WM_DROP_STAGED_OVERFLOW]++;
 	p->verdict = WM_VERDICT_CONSUMED;
 	wm_send_staged_packets(peer, now);
 }

@@ -973,13 +973,14 @@ START_TEST(staged_packets_stop_at_reject_after_messages)
 	struct wm_keypair *kp;
 	uint8_t pkt[WM_INPROC_MAX_PACKET];
 	size_t len, i;
+	bool evicted;
 
 	ck_assert(send_and_check(A, B, false, 64, 0));
 	kp = pa->keypairs.current;
 	kp->send_counter = WM_REJECT_AFTER_MESSAGES - 1;
 	for (i = 1; i <= 2; i++) {
 		len = wm_inproc_make_packet(pkt, &net.nodes[A], &net.nodes[B], false, 64, (uint8_t)i);
-		ck_assert(wm_peer_stage_packet(pa, pkt, len));
+		ck_assert(wm_peer_stage_packet(pa, pkt, len, &evicted));
 	}
 	/* One counter is left: the first goes, the second waits for new keys (as the kernel re-stages). */
 	wm_send_staged_packets(pa, net.now);
