@@ -111,8 +111,8 @@ static void on_registered(void *ctx, int err, const struct wm_coord_http_msg *re
 	struct bench *b = nd->b;
 
 	nd->conn = NULL;
-	if (err || resp->status != 200) {
-		fail(b, "register", err ? why : (const char *)resp->body);
+	if (err || resp->http.status != 200) {
+		fail(b, "register", err ? why : (const char *)resp->http.body);
 		return;
 	}
 	nd->registered = true;
@@ -189,13 +189,13 @@ static void on_polled(void *ctx, int err, const struct wm_coord_http_msg *resp, 
 	ssize_t n;
 
 	nd->conn = NULL;
-	if (err || resp->status != 200) {
-		fail(b, "poll", err ? why : (const char *)resp->body);
+	if (err || resp->http.status != 200) {
+		fail(b, "poll", err ? why : (const char *)resp->http.body);
 		return;
 	}
 	b->last_answer = now_s();
-	plain = malloc(resp->body_len);
-	n = wm_coord_open(&nd->box, plain, resp->body_len, resp->body, resp->body_len);
+	plain = malloc(resp->http.body_len);
+	n = wm_coord_open(&nd->box, plain, resp->http.body_len, resp->http.body, resp->http.body_len);
 	if (n < 0) {
 		free(plain);
 		fail(b, "poll", "answer does not open");
@@ -311,8 +311,8 @@ static void on_key(void *ctx, int err, const struct wm_coord_http_msg *resp, con
 {
 	struct bench *b = ctx;
 
-	if (err || resp->status != 200 ||
-	    wm_coord_key_resp_parse(b->server_key, (const char *)resp->body, resp->body_len, NULL, 0))
+	if (err || resp->http.status != 200 ||
+	    wm_coord_key_resp_parse(b->server_key, (const char *)resp->http.body, resp->http.body_len, NULL, 0))
 		fail(b, "server key", err ? why : "bad answer");
 	ev_break(b->loop, EVBREAK_ALL);
 }

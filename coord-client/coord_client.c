@@ -279,7 +279,7 @@ static void got_key(struct wm_coord_client *c, const struct wm_coord_http_msg *r
 {
 	char err[WM_COORD_ERR_LEN];
 
-	if (wm_coord_key_resp_parse(c->server_key, (const char *)resp->body, resp->body_len, err,
+	if (wm_coord_key_resp_parse(c->server_key, (const char *)resp->http.body, resp->http.body_len, err,
 				    sizeof(err))) {
 		fail(c, "server key answer: %s", err);
 		return;
@@ -379,11 +379,11 @@ static void got_error(struct wm_coord_client *c, enum phase ph,
 					     "node_expired", "unknown_node" };
 	char code[32] = "", msg[WM_COORD_ERROR_MAX + 1] = "", why[WM_COORD_ERROR_MAX + 64];
 
-	if (wm_coord_error_parse((const char *)resp->body, resp->body_len, code, sizeof(code), msg,
+	if (wm_coord_error_parse((const char *)resp->http.body, resp->http.body_len, code, sizeof(code), msg,
 				 sizeof(msg)))
-		snprintf(msg, sizeof(msg), "HTTP status %d", resp->status);
+		snprintf(msg, sizeof(msg), "HTTP status %d", resp->http.status);
 	snprintf(why, sizeof(why), "server: %s", msg);
-	if (ph == PH_ROTATE && resp->status < 500 && resp->status != 429 &&
+	if (ph == PH_ROTATE && resp->http.status < 500 && resp->http.status != 429 &&
 	    strcmp(code, "unknown_node") && strcmp(code, "node_expired")) {
 		c->want_rotate = false;
 		sodium_memzero(c->new_priv, sizeof(c->new_priv));
@@ -409,7 +409,7 @@ static void dispatch(struct wm_coord_client *c, enum phase ph,
 	uint8_t *plain;
 	ssize_t n;
 
-	if (resp->status != 200) {
+	if (resp->http.status != 200) {
 		got_error(c, ph, resp);
 		return;
 	}
@@ -421,12 +421,12 @@ static void dispatch(struct wm_coord_client *c, enum phase ph,
 		fail(c, "server answered with %s, not a sealed body", resp->content_type);
 		return;
 	}
-	plain = malloc(resp->body_len + 1);
+	plain = malloc(resp->http.body_len + 1);
 	if (!plain) {
 		fail(c, "out of memory");
 		return;
 	}
-	n = wm_coord_open(&c->box, plain, resp->body_len, resp->body, resp->body_len);
+	n = wm_coord_open(&c->box, plain, resp->http.body_len, resp->http.body, resp->http.body_len);
 	if (n < 0) {
 		free(plain);
 		fail(c, "the answer does not open with the server key (wrong server, or tampered)");

@@ -30,7 +30,7 @@ enum phase {
 struct wm_coord_conn {
 	struct ev_loop *loop;
 	enum phase phase;
-	char host[WM_COORD_URL_HOST_MAX + 1];
+	char host[WM_HTTP_HOST_MAX + 1];
 	struct wm_tls_config *tls_cfg;
 	bool use_tls;
 	struct wm_resolve *resolve;
@@ -58,7 +58,7 @@ static void free_conn(struct wm_coord_conn *c)
 	wm_tls_free(c->tls);
 	if (c->fd >= 0)
 		close(c->fd);
-	wm_coord_http_free(&c->resp);
+	wm_http_msg_free(&c->resp.http);
 	free(c->req);
 	free(c);
 }
@@ -217,16 +217,16 @@ static bool take_bytes(struct wm_coord_conn *c, const uint8_t *buf, size_t n)
 	ssize_t used;
 
 	if (n == 0) {
-		if (wm_coord_http_feed_eof(&c->resp)) {
-			finish(c, -EPROTO, "%s: %s", c->host, c->resp.error);
+		if (wm_http_msg_feed_eof(&c->resp.http)) {
+			finish(c, -EPROTO, "%s: %s", c->host, c->resp.http.error);
 			return true;
 		}
 	}
 	/* The reader may take less than offered (it stops at the end of the head). */
-	while (n && !c->resp.done) {
-		used = wm_coord_http_feed(&c->resp, buf, n);
+	while (n && !c->resp.http.done) {
+		used = wm_http_msg_feed(&c->resp.http, buf, n);
 		if (used < 0) {
-			finish(c, (int)used, "%s: %s", c->host, c->resp.error);
+			finish(c, (int)used, "%s: %s", c->host, c->resp.http.error);
 			return true;
 		}
 		if (used == 0)
@@ -234,7 +234,7 @@ static bool take_bytes(struct wm_coord_conn *c, const uint8_t *buf, size_t n)
 		buf += used;
 		n -= (size_t)used;
 	}
-	if (c->resp.done) {
+	if (c->resp.http.done) {
 		finish(c, 0, NULL);
 		return true;
 	}

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * HTTP/1.1 framing for the coordination protocol, pure: the server URL, request and response
- * heads, and an incremental reader for one message (request or response) built on
- * libhttp-parser, which keeps only what the protocol uses (method, path, query, status, the
- * Wiremesh-Node and Content-Type headers) and the body, with bounded head and body sizes.
- * One request per connection: both sides send "Connection: close".
+ * The coordination protocol's use of HTTP/1.1 (docs/coord-protocol.md), pure and thin over
+ * common/http.h: the server URL (an optional base path and the pinned key= in the query), the
+ * request head with the sender's key in Wiremesh-Node, and a message reader that keeps the two
+ * headers the protocol reads (Wiremesh-Node, Content-Type). One request per connection: both
+ * sides send "Connection: close".
  */
 #ifndef WM_COORD_HTTP_H
 #define WM_COORD_HTTP_H
@@ -14,24 +14,20 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include <http_parser.h>
+#include "common/http.h"
 
 #ifndef WM_KEY_LEN
 #define WM_KEY_LEN 32
 #endif
 
-#define WM_COORD_HTTP_HEAD_MAX 8192	/* request line/status line + headers */
-#define WM_COORD_URL_HOST_MAX 253
 #define WM_COORD_URL_BASE_MAX 127
-#define WM_COORD_HTTP_PATH_MAX 255
-#define WM_COORD_HTTP_QUERY_MAX 255
 #define WM_COORD_NODE_HEADER "Wiremesh-Node"		/* base64 public key of the sender */
 #define WM_COORD_SEALED_TYPE "application/x-wiremesh-sealed"
 #define WM_COORD_JSON_TYPE "application/json"
 
 struct wm_coord_url {
 	bool tls;					/* https:// */
-	char host[WM_COORD_URL_HOST_MAX + 1];		/* IPv6 without brackets */
+	char host[WM_HTTP_HOST_MAX + 1];		/* IPv6 without brackets */
 	uint16_t port;					/* 443 or 80 unless given */
 	char base[WM_COORD_URL_BASE_MAX + 1];		/* "" or "/prefix", no trailing '/' */
 	bool has_key;					/* ?key=HEX was given */
@@ -41,53 +37,18 @@ struct wm_coord_url {
 /* Parses "https://host[:port][/base][?key=64HEX]" or http://…. 0 or -EINVAL with err set. */
 int wm_coord_url_parse(struct wm_coord_url *u, const char *text, char *err, size_t errlen);
 
-enum wm_coord_http_method {
-	WM_COORD_HTTP_GET,
-	WM_COORD_HTTP_POST,
-	WM_COORD_HTTP_OTHER,
-};
-
+/* One request or response, read with wm_http_msg_feed(&m->http, …) and freed with
+ * wm_http_msg_free(&m->http). */
 struct wm_coord_http_msg {
-	/* What was read. */
-	enum wm_coord_http_method method;		/* requests */
-	char path[WM_COORD_HTTP_PATH_MAX + 1];		/* requests, without the query */
-	char query[WM_COORD_HTTP_QUERY_MAX + 1];
-	int status;					/* responses */
+	struct wm_http_msg http;
 	bool has_node_key;
-	uint8_t node_key[WM_KEY_LEN];			/* Wiremesh-Node */
-	char content_type[64];
-	uint8_t *body;					/* malloc'd, body_len bytes */
-	size_t body_len;
-	bool head_done, done;
-	char error[96];					/* why the last feed failed */
-
-	/* Private. */
-	http_parser parser;
-	size_t body_max, head_len;
-	size_t body_cap;
-	char url[WM_COORD_HTTP_PATH_MAX + WM_COORD_HTTP_QUERY_MAX + 2];
-	size_t url_len;
-	char field[32], value[64];
-	size_t field_len, value_len;
-	bool in_value, field_long, value_long;
-	int fail;
+	uint8_t node_key[WM_KEY_LEN];		/* Wiremesh-Node */
+	char content_type[64];			/* the media type, without parameters */
 };
 
-/* Prepares to read one request (request = true) or response, with a body of at most body_max. */
+/* Prepares to read one request (request = true) or response, with a body of at most body_max:
+ * a bad Wiremesh-Node or Content-Type header fails the read with -EBADMSG. */
 void wm_coord_http_init(struct wm_coord_http_msg *m, bool request, size_t body_max);
-
-/*
- * Feeds bytes. Returns how many were taken (m->done once the message is complete; bytes after
- * it are not taken), or -EBADMSG (malformed), -EMSGSIZE (head or body over its bound; then
- * m->head_done tells which), -ENOMEM, with the reason in m->error.
- */
-ssize_t wm_coord_http_feed(struct wm_coord_http_msg *m, const void *data, size_t len);
-
-/* The peer closed the stream: completes a response that ends at EOF. 0 or -EBADMSG. */
-int wm_coord_http_feed_eof(struct wm_coord_http_msg *m);
-
-/* Frees the body. */
-void wm_coord_http_free(struct wm_coord_http_msg *m);
 
 /*
  * A request head: method, base + path, Host, the Wiremesh-Node header when node_key is not
@@ -98,7 +59,8 @@ ssize_t wm_coord_http_request_head(char *out, size_t cap, const char *method,
 				   const uint8_t *node_key, const char *content_type,
 				   size_t body_len);
 
-/* A response head with Content-Type, Content-Length and Connection: close. Length or -ENOSPC. */
+/* A response head with Content-Type, Content-Length, Cache-Control: no-store and
+ * Connection: close. Length or -ENOSPC. */
 ssize_t wm_coord_http_response_head(char *out, size_t cap, int status, const char *content_type,
 				    size_t body_len);
 

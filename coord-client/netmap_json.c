@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/http.h"
 #include "common/json.h"
 #include "coord-client/coord_fields.h"
 
@@ -367,22 +368,12 @@ static bool stun_from_text(struct wm_relay_node *r, const char *text)
 	return true;
 }
 
+/* A relay URL as the node's relay client will dial it. */
 static bool url_valid(const char *u)
 {
-	const char *host;
+	struct wm_http_url hu;
 
-	if (!strncmp(u, "https://", 8))
-		host = u + 8;
-	else if (!strncmp(u, "http://", 7))
-		host = u + 7;
-	else
-		return false;
-	if (!*host || *host == '/' || *host == ':')
-		return false;
-	for (; *u; u++)
-		if (*u <= 0x20 || *u >= 0x7f || *u == '"' || *u == '\\')
-			return false;
-	return true;
+	return !wm_http_url_parse(&hu, u, NULL, 0);
 }
 
 static int parse_relay(const json_t *o, struct wm_relay_node *r, char *err, size_t errlen)

@@ -296,9 +296,9 @@ static bool open_request(struct wm_coord_sconn *c, struct wm_coord_request *req,
 		wm_coord_api_error(c, 400, "bad_request", "the node key is not a usable X25519 key");
 		return false;
 	}
-	plain = malloc(c->req.body_len + 1);
-	n = plain ? wm_coord_open(&c->box, (uint8_t *)plain, c->req.body_len, c->req.body,
-				  c->req.body_len) : -ENOMEM;
+	plain = malloc(c->req.http.body_len + 1);
+	n = plain ? wm_coord_open(&c->box, (uint8_t *)plain, c->req.http.body_len, c->req.http.body,
+				  c->req.http.body_len) : -ENOMEM;
 	if (n < 0) {
 		free(plain);
 		wm_coord_api_error(c, 401, "bad_seal",
@@ -339,22 +339,22 @@ void wm_coord_api_handle(struct wm_coord_sconn *c)
 	int64_t now = wm_coord_server_now();
 	int type;
 
-	if (!strcmp(m->path, "/v1/key") || !strcmp(m->path, "/health")) {
-		if (m->method != WM_COORD_HTTP_GET)
-			wm_coord_api_error(c, 405, "method", "%s wants GET", m->path);
-		else if (m->path[1] == 'h')
+	if (!strcmp(m->http.path, "/v1/key") || !strcmp(m->http.path, "/health")) {
+		if (m->http.method != WM_HTTP_GET)
+			wm_coord_api_error(c, 405, "method", "%s wants GET", m->http.path);
+		else if (m->http.path[1] == 'h')
 			wm_coord_sconn_respond(c, 200, "text/plain", strdup("ok\n"), 3);
 		else
 			serve_key(c);
 		return;
 	}
-	type = route(m->path);
+	type = route(m->http.path);
 	if (type < 0) {
-		wm_coord_api_error(c, 404, "not_found", "no such endpoint: %s", m->path);
+		wm_coord_api_error(c, 404, "not_found", "no such endpoint: %s", m->http.path);
 		return;
 	}
-	if (m->method != WM_COORD_HTTP_POST) {
-		wm_coord_api_error(c, 405, "method", "%s wants POST", m->path);
+	if (m->http.method != WM_HTTP_POST) {
+		wm_coord_api_error(c, 405, "method", "%s wants POST", m->http.path);
 		return;
 	}
 	if (strcmp(m->content_type, WM_COORD_SEALED_TYPE)) {
@@ -365,7 +365,7 @@ void wm_coord_api_handle(struct wm_coord_sconn *c)
 		return;
 	if ((int)req.type != type) {
 		wm_coord_api_error(c, 400, "bad_request", "a %s message was sent to %s",
-				   paths[req.type] + 4, m->path);
+				   paths[req.type] + 4, m->http.path);
 		return;
 	}
 	if (req.type == WM_COORD_REGISTER)

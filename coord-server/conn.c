@@ -93,7 +93,7 @@ void wm_coord_sconn_close(struct wm_coord_sconn *c)
 	ev_timer_stop(srv->loop, &c->timer);
 	wm_tls_free(c->tls);
 	close(c->fd);
-	wm_coord_http_free(&c->req);
+	wm_http_msg_free(&c->req.http);
 	wm_coord_box_wipe(&c->box);
 	free(c->out);
 	if (c->prev)
@@ -131,13 +131,13 @@ static ssize_t conn_write(struct wm_coord_sconn *c, const void *buf, size_t len)
 /* The request could not be read: answer with what the reader says and close. */
 static void bad_request(struct wm_coord_sconn *c, ssize_t err)
 {
-	if (err == -EMSGSIZE && c->req.head_done)
+	if (err == -EMSGSIZE && c->req.http.head_done)
 		wm_coord_api_error(c, 413, "too_large", "request body too large (at most %d bytes)",
 				   WM_COORD_REQUEST_MAX + WM_COORD_SEAL_OVERHEAD);
 	else if (err == -EMSGSIZE)
-		wm_coord_api_error(c, 431, "too_large", "%s", c->req.error);
+		wm_coord_api_error(c, 431, "too_large", "%s", c->req.http.error);
 	else
-		wm_coord_api_error(c, 400, "bad_request", "%s", c->req.error);
+		wm_coord_api_error(c, 400, "bad_request", "%s", c->req.http.error);
 }
 
 static void read_request(struct wm_coord_sconn *c)
@@ -153,8 +153,8 @@ static void read_request(struct wm_coord_sconn *c)
 			wm_coord_sconn_close(c);	/* gone before asking anything */
 			return;
 		}
-		for (size_t off = 0; off < (size_t)n && !c->req.done; off += (size_t)used) {
-			used = wm_coord_http_feed(&c->req, buf + off, (size_t)n - off);
+		for (size_t off = 0; off < (size_t)n && !c->req.http.done; off += (size_t)used) {
+			used = wm_http_msg_feed(&c->req.http, buf + off, (size_t)n - off);
 			if (used < 0) {
 				bad_request(c, used);
 				return;
@@ -162,7 +162,7 @@ static void read_request(struct wm_coord_sconn *c)
 			if (used == 0)
 				break;
 		}
-		if (c->req.done) {
+		if (c->req.http.done) {
 			c->state = WM_SCONN_BUSY;
 			watch(c, 0);
 			c->srv->stats.requests++;

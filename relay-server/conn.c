@@ -248,7 +248,7 @@ static int handle_http(struct wm_relay_conn *c)
 		return wm_relay_session_input(c);
 	}
 	if (hl < 0) {
-		n = (size_t)wm_derp_http_reply_format(out, sizeof(out), 400, "text/plain", NULL, 12);
+		n = (size_t)wm_http_reply_head(out, sizeof(out), 400, "text/plain", 12, NULL, 0);
 		memcpy(out + n, "bad request\n", 12);
 		n += 12;
 	} else {

@@ -22,10 +22,11 @@ static const char home_page[] =
 	"A DERP relay (Tailscale's relay protocol) and STUN server.\n"
 	"Clients connect to /derp; counters are at /debug/vars.\n";
 
-static size_t reply(char *out, size_t cap, int status, const char *type, const char *headers,
-		    const char *body, size_t body_len, bool head_only)
+static size_t reply(char *out, size_t cap, int status, const char *type,
+		    const struct wm_http_field *fields, size_t n_fields, const char *body,
+		    size_t body_len, bool head_only)
 {
-	ssize_t n = wm_derp_http_reply_format(out, cap, status, type, headers, body_len);
+	ssize_t n = wm_http_reply_head(out, cap, status, type, body_len, fields, n_fields);
 
 	if (n < 0)
 		return 0;
@@ -90,42 +91,44 @@ size_t wm_relay_page(struct wm_relay *r, const struct wm_derp_http_request *req,
 		     size_t cap)
 {
 	static const char not_allowed[] = "method not allowed\n";
+	static const struct wm_http_field cors[] = { { "Access-Control-Allow-Origin", "*" } };
 	bool head = req->method == WM_HTTP_HEAD;
-	char body[4096], headers[256];
+	char body[4096], response[WM_DERP_CHALLENGE_MAX + 16];
 	size_t n;
 
 	if (req->method == WM_HTTP_OTHER)
-		return reply(out, cap, 405, "text/plain; charset=utf-8", NULL, not_allowed,
+		return reply(out, cap, 405, "text/plain; charset=utf-8", NULL, 0, not_allowed,
 			     sizeof(not_allowed) - 1, false);
 	if (!strcmp(req->path, "/derp/probe") || !strcmp(req->path, "/derp/latency-check"))
-		return reply(out, cap, 200, NULL, "Access-Control-Allow-Origin: *\r\n", "", 0, head);
+		return reply(out, cap, 200, NULL, cors, 1, "", 0, head);
 	if (!strcmp(req->path, "/derp")) {
 		static const char msg[] = "DERP requires connection upgrade\n";
 
-		return reply(out, cap, 426, "text/plain; charset=utf-8", NULL, msg, sizeof(msg) - 1,
-			     head);
+		return reply(out, cap, 426, "text/plain; charset=utf-8", NULL, 0, msg,
+			     sizeof(msg) - 1, head);
 	}
 	if (!strcmp(req->path, "/generate_204")) {
 		/* ServeNoContent: echo an acceptable challenge as "response <challenge>". */
-		snprintf(headers, sizeof(headers),
-			 "%s%s%s"
-			 "Cache-Control: no-cache, no-store, must-revalidate, no-transform, "
-			 "max-age=0\r\n",
-			 req->has_challenge ? "X-Tailscale-Response: response " : "",
-			 req->has_challenge ? req->challenge : "", req->has_challenge ? "\r\n" : "");
-		return reply(out, cap, 204, NULL, headers, "", 0, true);
+		const struct wm_http_field fields[] = {
+			{ "X-Tailscale-Response", req->has_challenge ? response : NULL },
+			{ "Cache-Control", "no-cache, no-store, must-revalidate, no-transform, "
+					   "max-age=0" },
+		};
+
+		snprintf(response, sizeof(response), "response %s", req->challenge);
+		return reply(out, cap, 204, NULL, fields, 2, "", 0, true);
 	}
 	if (!strcmp(req->path, "/debug/vars") || !strcmp(req->path, "/status")) {
 		n = wm_relay_status_json(r, body, sizeof(body));
-		return reply(out, cap, 200, "application/json", NULL, body, n, head);
+		return reply(out, cap, 200, "application/json", NULL, 0, body, n, head);
 	}
 	if (!strcmp(req->path, "/robots.txt")) {
 		static const char robots[] = "User-agent: *\nDisallow: /\n";
 
-		return reply(out, cap, 200, "text/plain", NULL, robots, sizeof(robots) - 1, head);
+		return reply(out, cap, 200, "text/plain", NULL, 0, robots, sizeof(robots) - 1, head);
 	}
 	if (!strcmp(req->path, "/"))
-		return reply(out, cap, 200, "text/plain; charset=utf-8", NULL, home_page,
+		return reply(out, cap, 200, "text/plain; charset=utf-8", NULL, 0, home_page,
 			     sizeof(home_page) - 1, head);
-	return reply(out, cap, 404, "text/plain; charset=utf-8", NULL, "not found\n", 10, head);
+	return reply(out, cap, 404, "text/plain; charset=utf-8", NULL, 0, "not found\n", 10, head);
 }

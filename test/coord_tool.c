@@ -245,9 +245,9 @@ static void on_raw(void *ctx, int err, const struct wm_coord_http_msg *resp, con
 		r->status = 0;
 		snprintf(r->msg, sizeof(r->msg), "%s", why);
 	} else {
-		r->status = resp->status;
-		if (resp->status != 200 &&
-		    wm_coord_error_parse((const char *)resp->body, resp->body_len, r->code,
+		r->status = resp->http.status;
+		if (resp->http.status != 200 &&
+		    wm_coord_error_parse((const char *)resp->http.body, resp->http.body_len, r->code,
 					 sizeof(r->code), r->msg, sizeof(r->msg)))
 			snprintf(r->msg, sizeof(r->msg), "(not a JSON error body)");
 	}
@@ -357,8 +357,8 @@ static void on_key(void *ctx, int err, const struct wm_coord_http_msg *resp, con
 	uint8_t *key = ctx;
 	char e[WM_COORD_ERR_LEN];
 
-	if (err || resp->status != 200 ||
-	    wm_coord_key_resp_parse(key, (const char *)resp->body, resp->body_len, e, sizeof(e)))
+	if (err || resp->http.status != 200 ||
+	    wm_coord_key_resp_parse(key, (const char *)resp->http.body, resp->http.body_len, e, sizeof(e)))
 		die("cannot fetch the server key: %s", err ? why : "bad answer");
 }
 

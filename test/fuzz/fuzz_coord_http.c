@@ -20,9 +20,9 @@ static ssize_t read_all(struct wm_coord_http_msg *m, const uint8_t *p, size_t le
 {
 	size_t off = 0;
 
-	while (off < len && !m->done) {
+	while (off < len && !m->http.done) {
 		size_t chunk = len - off < step ? len - off : step;
-		ssize_t n = wm_coord_http_feed(m, p + off, chunk);
+		ssize_t n = wm_http_msg_feed(&m->http, p + off, chunk);
 
 		if (n < 0)
 			return n;
@@ -32,9 +32,9 @@ static ssize_t read_all(struct wm_coord_http_msg *m, const uint8_t *p, size_t le
 		if (n == 0)
 			break;
 	}
-	if (!m->done && !m->fail)
-		wm_coord_http_feed_eof(m);
-	if (m->body_len > BODY_MAX)
+	if (!m->http.done && !m->http.fail)
+		wm_http_msg_feed_eof(&m->http);
+	if (m->http.body_len > BODY_MAX)
 		abort();
 	return (ssize_t)off;
 }
@@ -57,12 +57,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	wm_coord_http_init(&b, request, BODY_MAX);
 	read_all(&a, data, size, size ? size : 1);
 	read_all(&b, data, size, step);
-	if (a.done != b.done || (a.done && (a.body_len != b.body_len ||
-					    (a.body_len && memcmp(a.body, b.body, a.body_len)) ||
-					    a.status != b.status || strcmp(a.path, b.path))))
+	if (a.http.done != b.http.done || (a.http.done && (a.http.body_len != b.http.body_len ||
+					    (a.http.body_len && memcmp(a.http.body, b.http.body, a.http.body_len)) ||
+					    a.http.status != b.http.status || strcmp(a.http.path, b.http.path))))
 		abort();
-	wm_coord_http_free(&a);
-	wm_coord_http_free(&b);
+	wm_http_msg_free(&a.http);
+	wm_http_msg_free(&b.http);
 	text = malloc(size + 1);
 	memcpy(text, data, size);
 	text[size] = '\0';

@@ -18,10 +18,10 @@ static ssize_t feed(struct wm_coord_http_msg *m, const char *text, size_t len, s
 	size_t off = 0;
 	ssize_t n = 0;
 
-	while (off < len && !m->done) {
+	while (off < len && !m->http.done) {
 		size_t chunk = len - off < step ? len - off : step;
 
-		n = wm_coord_http_feed(m, text + off, chunk);
+		n = wm_http_msg_feed(&m->http, text + off, chunk);
 		if (n < 0)
 			return n;
 		off += (size_t)n;
@@ -39,16 +39,16 @@ START_TEST(request_any_split)
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		wm_coord_http_init(&m, true, 100);
 		ck_assert_int_eq(feed(&m, request, strlen(request), steps[i]), strlen(request) - 5);
-		ck_assert(m.done);
-		ck_assert_int_eq(m.method, WM_COORD_HTTP_POST);
-		ck_assert_str_eq(m.path, "/v1/poll");
-		ck_assert_str_eq(m.query, "x=1");
+		ck_assert(m.http.done);
+		ck_assert_int_eq(m.http.method, WM_HTTP_POST);
+		ck_assert_str_eq(m.http.path, "/v1/poll");
+		ck_assert_str_eq(m.http.query, "x=1");
 		ck_assert(m.has_node_key);
 		ck_assert_uint_eq(m.node_key[31], 1);
 		ck_assert_str_eq(m.content_type, "application/x-wiremesh-sealed");
-		ck_assert_uint_eq(m.body_len, 5);
-		ck_assert_mem_eq(m.body, "hello", 5);
-		wm_coord_http_free(&m);
+		ck_assert_uint_eq(m.http.body_len, 5);
+		ck_assert_mem_eq(m.http.body, "hello", 5);
+		wm_http_msg_free(&m.http);
 	}
 }
 END_TEST
@@ -59,25 +59,25 @@ START_TEST(response_until_eof)
 	struct wm_coord_http_msg m;
 
 	wm_coord_http_init(&m, false, 100);
-	ck_assert_int_eq(wm_coord_http_feed(&m, resp, strlen(resp)), strlen(resp));
-	ck_assert(!m.done);
-	ck_assert_int_eq(wm_coord_http_feed_eof(&m), 0);
-	ck_assert(m.done);
-	ck_assert_int_eq(m.status, 401);
-	ck_assert_uint_eq(m.body_len, 7);
-	wm_coord_http_free(&m);
+	ck_assert_int_eq(wm_http_msg_feed(&m.http, resp, strlen(resp)), strlen(resp));
+	ck_assert(!m.http.done);
+	ck_assert_int_eq(wm_http_msg_feed_eof(&m.http), 0);
+	ck_assert(m.http.done);
+	ck_assert_int_eq(m.http.status, 401);
+	ck_assert_uint_eq(m.http.body_len, 7);
+	wm_http_msg_free(&m.http);
 	/* Chunked bodies are joined. */
 	wm_coord_http_init(&m, false, 100);
-	ck_assert_int_gt(wm_coord_http_feed(&m, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+	ck_assert_int_gt(wm_http_msg_feed(&m.http, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
 					     "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", 69), 0);
-	ck_assert(m.done);
-	ck_assert_mem_eq(m.body, "abcde", 5);
-	wm_coord_http_free(&m);
+	ck_assert(m.http.done);
+	ck_assert_mem_eq(m.http.body, "abcde", 5);
+	wm_http_msg_free(&m.http);
 	/* A response cut short. */
 	wm_coord_http_init(&m, false, 100);
-	ck_assert_int_gt(wm_coord_http_feed(&m, "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nab", 40), 0);
-	ck_assert_int_eq(wm_coord_http_feed_eof(&m), -EBADMSG);
-	wm_coord_http_free(&m);
+	ck_assert_int_gt(wm_http_msg_feed(&m.http, "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nab", 40), 0);
+	ck_assert_int_eq(wm_http_msg_feed_eof(&m.http), -EBADMSG);
+	wm_http_msg_free(&m.http);
 }
 END_TEST
 
@@ -104,28 +104,28 @@ START_TEST(bad_requests)
 	ssize_t n;
 
 	wm_coord_http_init(&m, true, 100);
-	n = wm_coord_http_feed(&m, bad[_i].text, strlen(bad[_i].text));
-	ck_assert_msg(n == bad[_i].err, "%s: got %zd (%s)", bad[_i].text, n, m.error);
-	ck_assert(m.head_done == bad[_i].head_done);
-	ck_assert(m.error[0]);
-	wm_coord_http_free(&m);
+	n = wm_http_msg_feed(&m.http, bad[_i].text, strlen(bad[_i].text));
+	ck_assert_msg(n == bad[_i].err, "%s: got %zd (%s)", bad[_i].text, n, m.http.error);
+	ck_assert(m.http.head_done == bad[_i].head_done);
+	ck_assert(m.http.error[0]);
+	wm_http_msg_free(&m.http);
 }
 END_TEST
 
 START_TEST(head_too_long)
 {
 	struct wm_coord_http_msg m;
-	char *big = malloc(WM_COORD_HTTP_HEAD_MAX + 100);
+	char *big = malloc(WM_HTTP_HEAD_MAX + 100);
 	ssize_t n;
 
 	strcpy(big, "GET /x HTTP/1.1\r\nX-Pad: ");
-	memset(big + strlen(big), 'a', WM_COORD_HTTP_HEAD_MAX);
-	big[WM_COORD_HTTP_HEAD_MAX + 20] = '\0';
+	memset(big + strlen(big), 'a', WM_HTTP_HEAD_MAX);
+	big[WM_HTTP_HEAD_MAX + 20] = '\0';
 	wm_coord_http_init(&m, true, 100);
 	n = feed(&m, big, strlen(big), 1000);
 	ck_assert_int_eq(n, -EMSGSIZE);
-	ck_assert(!m.head_done);
-	wm_coord_http_free(&m);
+	ck_assert(!m.http.head_done);
+	wm_http_msg_free(&m.http);
 	free(big);
 }
 END_TEST
@@ -175,10 +175,10 @@ START_TEST(heads)
 	/* What we write, we read. */
 	memcpy(out + n, "abc", 3);
 	wm_coord_http_init(&m, true, 10);
-	ck_assert_int_eq(wm_coord_http_feed(&m, out, (size_t)n + 3), n + 3);
-	ck_assert(m.done && m.has_node_key);
+	ck_assert_int_eq(wm_http_msg_feed(&m.http, out, (size_t)n + 3), n + 3);
+	ck_assert(m.http.done && m.has_node_key);
 	ck_assert_mem_eq(m.node_key, key, 32);
-	wm_coord_http_free(&m);
+	wm_http_msg_free(&m.http);
 	n = wm_coord_http_response_head(out, sizeof(out), 413, "application/json", 10);
 	ck_assert_ptr_nonnull(strstr(out, "HTTP/1.1 413 Payload Too Large\r\n"));
 	ck_assert_int_eq(wm_coord_http_response_head(out, 10, 200, "x", 1), -ENOSPC);

@@ -201,12 +201,13 @@ START_TEST(test_replies)
 			      "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\r\n\r\n");
 	ck_assert_int_eq(wm_derp_http_response_parse(buf, strlen(buf), &status), (ssize_t)strlen(buf));
 	ck_assert_int_eq(status, 101);
-	ck_assert_int_gt(wm_derp_http_reply_format(buf, sizeof(buf), 426, "text/plain", NULL, 33), 0);
+	ck_assert_int_gt(wm_http_reply_head(buf, sizeof(buf), 426, "text/plain", 33, NULL, 0), 0);
 	ck_assert_str_eq(buf, "HTTP/1.1 426 Upgrade Required\r\nContent-Type: text/plain\r\n"
 			      "Content-Length: 33\r\nConnection: close\r\n\r\n");
-	ck_assert_int_gt(wm_derp_http_reply_format(buf, sizeof(buf), 204, NULL, "A: b\r\n", 0), 0);
+	ck_assert_int_gt(wm_http_reply_head(buf, sizeof(buf), 204, NULL, 0,
+					    (const struct wm_http_field[]){ { "A", "b" } }, 1), 0);
 	ck_assert_str_eq(buf, "HTTP/1.1 204 No Content\r\nA: b\r\nConnection: close\r\n\r\n");
-	ck_assert_int_eq(wm_derp_http_reply_format(buf, 10, 200, NULL, NULL, 0), -ENOSPC);
+	ck_assert_int_eq(wm_http_reply_head(buf, 10, 200, NULL, 0, NULL, 0), -ENOSPC);
 }
 END_TEST
 
