@@ -12,7 +12,9 @@
 
 #include <sodium.h>
 
+#include "common/backoff.h"
 #include "common/log.h"
+#include "common/rng.h"
 #include "coord-client/coord_conn.h"
 #include "coord-client/coord_http.h"
 #include "coord-client/coord_msg.h"
@@ -61,7 +63,7 @@ struct wm_coord_client {
 	struct wm_coord_conn *conn;
 	uint8_t req_id[WM_COORD_REQ_ID_LEN];
 	ev_timer timer;
-	uint32_t backoff_ms;
+	struct wm_backoff backoff;
 	int busy;
 	bool doomed;
 };
@@ -100,9 +102,7 @@ static void fail(struct wm_coord_client *c, const char *fmt, ...)
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	c->phase = PH_IDLE;
-	delay = c->backoff_ms / 2 + randombytes_uniform(c->backoff_ms / 2 + 1);
-	c->backoff_ms = c->backoff_ms * 2 > WM_COORD_BACKOFF_MAX_MS ? WM_COORD_BACKOFF_MAX_MS
-								    : c->backoff_ms * 2;
+	delay = wm_backoff_next(&c->backoff, &wm_rng_system);
 	schedule(c, delay);
 	set_state(c, WM_COORD_AWAY, why);
 }
@@ -117,7 +117,7 @@ static void reject(struct wm_coord_client *c, const char *why)
 
 static void succeeded(struct wm_coord_client *c)
 {
-	c->backoff_ms = WM_COORD_BACKOFF_MIN_MS;
+	wm_backoff_reset(&c->backoff);
 	c->phase = PH_IDLE;
 	set_state(c, WM_COORD_CONNECTED, "connected");
 }
@@ -543,7 +543,7 @@ struct wm_coord_client *wm_coord_client_create(struct ev_loop *loop,
 		wm_coord_client_destroy(c);
 		return NULL;
 	}
-	c->backoff_ms = WM_COORD_BACKOFF_MIN_MS;
+	wm_backoff_init(&c->backoff, WM_COORD_BACKOFF_MIN_MS, WM_COORD_BACKOFF_MAX_MS);
 	c->state = WM_COORD_AWAY;
 	ev_timer_init(&c->timer, on_timer, 0, 0);
 	c->timer.data = c;

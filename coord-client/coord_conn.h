@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One HTTP exchange with the coordination server on a libev loop: name lookup (off the loop),
- * TCP connect trying each address, TLS when the URL says https, the request written, the
- * response read and framed. Never blocks; everything is bounded by one deadline. The callback
+ * One HTTP exchange with the coordination server on a libev loop: the connection opened by
+ * common/dial.h (TLS when the URL says https), the request written, the response read and
+ * framed by common/http.h. Never blocks; everything is bounded by one deadline. The callback
  * runs exactly once unless the exchange is cancelled first; the connection is closed and freed
  * right after it returns.
  */

@@ -3,25 +3,22 @@
 
 #include <errno.h>
 #include <ev.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
+#include "common/backoff.h"
+#include "common/dial.h"
 #include "common/log.h"
+#include "common/rng.h"
+#include "common/tls_stream.h"
 #include "relay-client/derp_http.h"
 #include "relay-client/derp_info.h"
 #include "relay-client/derp_queue.h"
-#include "common/resolve.h"
-#include "common/tls_stream.h"
 
 /* Frames held at once: the largest a server sends us that we parse, and the write batch. */
 #define RBUF_MAX (WM_DERP_FRAME_HEADER_LEN + WM_DERP_KEY_LEN + WM_DERP_MAX_PACKET_SIZE + 64)
@@ -32,9 +29,7 @@
 
 enum phase {
 	PH_IDLE,		/* backing off before the next attempt */
-	PH_RESOLVING,
-	PH_CONNECTING,		/* non-blocking connect() in progress */
-	PH_TLS,
+	PH_DIALING,		/* name lookup, TCP, TLS (common/dial.h) */
 	PH_UPGRADE,		/* request written, waiting for "101" */
 	PH_SERVER_KEY,		/* waiting for FrameServerKey */
 	PH_RUN,			/* client info sent; packets flow */
@@ -52,13 +47,13 @@ struct wm_derp_client {
 	enum wm_derp_client_state state;
 	int fd;
 	struct wm_tls *tls;
-	struct wm_resolve *resolve;
-	struct addrinfo *addrs, *next_addr;
+	struct wm_dial *dial;
 	ev_io io;
-	ev_timer timer;		/* dial/handshake deadline, backoff, idle checks */
+	ev_timer timer;		/* handshake deadline, backoff, idle checks */
 	ev_tstamp deadline, last_recv;
 	bool pinged;		/* an idle probe is out */
-	uint32_t backoff_ms, restart_hint_ms;
+	struct wm_backoff backoff;
+	uint32_t restart_hint_ms;
 
 	uint8_t *rbuf;
 	size_t rcap, rlen, skip;	/* skip: bytes of an over-long frame still to discard */
@@ -73,6 +68,7 @@ struct wm_derp_client {
 
 static void start_attempt(struct wm_derp_client *c);
 static void update_io(struct wm_derp_client *c);
+static void maybe_free(struct wm_derp_client *c);
 
 static void set_state(struct wm_derp_client *c, enum wm_derp_client_state s, const char *why)
 {
@@ -88,14 +84,8 @@ static void set_state(struct wm_derp_client *c, enum wm_derp_client_state s, con
 
 static void close_conn(struct wm_derp_client *c)
 {
-	if (c->resolve) {
-		wm_resolve_cancel(c->resolve);
-		c->resolve = NULL;
-	}
-	if (c->addrs) {
-		freeaddrinfo(c->addrs);
-		c->addrs = c->next_addr = NULL;
-	}
+	wm_dial_cancel(c->dial);
+	c->dial = NULL;
 	ev_io_stop(c->loop, &c->io);
 	wm_tls_free(c->tls);
 	c->tls = NULL;
@@ -128,9 +118,7 @@ static void fail(struct wm_derp_client *c, const char *fmt, ...)
 		delay = c->restart_hint_ms;	/* the server said when to come back */
 		c->restart_hint_ms = 0;
 	} else {
-		delay = c->backoff_ms / 2 + randombytes_uniform(c->backoff_ms / 2 + 1);
-		c->backoff_ms = c->backoff_ms * 2 > WM_DERP_BACKOFF_MAX_MS ? WM_DERP_BACKOFF_MAX_MS
-									: c->backoff_ms * 2;
+		delay = wm_backoff_next(&c->backoff, &wm_rng_system);
 	}
 	wm_log_verbose("relay %s: %s; retrying in %u ms", c->url_text, c->stats.last_error, delay);
 	c->phase = PH_IDLE;
@@ -226,9 +214,7 @@ static void update_io(struct wm_derp_client *c)
 
 	if (c->fd < 0)
 		return;
-	if (c->phase == PH_CONNECTING || c->wlen > c->woff ||
-	    (c->phase == PH_RUN && c->queue.count) ||
-	    (c->tls && c->phase == PH_TLS && wm_tls_wants_write(c->tls)))
+	if (c->wlen > c->woff || (c->phase == PH_RUN && c->queue.count))
 		events |= EV_WRITE;
 	if (ev_is_active(&c->io) && (c->io.events & (EV_READ | EV_WRITE)) == events)
 		return;
@@ -280,7 +266,7 @@ static void handle_server_info(struct wm_derp_client *c, const struct wm_derp_ms
 		fail(c, "server info does not open or parse");
 		return;
 	}
-	c->backoff_ms = WM_DERP_BACKOFF_MIN_MS;
+	wm_backoff_reset(&c->backoff);
 	if (c->stats.connects++)
 		c->stats.reconnects++;
 	wm_log_verbose("relay %s: connected (server protocol version %lld)", c->url_text,
@@ -477,111 +463,45 @@ static void begin_upgrade(struct wm_derp_client *c)
 	flush(c);
 }
 
-static void drive_tls(struct wm_derp_client *c)
-{
-	int r = wm_tls_handshake(c->tls);
-
-	if (r == -EAGAIN) {
-		update_io(c);
-		return;
-	}
-	if (r) {
-		fail(c, "%s", wm_tls_error(c->tls));
-		return;
-	}
-	begin_upgrade(c);
-}
-
-static void try_next_address(struct wm_derp_client *c);
-
-static void connected_tcp(struct wm_derp_client *c)
-{
-	int err = 0;
-	socklen_t len = sizeof(err);
-
-	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) || err) {
-		char what[120];
-
-		snprintf(what, sizeof(what), "connect: %s", strerror(err ? err : errno));
-		snprintf(c->stats.last_error, sizeof(c->stats.last_error), "%s", what);
-		close(c->fd);
-		c->fd = -1;
-		ev_io_stop(c->loop, &c->io);
-		try_next_address(c);
-		return;
-	}
-	if (c->url.tls) {
-		c->tls = wm_tls_new(c->tls_cfg, c->fd, c->url.host);
-		if (!c->tls) {
-			fail(c, "out of memory");
-			return;
-		}
-		c->phase = PH_TLS;
-		drive_tls(c);
-		return;
-	}
-	begin_upgrade(c);
-}
-
-static void try_next_address(struct wm_derp_client *c)
-{
-	static const int one = 1, user_timeout = TCP_USER_TIMEOUT_MS;
-	struct addrinfo *ai;
-	char why[sizeof(c->stats.last_error)];
-
-	while ((ai = c->next_addr)) {
-		c->next_addr = ai->ai_next;
-		c->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			       ai->ai_protocol);
-		if (c->fd < 0)
-			continue;
-		setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		setsockopt(c->fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout,
-			   sizeof(user_timeout));
-		if (connect(c->fd, ai->ai_addr, ai->ai_addrlen) == 0 || errno == EINPROGRESS) {
-			ev_tstamp dial_end = ev_now(c->loop) + WM_DERP_DIAL_TIMEOUT_MS / 1000.0;
-
-			c->phase = PH_CONNECTING;
-			arm_timer(c, c->next_addr && dial_end < c->deadline ? dial_end : c->deadline);
-			update_io(c);
-			return;
-		}
-		snprintf(c->stats.last_error, sizeof(c->stats.last_error), "connect: %s",
-			 strerror(errno));
-		close(c->fd);
-		c->fd = -1;
-	}
-	snprintf(why, sizeof(why), "%s",
-		 c->stats.last_error[0] ? c->stats.last_error : "no address to connect to");
-	fail(c, "%s", why);
-}
-
-static void on_resolved(void *ctx, struct addrinfo *res, int err)
+static void on_dialed(void *ctx, int err, int fd, struct wm_tls *tls, const char *why)
 {
 	struct wm_derp_client *c = ctx;
 
-	c->resolve = NULL;
-	if (!res) {
-		fail(c, "cannot resolve %s: %s", c->url.host, gai_strerror(err));
-		return;
+	c->dial = NULL;
+	c->busy++;
+	if (err) {
+		fail(c, "%s", why);
+	} else {
+		c->fd = fd;
+		c->tls = tls;
+		arm_timer(c, c->deadline);
+		begin_upgrade(c);
 	}
-	c->addrs = c->next_addr = res;
-	c->stats.last_error[0] = '\0';
-	try_next_address(c);
+	c->busy--;
+	maybe_free(c);
 }
 
 static void start_attempt(struct wm_derp_client *c)
 {
-	c->deadline = ev_now(c->loop) + WM_DERP_CONNECT_TIMEOUT_MS / 1000.0;
-	arm_timer(c, c->deadline);
-	c->phase = PH_RESOLVING;
-	set_state(c, WM_DERP_CONNECTING, "connecting");
-	c->resolve = wm_resolve_start(c->loop, c->url.host, c->url.port, on_resolved, c);
-	if (!c->resolve)
-		fail(c, "cannot start a name lookup");
-}
+	struct wm_dial_config dc = {
+		.host = c->url.host,
+		.port = c->url.port,
+		.tls = c->url.tls ? c->tls_cfg : NULL,
+		.timeout_s = WM_DERP_CONNECT_TIMEOUT_MS / 1000.0,
+		.address_timeout_s = WM_DERP_DIAL_TIMEOUT_MS / 1000.0,
+		.user_timeout_ms = TCP_USER_TIMEOUT_MS,
+	};
 
-static void maybe_free(struct wm_derp_client *c);
+	/* The dial keeps its part of the deadline; the upgrade and handshake get the rest. */
+	c->deadline = ev_now(c->loop) + WM_DERP_CONNECT_TIMEOUT_MS / 1000.0;
+	ev_timer_stop(c->loop, &c->timer);
+	c->phase = PH_DIALING;
+	c->stats.last_error[0] = '\0';
+	set_state(c, WM_DERP_CONNECTING, "connecting");
+	c->dial = wm_dial_start(c->loop, &dc, on_dialed, c);
+	if (!c->dial)
+		fail(c, "cannot start a name lookup (out of memory or threads)");
+}
 
 static void on_io(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -589,17 +509,10 @@ static void on_io(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)loop;
 	c->busy++;
-	if (c->phase == PH_CONNECTING) {
-		if (revents & (EV_WRITE | EV_READ))
-			connected_tcp(c);
-	} else if (c->phase == PH_TLS) {
-		drive_tls(c);
-	} else {
-		if (revents & EV_READ)
-			on_read(c);
-		if (c->fd >= 0)
-			flush(c);
-	}
+	if (revents & EV_READ)
+		on_read(c);
+	if (c->fd >= 0)
+		flush(c);
 	c->busy--;
 	maybe_free(c);
 }
@@ -614,18 +527,6 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	switch (c->phase) {
 	case PH_IDLE:
 		start_attempt(c);
-		break;
-	case PH_CONNECTING:
-		if (now < c->deadline && c->next_addr) {
-			close(c->fd);
-			c->fd = -1;
-			ev_io_stop(loop, &c->io);
-			snprintf(c->stats.last_error, sizeof(c->stats.last_error),
-				 "connect: timed out");
-			try_next_address(c);
-			break;
-		}
-		fail(c, "connect timed out");
 		break;
 	case PH_RUN:
 		if (c->state != WM_DERP_CONNECTED) {
@@ -691,7 +592,7 @@ struct wm_derp_client *wm_derp_client_create(struct ev_loop *loop,
 			goto fail;
 		}
 	}
-	c->backoff_ms = WM_DERP_BACKOFF_MIN_MS;
+	wm_backoff_init(&c->backoff, WM_DERP_BACKOFF_MIN_MS, WM_DERP_BACKOFF_MAX_MS);
 	ev_init(&c->io, on_io);
 	c->io.data = c;
 	ev_init(&c->timer, on_timer);
