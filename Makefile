@@ -187,7 +187,7 @@ build-fuzz/fuzz_%: test/fuzz/fuzz_%.c $(FUZZ_LIB_OBJS) config.mk
 		$(DEPS_LIBS)
 
 # The policy parser and compiler are in coord-server/ but pure (no SQLite): linked in alone.
-FUZZ_POLICY_OBJS := $(patsubst %,build-fuzz/coord-server/%.o,policy policy_compile policy_eval)
+FUZZ_POLICY_OBJS := $(patsubst %,build-fuzz/coord-server/%.o,policy policy_words policy_compile policy_eval)
 build-fuzz/fuzz_policy: test/fuzz/fuzz_policy.c $(FUZZ_LIB_OBJS) $(FUZZ_POLICY_OBJS) config.mk
 	$(call quiet,CCLD)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJS) \
 		$(FUZZ_POLICY_OBJS) $(DEPS_LIBS)

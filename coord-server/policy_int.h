@@ -112,11 +112,19 @@ struct wm_policy {
 };
 
 /* Writes the sentence into err (may be NULL) and returns -EBADMSG. */
-/* Writes the sentence into err and returns -EBADMSG: the coordination codec's helper. */
 #define pol_fail wm_json_fail
 
 /* Frees what compiling added (also before compiling again). */
 void pol_compiled_free(struct wm_policy *p);
+
+/* policy_words.c: a name of 1..max characters of A-Z a-z 0-9 _ . - (and ':' when colon). */
+bool pol_word_valid(const char *s, size_t max, bool colon);
+
+/* "10.0.0.0/8", "fd77::5" (a /128)…: 0, -EINVAL, or -ERANGE when host bits are set. */
+int pol_prefix_parse(struct wm_netmap_prefix *pfx, const char *text);
+
+/* Sorts hosts, groups and tags by name, as the lookups of aliases expect. */
+void pol_sort_names(struct wm_policy *p);
 
 /* Parsing an alias as written somewhere (where names the place for errors). 0 or -EBADMSG. */
 int pol_alias_parse(struct wm_policy *p, struct pol_alias *a, const char *text, const char *where,
