@@ -56,7 +56,8 @@ struct wm_derp_client {
 	uint32_t restart_hint_ms;
 
 	uint8_t *rbuf;
-	size_t rcap, rlen, skip;	/* skip: bytes of an over-long frame still to discard */
+	size_t rcap, rlen;
+	struct wm_derp_reader reader;
 	uint8_t *wire;
 	size_t wcap, woff, wlen;	/* pending bytes are wire[woff, wlen) */
 	struct wm_derp_queue queue;
@@ -92,7 +93,8 @@ static void close_conn(struct wm_derp_client *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
-	c->rlen = c->skip = 0;
+	c->rlen = 0;
+	c->reader.skip = 0;
 	c->woff = c->wlen = 0;
 }
 
@@ -349,11 +351,46 @@ static int handle_frame(struct wm_derp_client *c, uint8_t type, const uint8_t *p
 	return c->phase == PH_RUN ? 0 : -1;
 }
 
+/* Frames larger than anything we parse are skipped; a big ServerInfo still counts. */
+static int frame_header(void *ctx, uint8_t type, uint32_t plen)
+{
+	struct wm_derp_client *c = ctx;
+
+	if (plen > WM_DERP_CLIENT_MAX_FRAME) {
+		fail(c, "frame of %u bytes is over the 1 MiB limit", plen);
+		return -1;
+	}
+	if (plen <= RBUF_MAX - WM_DERP_FRAME_HEADER_LEN)
+		return WM_DERP_READ_WHOLE;
+	if (c->phase == PH_SERVER_KEY || type == WM_DERP_FRAME_SERVER_INFO) {
+		fail(c, "handshake frame of %u bytes is too large", plen);
+		return -1;
+	}
+	c->stats.unknown_frames++;
+	return WM_DERP_READ_SKIP;
+}
+
+static int frame(void *ctx, uint8_t type, const uint8_t *payload, size_t len)
+{
+	struct wm_derp_client *c = ctx;
+	int ret;
+
+	c->last_recv = ev_now(c->loop);
+	c->pinged = false;
+	ret = handle_frame(c, type, payload, len);
+	return ret || c->doomed ? -1 : 0;
+}
+
+static const struct wm_derp_reader_ops reader_ops = {
+	.header = frame_header,
+	.frame = frame,
+};
+
 /* Parses what is buffered. Returns -1 when the connection was failed. */
 static int process_input(struct wm_derp_client *c)
 {
 	size_t pos = 0;
-	int ret = 0;
+	ssize_t n;
 
 	if (c->phase == PH_UPGRADE) {
 		int status;
@@ -368,46 +405,10 @@ static int process_input(struct wm_derp_client *c)
 		pos = (size_t)hl;
 		c->phase = PH_SERVER_KEY;
 	}
-	while (pos < c->rlen && ret == 0) {
-		size_t avail = c->rlen - pos;
-		uint32_t plen;
-		uint8_t type;
-
-		if (c->skip) {
-			size_t n = avail < c->skip ? avail : c->skip;
-
-			c->skip -= n;
-			pos += n;
-			continue;
-		}
-		if (wm_derp_frame_header_decode(c->rbuf + pos, avail, &type, &plen))
-			break;
-		if (plen > WM_DERP_CLIENT_MAX_FRAME) {
-			fail(c, "frame of %u bytes is over the 1 MiB limit", plen);
-			return -1;
-		}
-		if (plen > RBUF_MAX - WM_DERP_FRAME_HEADER_LEN) {
-			/* Larger than anything we parse: skip it; a big ServerInfo still counts. */
-			if (c->phase == PH_SERVER_KEY || type == WM_DERP_FRAME_SERVER_INFO) {
-				fail(c, "handshake frame of %u bytes is too large", plen);
-				return -1;
-			}
-			c->stats.unknown_frames++;
-			c->skip = plen;
-			pos += WM_DERP_FRAME_HEADER_LEN;
-			continue;
-		}
-		if (avail < WM_DERP_FRAME_HEADER_LEN + plen)
-			break;
-		c->last_recv = ev_now(c->loop);
-		c->pinged = false;
-		ret = handle_frame(c, type, c->rbuf + pos + WM_DERP_FRAME_HEADER_LEN, plen);
-		pos += WM_DERP_FRAME_HEADER_LEN + plen;
-		if (c->doomed)
-			return -1;
-	}
-	if (ret)
+	n = wm_derp_reader_feed(&c->reader, c->rbuf + pos, c->rlen - pos, &reader_ops, c);
+	if (n < 0)
 		return -1;
+	pos += (size_t)n;
 	memmove(c->rbuf, c->rbuf + pos, c->rlen - pos);
 	c->rlen -= pos;
 	return 0;

@@ -40,6 +40,44 @@ int wm_derp_frame_header_decode(const uint8_t *buf, size_t len, uint8_t *type,
 	return 0;
 }
 
+ssize_t wm_derp_reader_feed(struct wm_derp_reader *r, const uint8_t *buf, size_t len,
+			    const struct wm_derp_reader_ops *ops, void *ctx)
+{
+	size_t pos = 0;
+
+	while (pos < len) {
+		size_t avail = len - pos;
+		uint32_t plen;
+		uint8_t type;
+		int ret;
+
+		if (r->skip) {
+			size_t n = avail < r->skip ? avail : r->skip;
+
+			r->skip -= n;
+			pos += n;
+			continue;
+		}
+		if (wm_derp_frame_header_decode(buf + pos, avail, &type, &plen))
+			break;
+		ret = ops->header(ctx, type, plen);
+		if (ret < 0)
+			return ret;
+		if (ret == WM_DERP_READ_SKIP) {
+			r->skip = plen;
+			pos += WM_DERP_FRAME_HEADER_LEN;
+			continue;
+		}
+		if (avail - WM_DERP_FRAME_HEADER_LEN < plen)
+			break;
+		ret = ops->frame(ctx, type, buf + pos + WM_DERP_FRAME_HEADER_LEN, plen);
+		if (ret < 0)
+			return ret;
+		pos += WM_DERP_FRAME_HEADER_LEN + (size_t)plen;
+	}
+	return (ssize_t)pos;
+}
+
 ssize_t wm_derp_frame_payload_len(const struct wm_derp_msg *m)
 {
 	switch (m->type) {

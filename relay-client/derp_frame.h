@@ -133,6 +133,34 @@ void wm_derp_frame_header_encode(uint8_t out[WM_DERP_FRAME_HEADER_LEN], uint8_t 
 int wm_derp_frame_header_decode(const uint8_t *buf, size_t len, uint8_t *type,
 				uint32_t *payload_len);
 
+/* What a reader does with a frame whose header it has seen. */
+enum wm_derp_read_action {
+	WM_DERP_READ_WHOLE = 0,	/* wait for the whole payload and hand the frame over */
+	WM_DERP_READ_SKIP = 1,	/* discard the payload unread (it may not fit any buffer) */
+};
+
+/* A stream reader's decisions, for a relay client and a relay server alike. */
+struct wm_derp_reader_ops {
+	/* The next frame's header: a wm_derp_read_action, or a negative value that stops the
+	 * reader. Called again for the same frame while its payload is incomplete. */
+	int (*header)(void *ctx, uint8_t type, uint32_t len);
+	/* A whole frame, the payload valid during the call: 0 goes on, negative stops. */
+	int (*frame)(void *ctx, uint8_t type, const uint8_t *payload, size_t len);
+};
+
+/* The reader's state between calls: what is left of a skipped payload. */
+struct wm_derp_reader {
+	size_t skip;
+};
+
+/*
+ * Splits the stream bytes buf[0, len) into frames for ops. Returns how many bytes it consumed
+ * (the caller drops them and keeps the rest, a partial frame, for the next call), or the first
+ * negative value a callback returned (then the caller is done with the stream).
+ */
+ssize_t wm_derp_reader_feed(struct wm_derp_reader *r, const uint8_t *buf, size_t len,
+			    const struct wm_derp_reader_ops *ops, void *ctx);
+
 /* Payload length m would encode to, or -EMSGSIZE when a field is over its limit. */
 ssize_t wm_derp_frame_payload_len(const struct wm_derp_msg *m);
 

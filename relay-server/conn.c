@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A relay connection's transport: the socket, TLS, the HTTP request that starts it, the read
- * and write buffers, and the timers (handshake deadline, keepalive, write stall). The DERP
- * protocol on top is session.c.
+ * and write buffers, and the timers (handshake deadline, keepalive, write stall). What the
+ * connection carries is the ops' business (conn.h).
  */
 #include "relay-server/conn.h"
 
@@ -19,7 +19,6 @@
 
 #include "common/encoding.h"
 #include "common/log.h"
-#include "relay-client/derp_http.h"
 #include "common/tls_stream.h"
 
 #define RBUF_MIN 8192
@@ -45,11 +44,11 @@ static void update_io(struct wm_relay_conn *c)
 		events |= EV_WRITE;
 	if (ev_is_active(&c->io) && (c->io.events & (EV_READ | EV_WRITE)) == events)
 		return;
-	ev_io_stop(c->r->loop, &c->io);
+	ev_io_stop(c->set->loop, &c->io);
 	if (!events)
 		return;
 	ev_io_set(&c->io, c->fd, events);
-	ev_io_start(c->r->loop, &c->io);
+	ev_io_start(c->set->loop, &c->io);
 }
 
 void wm_relay_conn_kick(struct wm_relay_conn *c)
@@ -60,7 +59,7 @@ void wm_relay_conn_kick(struct wm_relay_conn *c)
 
 void wm_relay_conn_rearm(struct wm_relay_conn *c)
 {
-	struct ev_loop *loop = c->r->loop;
+	struct ev_loop *loop = c->set->loop;
 	ev_tstamp at = 0;
 
 	if (c->deadline)
@@ -68,7 +67,7 @@ void wm_relay_conn_rearm(struct wm_relay_conn *c)
 	if (c->phase == WM_RELAY_PH_RUN && (!at || c->next_keepalive < at))
 		at = c->next_keepalive;
 	if (c->stall_since) {
-		ev_tstamp stall_end = c->stall_since + c->r->cfg.write_timeout_ms / 1000.0;
+		ev_tstamp stall_end = c->stall_since + c->set->write_timeout_ms / 1000.0;
 
 		if (!at || stall_end < at)
 			at = stall_end;
@@ -80,7 +79,7 @@ void wm_relay_conn_rearm(struct wm_relay_conn *c)
 	ev_timer_start(loop, &c->timer);
 }
 
-void wm_relay_conn_accept(struct wm_relay *r, int fd, const char *peer)
+void wm_relay_conn_accept(struct wm_relay_conns *set, int fd, const char *peer)
 {
 	static const int one = 1, user_timeout = TCP_USER_TIMEOUT_MS;
 	struct wm_relay_conn *c = calloc(1, sizeof(*c));
@@ -90,15 +89,15 @@ void wm_relay_conn_accept(struct wm_relay *r, int fd, const char *peer)
 		close(fd);
 		return;
 	}
-	c->r = r;
+	c->set = set;
 	c->fd = fd;
 	c->rcap = RBUF_MIN;
 	snprintf(c->peer, sizeof(c->peer), "%s", peer);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof(user_timeout));
 	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-	if (r->tls) {
-		c->tls = wm_tls_new(r->tls, fd, NULL);
+	if (set->tls) {
+		c->tls = wm_tls_new(set->tls, fd, NULL);
 		if (!c->tls) {
 			free(c->rbuf);
 			free(c);
@@ -109,41 +108,41 @@ void wm_relay_conn_accept(struct wm_relay *r, int fd, const char *peer)
 	} else {
 		c->phase = WM_RELAY_PH_HTTP;
 	}
-	c->next = r->conns;
-	if (r->conns)
-		r->conns->prev = c;
-	r->conns = c;
-	r->nconns++;
-	r->n.accepts++;
+	c->next = set->list;
+	if (set->list)
+		set->list->prev = c;
+	set->list = c;
+	set->count++;
+	set->n.accepts++;
 	ev_init(&c->io, on_io);
 	c->io.data = c;
 	ev_init(&c->timer, on_timer);
 	c->timer.data = c;
-	c->deadline = ev_now(r->loop) + r->cfg.handshake_timeout_ms / 1000.0;
+	c->deadline = ev_now(set->loop) + set->handshake_timeout_ms / 1000.0;
 	wm_relay_conn_rearm(c);
 	update_io(c);
 }
 
 void wm_relay_conn_close(struct wm_relay_conn *c, const char *why)
 {
-	struct wm_relay *r = c->r;
+	struct wm_relay_conns *set = c->set;
 	char hex[9] = "";
 
 	if (!wm_key_is_zero(c->key))
 		sodium_bin2hex(hex, sizeof(hex), c->key, 4);
 	wm_log_verbose("%s%s%s: closed: %s", c->peer, hex[0] ? " key " : "", hex, why);
-	wm_relay_session_end(c);
-	ev_io_stop(r->loop, &c->io);
-	ev_timer_stop(r->loop, &c->timer);
+	set->ops->end(c);
+	ev_io_stop(set->loop, &c->io);
+	ev_timer_stop(set->loop, &c->timer);
 	wm_tls_free(c->tls);
 	close(c->fd);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
-		r->conns = c->next;
+		set->list = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	r->nconns--;
+	set->count--;
 	free(c->rbuf);
 	free(c->wbuf);
 	free(c);
@@ -152,7 +151,7 @@ void wm_relay_conn_close(struct wm_relay_conn *c, const char *why)
 void wm_relay_conn_finish(struct wm_relay_conn *c)
 {
 	c->phase = WM_RELAY_PH_CLOSING;
-	c->deadline = ev_now(c->r->loop) + CLOSE_GRACE;
+	c->deadline = ev_now(c->set->loop) + CLOSE_GRACE;
 	wm_relay_conn_rearm(c);
 	update_io(c);
 }
@@ -186,14 +185,14 @@ bool wm_relay_conn_append(struct wm_relay_conn *c, const void *data, size_t len)
 
 int wm_relay_conn_flush(struct wm_relay_conn *c)
 {
-	ev_tstamp now = ev_now(c->r->loop);
+	ev_tstamp now = ev_now(c->set->loop);
 	bool progress = false;
 
 	for (;;) {
 		ssize_t n;
 
 		if (c->phase == WM_RELAY_PH_RUN)
-			wm_relay_session_fill(c);
+			c->set->ops->fill(c);
 		if (c->wlen == c->woff)
 			break;
 		n = wm_stream_write(c->tls, c->fd, c->wbuf + c->woff, c->wlen - c->woff);
@@ -227,7 +226,7 @@ int wm_relay_conn_flush(struct wm_relay_conn *c)
 /* The first request on the connection: a DERP upgrade, or a page and then close. */
 static int handle_http(struct wm_relay_conn *c)
 {
-	struct wm_relay *r = c->r;
+	struct wm_relay_conns *set = c->set;
 	struct wm_derp_http_request req;
 	ssize_t hl = wm_derp_http_request_parse(&req, (const char *)c->rbuf, c->rlen);
 	char out[8192];
@@ -235,24 +234,24 @@ static int handle_http(struct wm_relay_conn *c)
 
 	if (hl == -EAGAIN)
 		return 0;
-	r->n.http_requests++;
+	set->n.http_requests++;
 	if (hl > 0 && req.upgrade_derp && !strcmp(req.path, "/derp")) {
-		r->n.upgrades++;
+		set->n.upgrades++;
 		memmove(c->rbuf, c->rbuf + hl, c->rlen - (size_t)hl);
 		c->rlen -= (size_t)hl;
 		c->phase = WM_RELAY_PH_CLIENT_INFO;
-		if (!wm_relay_session_greet(c, req.fast_start)) {
+		if (!set->ops->greet(c, req.fast_start)) {
 			wm_relay_conn_close(c, "cannot write the greeting");
 			return -1;
 		}
-		return wm_relay_session_input(c);
+		return set->ops->input(c);
 	}
 	if (hl < 0) {
 		n = (size_t)wm_http_reply_head(out, sizeof(out), 400, "text/plain", 12, NULL, 0);
 		memcpy(out + n, "bad request\n", 12);
 		n += 12;
 	} else {
-		n = wm_relay_page(r, &req, out, sizeof(out));
+		n = set->ops->page(set->ctx, &req, out, sizeof(out));
 	}
 	wm_relay_conn_finish(c);
 	if (!wm_relay_conn_append(c, out, n)) {
@@ -306,7 +305,7 @@ static int on_readable(struct wm_relay_conn *c)
 			return -1;
 		}
 		c->rlen += (size_t)n;
-		ret = c->phase == WM_RELAY_PH_HTTP ? handle_http(c) : wm_relay_session_input(c);
+		ret = c->phase == WM_RELAY_PH_HTTP ? handle_http(c) : c->set->ops->input(c);
 		if (ret)
 			return -1;
 		if (c->phase == WM_RELAY_PH_CLOSING)
@@ -321,7 +320,7 @@ static int on_readable(struct wm_relay_conn *c)
 			}
 		}
 	}
-	ev_feed_event(c->r->loop, &c->io, EV_READ);	/* more may wait: next iteration */
+	ev_feed_event(c->set->loop, &c->io, EV_READ);	/* more may wait: next iteration */
 	return 0;
 }
 
@@ -338,7 +337,7 @@ static void on_io(struct ev_loop *loop, ev_io *w, int revents)
 			return;
 		}
 		if (r) {
-			c->r->n.handshake_failures++;
+			c->set->n.handshake_failures++;
 			wm_relay_conn_close(c, wm_tls_error(c->tls));
 			return;
 		}
@@ -358,13 +357,13 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	if (c->deadline && now >= c->deadline) {
 		if (c->phase != WM_RELAY_PH_CLOSING)
-			c->r->n.handshake_timeouts++;
+			c->set->n.handshake_timeouts++;
 		wm_relay_conn_close(c, c->phase == WM_RELAY_PH_CLOSING ? "closing timed out"
 									: "handshake timed out");
 		return;
 	}
-	if (c->stall_since && now - c->stall_since >= c->r->cfg.write_timeout_ms / 1000.0) {
-		c->r->n.write_timeouts++;
+	if (c->stall_since && now - c->stall_since >= c->set->write_timeout_ms / 1000.0) {
+		c->set->n.write_timeouts++;
 		wm_relay_conn_close(c, "write timed out (the client does not read)");
 		return;
 	}

@@ -1,17 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/*
- * The relay's plain HTTP replies: the probe and captive-portal endpoints Tailscale clients use
- * (derp/derpserver/handler.go ProbeHandler, ServeNoContent), the counters as JSON at
- * /debug/vars and /status, and small fixed pages. Every reply closes the connection.
- */
+#include "relay-server/pages.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common/encoding.h"
-#include "relay-client/derp_http.h"
-#include "relay-server/relay.h"
 
 #ifndef WM_VERSION
 #define WM_VERSION "0.1.0"
@@ -53,6 +48,7 @@ static uint64_t rss_bytes(void)
 size_t wm_relay_status_json(const struct wm_relay *r, char *out, size_t cap)
 {
 	const struct wm_relay_counters *n = &r->n;
+	const struct wm_relay_conn_counters *cn = &r->conns.n;
 	char hex[WM_KEY_HEX_LEN];
 	int len;
 
@@ -76,14 +72,14 @@ size_t wm_relay_status_json(const struct wm_relay *r, char *out, size_t cap)
 		"\"keepalives\":%" PRIu64 ",\"unknown_frames\":%" PRIu64 ",\"home_moves\":%" PRIu64 ","
 		"\"untracked_sources\":%" PRIu64 ","
 		"\"stun_requests\":%" PRIu64 ",\"stun_replies\":%" PRIu64 ",\"stun_bad\":%" PRIu64 "}\n",
-		hex, ev_now(r->loop) - r->started, rss_bytes(), r->nconns, r->nclients, r->nhome,
-		r->pool.bytes_used, n->accepts, n->refused_full, n->http_requests, n->upgrades,
-		n->handshake_timeouts, n->handshake_failures, n->not_allowed, n->protocol_errors,
-		n->write_timeouts, n->replaced, n->packets_recv, n->bytes_recv, n->packets_sent,
+		hex, ev_now(r->loop) - r->started, rss_bytes(), r->conns.count, r->nclients, r->nhome,
+		r->pool.bytes_used, cn->accepts, n->refused_full, cn->http_requests, cn->upgrades,
+		cn->handshake_timeouts, cn->handshake_failures, n->not_allowed, n->protocol_errors,
+		cn->write_timeouts, n->replaced, n->packets_recv, n->bytes_recv, n->packets_sent,
 		n->bytes_sent, n->drops_unknown_dest, n->drops_queue_full, n->drops_memory,
 		n->drops_gone, n->peer_gone_disconnected, n->peer_gone_not_here, n->control_drops,
 		n->pings, n->pongs, n->keepalives, n->unknown_frames, n->home_moves,
-		r->reg.untracked, n->stun_requests, n->stun_replies, n->stun_bad);
+		r->reg.untracked, n->stun.requests, n->stun.replies, n->stun.bad);
 	return len < 0 || (size_t)len >= cap ? 0 : (size_t)len;
 }
 

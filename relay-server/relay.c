@@ -18,12 +18,17 @@
 #include "common/endpoint.h"
 #include "common/log.h"
 #include "common/tls_stream.h"
+#include "relay-server/conn.h"
+#include "relay-server/pages.h"
+#include "relay-server/session.h"
+#include "relay-server/stun_server.h"
 
 #define ACCEPT_BATCH 64
 #define ACCEPT_PAUSE 0.1	/* seconds to wait after running out of descriptors */
 #define LISTEN_BACKLOG 1024
 
-int wm_relay_parse_listen(const char *text, struct sockaddr_storage *ss, socklen_t *len)
+/* "ADDR:PORT" or ":PORT" into a socket address; ":PORT" means IPv6 any (dual stack). */
+static int parse_listen(const char *text, struct sockaddr_storage *ss, socklen_t *len)
 {
 	struct wm_endpoint ep;
 
@@ -48,6 +53,20 @@ int wm_relay_parse_listen(const char *text, struct sockaddr_storage *ss, socklen
 	return 0;
 }
 
+static size_t page(void *ctx, const struct wm_derp_http_request *req, char *out, size_t cap)
+{
+	return wm_relay_page(ctx, req, out, cap);
+}
+
+/* What a connection does after the upgrade (DERP), and before it (the pages). */
+static const struct wm_relay_conn_ops conn_ops = {
+	.greet = wm_relay_session_greet,
+	.input = wm_relay_session_input,
+	.fill = wm_relay_session_fill,
+	.end = wm_relay_session_end,
+	.page = page,
+};
+
 static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct wm_relay *r = w->data;
@@ -70,13 +89,13 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 			}
 			return;
 		}
-		if (r->nconns >= r->cfg.max_clients) {
+		if (r->conns.count >= r->cfg.max_clients) {
 			r->n.refused_full++;
 			close(fd);
 			continue;
 		}
 		wm_endpoint_format(&peer, text);
-		wm_relay_conn_accept(r, fd, text);
+		wm_relay_conn_accept(&r->conns, fd, text);
 	}
 }
 
@@ -94,7 +113,7 @@ static int open_listener(struct wm_relay *r, char *err, size_t errlen)
 	socklen_t len;
 	int one = 1, zero = 0, fd;
 
-	if (wm_relay_parse_listen(r->cfg.listen, &ss, &len)) {
+	if (parse_listen(r->cfg.listen, &ss, &len)) {
 		snprintf(err, errlen, "--listen %s: expected ADDR:PORT ([v6]:PORT) or :PORT",
 			 r->cfg.listen);
 		return -EINVAL;
@@ -188,8 +207,26 @@ int wm_relay_start(struct wm_relay *r, struct ev_loop *loop, const struct wm_rel
 	ret = open_listener(r, err, errlen);
 	if (ret)
 		goto fail;
+	r->conns = (struct wm_relay_conns){
+		.loop = loop,
+		.tls = r->tls,
+		.handshake_timeout_ms = r->cfg.handshake_timeout_ms,
+		.write_timeout_ms = r->cfg.write_timeout_ms,
+		.ops = &conn_ops,
+		.ctx = r,
+	};
 	if (cfg->stun_listen) {
-		r->stun = wm_relay_stun_start(r, cfg->stun_listen, err, errlen);
+		struct sockaddr_storage ss;
+		socklen_t len;
+
+		if (parse_listen(cfg->stun_listen, &ss, &len)) {
+			snprintf(err, errlen, "--stun %s: expected ADDR:PORT, :PORT or off",
+				 cfg->stun_listen);
+			ret = -EINVAL;
+			goto fail;
+		}
+		r->stun = wm_relay_stun_start(loop, cfg->stun_listen, (struct sockaddr *)&ss, len,
+					      &r->n.stun, err, errlen);
 		if (!r->stun) {
 			ret = -EINVAL;
 			goto fail;
@@ -204,8 +241,8 @@ fail:
 
 void wm_relay_stop(struct wm_relay *r)
 {
-	while (r->conns)
-		wm_relay_conn_close(r->conns, "relay shutting down");
+	while (r->conns.list)
+		wm_relay_conn_close(r->conns.list, "relay shutting down");
 	if (r->listen_fd >= 0) {
 		ev_io_stop(r->loop, &r->accept_io);
 		ev_timer_stop(r->loop, &r->accept_pause);

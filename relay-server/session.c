@@ -1,10 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/*
- * The DERP protocol on an upgraded relay connection (derp/derpserver/derpserver.go): server key,
- * client info, registration (a newer connection for a key replaces the older one), then frames:
- * packets routed by destination key into the receiver's bounded queues, pings, note-preferred,
- * and peer-gone both for departed senders and (rate limited) for unknown destinations.
- */
+#include "relay-server/session.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,13 +10,19 @@
 #include "common/log.h"
 #include "relay-client/derp_http.h"
 #include "relay-client/derp_info.h"
-#include "relay-server/conn.h"
+#include "relay-server/state.h"
 
 #define UNKNOWN_FRAME_MAX (1u << 20)	/* skipped unread up to this; larger ones close */
 #define RUN_FRAME_MAX (WM_DERP_KEY_LEN + WM_DERP_MAX_PACKET_SIZE)
 #define NOT_HERE_PER_SEC 1.0		/* derpserver.go peerGoneLim: rate.Every(1s), burst 3 */
 #define NOT_HERE_BURST 3.0
 #define REPLACED_TEXT "replaced by a newer connection with the same key"
+
+/* The relay whose connection this is. */
+static struct wm_relay *relay_of(const struct wm_relay_conn *c)
+{
+	return c->set->ctx;
+}
 
 bool wm_relay_session_greet(struct wm_relay_conn *c, bool fast_start)
 {
@@ -30,8 +32,8 @@ bool wm_relay_session_greet(struct wm_relay_conn *c, bool fast_start)
 
 	/* handler.go: with Derp-Fast-Start: 1 the client wants no HTTP reply. */
 	if (!fast_start)
-		n = wm_derp_http_switching_format(buf, sizeof(buf), c->r->public_key);
-	memcpy(m.key, c->r->public_key, WM_DERP_KEY_LEN);
+		n = wm_derp_http_switching_format(buf, sizeof(buf), relay_of(c)->public_key);
+	memcpy(m.key, relay_of(c)->public_key, WM_DERP_KEY_LEN);
 	f = wm_derp_frame_encode((uint8_t *)buf + n, sizeof(buf) - (size_t)n, &m);
 	return n >= 0 && f > 0 && wm_relay_conn_append(c, buf, (size_t)(n + f));
 }
@@ -43,7 +45,7 @@ static void queue_gone(struct wm_relay_conn *c, const uint8_t key[WM_DERP_KEY_LE
 	if (c->phase != WM_RELAY_PH_RUN)
 		return;
 	if (c->gone_count == WM_RELAY_GONE_MAX) {
-		c->r->n.control_drops++;
+		relay_of(c)->n.control_drops++;
 		return;
 	}
 	slot = (c->gone_head + c->gone_count) % WM_RELAY_GONE_MAX;
@@ -51,9 +53,9 @@ static void queue_gone(struct wm_relay_conn *c, const uint8_t key[WM_DERP_KEY_LE
 	c->gone[slot].reason = reason;
 	c->gone_count++;
 	if (reason == WM_DERP_PEER_GONE_DISCONNECTED)
-		c->r->n.peer_gone_disconnected++;
+		relay_of(c)->n.peer_gone_disconnected++;
 	else
-		c->r->n.peer_gone_not_here++;
+		relay_of(c)->n.peer_gone_not_here++;
 	wm_relay_conn_kick(c);
 }
 
@@ -67,7 +69,7 @@ static void notify_gone(void *ctx, struct wm_relay_keyent *receiver)
 
 void wm_relay_session_end(struct wm_relay_conn *c)
 {
-	struct wm_relay *r = c->r;
+	struct wm_relay *r = relay_of(c);
 	size_t dropped;
 
 	if (c->ke) {
@@ -91,7 +93,7 @@ void wm_relay_session_end(struct wm_relay_conn *c)
 /* The older connection for a key: it hands over its queue, is told, and closes. */
 static void replace(struct wm_relay_conn *old, struct wm_relay_conn *c)
 {
-	struct wm_relay *r = c->r;
+	struct wm_relay *r = relay_of(c);
 
 	old->ke = NULL;
 	r->nclients--;
@@ -120,7 +122,7 @@ static void replace(struct wm_relay_conn *old, struct wm_relay_conn *c)
 /* FrameClientInfo: open, check, register, answer with FrameServerInfo. */
 static int handshake(struct wm_relay_conn *c, const struct wm_derp_msg *m)
 {
-	struct wm_relay *r = c->r;
+	struct wm_relay *r = relay_of(c);
 	uint8_t plain[WM_RELAY_CLIENT_INFO_MAX], nonce[WM_DERP_NONCE_LEN];
 	uint8_t sealed[WM_DERP_BOX_OVERHEAD + WM_DERP_INFO_JSON_MAX];
 	uint8_t frame[WM_DERP_FRAME_HEADER_LEN + sizeof(sealed)];
@@ -134,7 +136,7 @@ static int handshake(struct wm_relay_conn *c, const struct wm_derp_msg *m)
 	n = wm_derp_open(plain, sizeof(plain), m->client_info.sealed, m->client_info.sealed_len,
 			 m->client_info.key, r->cfg.private_key);
 	if (n < 0 || wm_derp_client_info_parse(&info, (const char *)plain, (size_t)n)) {
-		r->n.handshake_failures++;
+		c->set->n.handshake_failures++;
 		wm_relay_conn_close(c, n < 0 ? "client info does not open" : "bad client info JSON");
 		return -1;
 	}
@@ -182,7 +184,7 @@ static int handshake(struct wm_relay_conn *c, const struct wm_derp_msg *m)
 
 static void not_here(struct wm_relay_conn *c, const uint8_t key[WM_DERP_KEY_LEN])
 {
-	ev_tstamp now = ev_now(c->r->loop);
+	ev_tstamp now = ev_now(c->set->loop);
 
 	c->not_here_tokens += (now - c->not_here_last) * NOT_HERE_PER_SEC;
 	if (c->not_here_tokens > NOT_HERE_BURST)
@@ -196,7 +198,7 @@ static void not_here(struct wm_relay_conn *c, const uint8_t key[WM_DERP_KEY_LEN]
 
 static void route(struct wm_relay_conn *c, const struct wm_derp_msg *m)
 {
-	struct wm_relay *r = c->r;
+	struct wm_relay *r = relay_of(c);
 	struct wm_relay_keyent *dst = wm_relay_registry_lookup(&r->reg, m->packet.key);
 	struct wm_relay_conn *to = dst ? dst->conn : NULL;
 	struct wm_relay_pktq *q;
@@ -232,7 +234,7 @@ static void route(struct wm_relay_conn *c, const struct wm_derp_msg *m)
 
 static int run_frame(struct wm_relay_conn *c, uint8_t type, const uint8_t *p, size_t len)
 {
-	struct wm_relay *r = c->r;
+	struct wm_relay *r = relay_of(c);
 	struct wm_derp_msg m;
 	char name[8], why[64];
 	int ret = type == WM_DERP_FRAME_CLIENT_INFO
@@ -298,69 +300,70 @@ static bool known_type(uint8_t type)
 	}
 }
 
-int wm_relay_session_input(struct wm_relay_conn *c)
+/* Which frames are read whole, skipped, or end the connection. */
+static int frame_header(void *ctx, uint8_t type, uint32_t plen)
 {
-	struct wm_relay *r = c->r;
-	size_t pos = 0;
+	struct wm_relay_conn *c = ctx;
+	struct wm_relay *r = relay_of(c);
+	char why[80], name[8];
 
-	while (pos < c->rlen) {
-		size_t avail = c->rlen - pos;
-		uint32_t plen;
-		uint8_t type;
-		char why[80], name[8];
-
-		if (c->skip) {
-			size_t n = avail < c->skip ? avail : c->skip;
-
-			c->skip -= n;
-			pos += n;
-			continue;
-		}
-		if (wm_derp_frame_header_decode(c->rbuf + pos, avail, &type, &plen))
-			break;
-		if (c->phase == WM_RELAY_PH_CLIENT_INFO) {
-			/* recvClientKey: the first frame must be the client's key and info. */
-			if (type != WM_DERP_FRAME_CLIENT_INFO || plen < WM_DERP_CLIENT_INFO_MIN ||
-			    plen > WM_RELAY_CLIENT_INFO_MAX) {
-				r->n.handshake_failures++;
-				snprintf(why, sizeof(why), "first frame is %s of %u bytes, not "
-					 "client info", wm_derp_frame_name(type, name), plen);
-				wm_relay_conn_close(c, why);
-				return -1;
-			}
-		} else if (!known_type(type)) {
-			if (plen > UNKNOWN_FRAME_MAX) {
-				r->n.protocol_errors++;
-				wm_relay_conn_close(c, "oversized unknown frame");
-				return -1;
-			}
-			r->n.unknown_frames++;
-			c->skip = plen;
-			pos += WM_DERP_FRAME_HEADER_LEN;
-			continue;
-		} else if (plen > RUN_FRAME_MAX) {
-			r->n.protocol_errors++;
-			snprintf(why, sizeof(why), "%s frame of %u bytes is over the limit",
+	if (c->phase == WM_RELAY_PH_CLIENT_INFO) {
+		/* recvClientKey: the first frame must be the client's key and info. */
+		if (type != WM_DERP_FRAME_CLIENT_INFO || plen < WM_DERP_CLIENT_INFO_MIN ||
+		    plen > WM_RELAY_CLIENT_INFO_MAX) {
+			c->set->n.handshake_failures++;
+			snprintf(why, sizeof(why), "first frame is %s of %u bytes, not client info",
 				 wm_derp_frame_name(type, name), plen);
 			wm_relay_conn_close(c, why);
 			return -1;
 		}
-		if (avail < WM_DERP_FRAME_HEADER_LEN + (size_t)plen)
-			break;
-		if (c->phase == WM_RELAY_PH_CLIENT_INFO) {
-			struct wm_derp_msg m;
-
-			wm_derp_frame_decode(&m, WM_DERP_ROLE_SERVER, type,
-					     c->rbuf + pos + WM_DERP_FRAME_HEADER_LEN, plen);
-			if (handshake(c, &m))
-				return -1;
-		} else if (run_frame(c, type, c->rbuf + pos + WM_DERP_FRAME_HEADER_LEN, plen)) {
+		return WM_DERP_READ_WHOLE;
+	}
+	if (!known_type(type)) {
+		if (plen > UNKNOWN_FRAME_MAX) {
+			r->n.protocol_errors++;
+			wm_relay_conn_close(c, "oversized unknown frame");
 			return -1;
 		}
-		pos += WM_DERP_FRAME_HEADER_LEN + plen;
+		r->n.unknown_frames++;
+		return WM_DERP_READ_SKIP;
 	}
-	memmove(c->rbuf, c->rbuf + pos, c->rlen - pos);
-	c->rlen -= pos;
+	if (plen > RUN_FRAME_MAX) {
+		r->n.protocol_errors++;
+		snprintf(why, sizeof(why), "%s frame of %u bytes is over the limit",
+			 wm_derp_frame_name(type, name), plen);
+		wm_relay_conn_close(c, why);
+		return -1;
+	}
+	return WM_DERP_READ_WHOLE;
+}
+
+static int frame(void *ctx, uint8_t type, const uint8_t *payload, size_t len)
+{
+	struct wm_relay_conn *c = ctx;
+
+	if (c->phase == WM_RELAY_PH_CLIENT_INFO) {
+		struct wm_derp_msg m;
+
+		wm_derp_frame_decode(&m, WM_DERP_ROLE_SERVER, type, payload, len);
+		return handshake(c, &m);
+	}
+	return run_frame(c, type, payload, len);
+}
+
+static const struct wm_derp_reader_ops reader_ops = {
+	.header = frame_header,
+	.frame = frame,
+};
+
+int wm_relay_session_input(struct wm_relay_conn *c)
+{
+	ssize_t n = wm_derp_reader_feed(&c->reader, c->rbuf, c->rlen, &reader_ops, c);
+
+	if (n < 0)
+		return -1;
+	memmove(c->rbuf, c->rbuf + n, c->rlen - (size_t)n);
+	c->rlen -= (size_t)n;
 	return 0;
 }
 
@@ -392,7 +395,7 @@ static bool copy_current(struct wm_relay_conn *c)
 			return false;
 		c->cur_off += n;
 	}
-	wm_relay_pkt_put(&c->r->pool, c->cur);
+	wm_relay_pkt_put(&relay_of(c)->pool, c->cur);
 	c->cur = NULL;
 	return true;
 }
@@ -408,7 +411,7 @@ static bool append_msg(struct wm_relay_conn *c, const struct wm_derp_msg *m)
 
 void wm_relay_session_fill(struct wm_relay_conn *c)
 {
-	struct wm_relay *r = c->r;
+	struct wm_relay *r = relay_of(c);
 
 	while (c->wlen - c->woff < WM_RELAY_WIRE_BATCH) {
 		struct wm_derp_msg m;

@@ -6,7 +6,10 @@
  * is one), which Tailscale clients send too. The reply is never larger than the request plus
  * 24 bytes, and nothing else is ever sent, so the server is a poor amplifier.
  */
+#include "relay-server/stun_server.h"
+
 #include <errno.h>
+#include <ev.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,12 +20,12 @@
 
 #include "common/endpoint.h"
 #include "common/stun.h"
-#include "relay-server/relay.h"
 
 #define STUN_BATCH 64	/* datagrams per wakeup */
 
 struct wm_relay_stun {
-	struct wm_relay *r;
+	struct ev_loop *loop;
+	struct wm_relay_stun_counters *n;
 	int fd;
 	ev_io io;
 };
@@ -81,7 +84,6 @@ static bool send_reply(int fd, struct msghdr *req, const uint8_t *out, size_t le
 static void on_datagram(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct wm_relay_stun *s = w->data;
-	struct wm_relay *r = s->r;
 
 	(void)loop;
 	(void)revents;
@@ -103,9 +105,9 @@ static void on_datagram(struct ev_loop *loop, ev_io *w, int revents)
 		n = recvmsg(s->fd, &msg, 0);
 		if (n < 0)
 			return;
-		r->n.stun_requests++;
+		s->n->requests++;
 		if ((msg.msg_flags & MSG_TRUNC) || wm_stun_request_parse(&req, buf, (size_t)n)) {
-			r->n.stun_bad++;
+			s->n->bad++;
 			continue;
 		}
 		/* A v4 client on a dual-stack socket is seen as ::ffff:a.b.c.d: answer a.b.c.d. */
@@ -121,38 +123,34 @@ static void on_datagram(struct ev_loop *loop, ev_io *w, int revents)
 		if (m <= 0)
 			continue;
 		if (send_reply(s->fd, &msg, out, (size_t)m))
-			r->n.stun_replies++;
+			s->n->replies++;
 	}
 }
 
 
-struct wm_relay_stun *wm_relay_stun_start(struct wm_relay *r, const char *addr, char *err,
+struct wm_relay_stun *wm_relay_stun_start(struct ev_loop *loop, const char *text,
+					  const struct sockaddr *sa, socklen_t len,
+					  struct wm_relay_stun_counters *n, char *err,
 					  size_t errlen)
 {
 	struct wm_relay_stun *s = calloc(1, sizeof(*s));
-	struct sockaddr_storage ss;
-	socklen_t len;
 	int zero = 0, one = 1;
 
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (wm_relay_parse_listen(addr, &ss, &len)) {
-		snprintf(err, errlen, "--stun %s: expected ADDR:PORT, :PORT or off", addr);
-		free(s);
-		return NULL;
-	}
-	s->r = r;
-	s->fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (s->fd >= 0 && ss.ss_family == AF_INET6) {
+	s->loop = loop;
+	s->n = n;
+	s->fd = socket(sa->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->fd >= 0 && sa->sa_family == AF_INET6) {
 		setsockopt(s->fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 		setsockopt(s->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
 	} else if (s->fd >= 0) {
 		setsockopt(s->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
 	}
-	if (s->fd < 0 || bind(s->fd, (struct sockaddr *)&ss, len)) {
-		snprintf(err, errlen, "STUN on %s: %s", addr, strerror(errno));
+	if (s->fd < 0 || bind(s->fd, sa, len)) {
+		snprintf(err, errlen, "STUN on %s: %s", text, strerror(errno));
 		if (s->fd >= 0)
 			close(s->fd);
 		free(s);
@@ -160,7 +158,7 @@ struct wm_relay_stun *wm_relay_stun_start(struct wm_relay *r, const char *addr, 
 	}
 	ev_io_init(&s->io, on_datagram, s->fd, EV_READ);
 	s->io.data = s;
-	ev_io_start(r->loop, &s->io);
+	ev_io_start(loop, &s->io);
 	return s;
 }
 
@@ -168,7 +166,7 @@ void wm_relay_stun_stop(struct wm_relay_stun *s)
 {
 	if (!s)
 		return;
-	ev_io_stop(s->r->loop, &s->io);
+	ev_io_stop(s->loop, &s->io);
 	close(s->fd);
 	free(s);
 }

@@ -23,6 +23,7 @@
 #include "relay-server/keys.h"
 #include "relay-server/pktq.h"
 #include "relay-server/registry.h"
+#include "relay-server/pages.h"
 #include "relay-server/relay.h"
 
 static void make_key(uint8_t key[32], unsigned n)
