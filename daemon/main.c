@@ -2,25 +2,20 @@
 /*
  * wiremesh — a userspace WireGuard node.
  *
- *   wiremesh [-f|--foreground] IFNAME
+ *   wiremesh [-f|--foreground] [options] IFNAME
  *
  * The same contract as wireguard-go, so wg, wg setconf and wg-quick (with
  * WG_QUICK_USERSPACE_IMPLEMENTATION=wiremesh) drive it unchanged.
  */
 #include <errno.h>
-#include <ev.h>
-#include <fcntl.h>
-#include <signal.h>
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <sodium.h>
 
-#include "common/log.h"
 #include "engine/aead.h"
 #include "daemon/cli.h"
 #include "daemon/node.h"
@@ -30,10 +25,12 @@
 #define WM_VERSION "0.1.0"
 #endif
 
-static void print_usage(FILE *out, const char *prog)
+static void print_usage(FILE *out)
 {
+	const char *prog = wm_cli_prog;
+
 	fprintf(out,
-		"Usage: %s [-f|--foreground] IFNAME\n"
+		"Usage: %s [options] IFNAME\n"
 		"       %s up --coord URL --authkey KEY [options]   (join a mesh; see %s up --help)\n"
 		"       %s status | ip | ping | netcheck | down      (a node in a mesh; each has --help)\n"
 		"\n"
@@ -42,14 +39,13 @@ static void print_usage(FILE *out, const char *prog)
 		"and `wg-quick` brings it up with WG_QUICK_USERSPACE_IMPLEMENTATION=%s.\n"
 		"\n"
 		"Options:\n"
-		"  -f, --foreground  stay in the foreground (default: detach once the interface is up)\n"
-		"  -t, --threads N   cores to use for encryption (default: all online cores)\n"
-		"      --no-offload  no TUN/UDP segmentation offloads (GSO/GRO)\n"
-		"      --relay REGION=URL  a DERP relay (http:// or https://…/derp) for region REGION;\n"
-		"                    a peer whose endpoint is 127.3.3.40:REGION is reached through it\n"
-		"      --relay-ca FILE  trust this CA (or self-signed certificate) for https relays\n"
-		"  -h, --help        show this help\n"
-		"  -v, --version     show the version\n"
+		WM_STARTUP_OPTIONS_HELP
+		"      --relay REGION=URL\n"
+		"                         a DERP relay (http:// or https://…/derp) for region\n"
+		"                         REGION; a peer whose endpoint is 127.3.3.40:REGION is\n"
+		"                         reached through it\n"
+		"  -h, --help             show this help\n"
+		"  -v, --version          show the version\n"
 		"\n"
 		"Environment:\n"
 		"  LOG_LEVEL=debug|verbose|error|silent   what to log, on stderr (default: errors only; a\n"
@@ -95,127 +91,80 @@ static bool valid_ifname(const char *name)
 	       strcmp(name, "..") && name[0] != '-';
 }
 
+enum { OPT_RELAY = 0x2200 };
+
+/* `wiremesh IFNAME`'s own options; 0, or 2 once it said what is wrong. */
+static int ifname_option(struct wm_startup *s, int opt, const char *arg)
+{
+	int err;
+
+	if (opt != OPT_RELAY)
+		return 2;	/* '?': wm_cli_getopt said why */
+	if ((err = wm_relays_add(&s->node.relays, arg)) < 0) {
+		fprintf(stderr, "%s: --relay %s: %s\n", s->prog, arg,
+			err == -EEXIST ? "that region is given twice" :
+			err == -ENOSPC ? "too many relays" :
+			"expected REGION=URL, e.g. 1=https://relay.example.com/derp");
+		return 2;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	struct wm_node_options opt = { .tun_fd = -1, .uapi_fd = -1 };
-	const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
-	const char *level_text = getenv("LOG_LEVEL"), *fg = getenv("WG_PROCESS_FOREGROUND");
-	bool foreground = fg && !strcmp(fg, "1");
-	struct wm_node node;
-	struct ev_loop *loop;
-	const char *what = "start";
-	int i, err, level = WM_LOG_ERROR, ready_fd = -1;
+	static const struct option longs[] = {
+		WM_STARTUP_LONG_OPTIONS,
+		{ "relay", required_argument, NULL, OPT_RELAY },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct wm_startup s;
+	const char *prog;
+	int opt, r;
 
 	if (argc > 1 && wm_cli_is_command(argv[1]))
 		return wm_cli_main(argc, argv);
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (!strcmp(a, "-f") || !strcmp(a, "--foreground")) {
-			foreground = true;
-		} else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
-			char *end;
-			long t;
-
-			if (i + 1 >= argc) {
-				fprintf(stderr, "%s: %s needs a number of threads\n", prog, a);
-				return 2;
-			}
-			t = strtol(argv[++i], &end, 10);
-			if (*end || t < 1 || t > 256) {
-				fprintf(stderr, "%s: --threads takes a number from 1 to 256 (got '%s')\n", prog, argv[i]);
-				return 2;
-			}
-			opt.threads = (unsigned)t;
-		} else if (!strcmp(a, "--relay") || !strcmp(a, "--relay-ca")) {
-			if (i + 1 >= argc) {
-				fprintf(stderr, "%s: %s needs a value\n", prog, a);
-				return 2;
-			}
-			if (!strcmp(a, "--relay-ca")) {
-				if (strlen(argv[++i]) >= sizeof(opt.relays.ca_file)) {
-					fprintf(stderr, "%s: --relay-ca path too long\n", prog);
-					return 2;
-				}
-				strcpy(opt.relays.ca_file, argv[i]);
-			} else if ((err = wm_relays_add(&opt.relays, argv[++i])) < 0) {
-				fprintf(stderr, "%s: --relay %s: %s\n", prog, argv[i],
-					err == -EEXIST ? "that region is given twice" :
-					err == -ENOSPC ? "too many relays" :
-					"expected REGION=URL, e.g. 1=https://relay.example.com/derp");
-				return 2;
-			}
-		} else if (!strcmp(a, "--no-offload")) {
-			opt.no_offload = true;
-		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			print_usage(stdout, prog);
+	prog = wm_cli_prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	wm_startup_init(&s, prog, NULL);
+	while ((opt = wm_cli_getopt(NULL, argc, argv, WM_STARTUP_SHORT_OPTIONS "hv", longs,
+				    print_usage)) != -1) {
+		if (opt == 'h') {
+			print_usage(stdout);
 			return 0;
-		} else if (!strcmp(a, "-v") || !strcmp(a, "--version")) {
+		}
+		if (opt == 'v') {
 			print_version();
 			return 0;
-		} else if (a[0] == '-') {
-			fprintf(stderr, "%s: unknown option '%s'\n\n", prog, a);
-			print_usage(stderr, prog);
-			return 2;
-		} else if (!opt.ifname) {
-			opt.ifname = a;
-		} else {
-			fprintf(stderr, "%s: one interface name only (got '%s' and '%s')\n", prog, opt.ifname, a);
-			return 2;
 		}
+		if ((r = wm_startup_option(&s, opt, optarg)) < 0)
+			return 2;
+		if (!r && ifname_option(&s, opt, optarg))
+			return 2;
 	}
-	if (!opt.ifname) {
-		print_usage(stderr, prog);
+	if (optind >= argc) {
+		print_usage(stderr);
 		return 2;
 	}
-	if (!valid_ifname(opt.ifname)) {
-		fprintf(stderr, "%s: '%s' is not a valid interface name (1-%d characters, no '/')\n", prog,
-			opt.ifname, WM_TUN_NAME_LEN - 1);
+	if (argc - optind > 1) {
+		fprintf(stderr, "%s: one interface name only (got '%s' and '%s')\n", prog,
+			argv[optind], argv[optind + 1]);
 		return 2;
 	}
-	if (level_text && (level = wm_log_parse_level(level_text)) < 0) {
-		fprintf(stderr, "%s: LOG_LEVEL must be debug, verbose, error or silent (got '%s')\n", prog,
-			level_text);
+	s.node.ifname = argv[optind];
+	if (!valid_ifname(s.node.ifname)) {
+		fprintf(stderr, "%s: '%s' is not a valid interface name (1-%d characters, no '/')\n",
+			prog, s.node.ifname, WM_TUN_NAME_LEN - 1);
 		return 2;
 	}
-	if (!opt.threads) {
-		long cores = sysconf(_SC_NPROCESSORS_ONLN);
-
-		opt.threads = cores > 0 && cores <= 256 ? (unsigned)cores : 1;
-	}
-	opt.tun_fd = env_fd("WG_TUN_FD");
-	opt.uapi_fd = env_fd("WG_UAPI_FD");
-	if (opt.tun_fd == -2 || opt.uapi_fd == -2) {
-		fprintf(stderr, "%s: WG_TUN_FD and WG_UAPI_FD must be file descriptor numbers\n", prog);
+	s.node.tun_fd = env_fd("WG_TUN_FD");
+	s.node.uapi_fd = env_fd("WG_UAPI_FD");
+	if (s.node.tun_fd == -2 || s.node.uapi_fd == -2) {
+		fprintf(stderr, "%s: WG_TUN_FD and WG_UAPI_FD must be file descriptor numbers\n",
+			prog);
 		return 2;
 	}
-	wm_log_init((enum wm_log_level)level, opt.ifname);
-
-	if (!foreground &&
-	    (err = wm_startup_detach(&ready_fd, level_text && level != WM_LOG_SILENT, prog)) < 0) {
-		fprintf(stderr, "%s: cannot detach: %s\n", prog, strerror(-err));
-		return 1;
-	}
-	signal(SIGPIPE, SIG_IGN);
-	loop = ev_default_loop(EVFLAG_AUTO);
-	if (!loop) {
-		fprintf(stderr, "%s: cannot start the event loop\n", prog);
-		wm_startup_report(&ready_fd, false, NULL);
-		return 1;
-	}
-	err = wm_node_start(&node, loop, &opt, &what);
-	if (err < 0) {
-		const char *hint = wm_startup_hint(err);
-
-		fprintf(stderr, "%s: %s: cannot %s: %s\n", prog, opt.ifname, what, strerror(-err));
-		if (hint)
-			fprintf(stderr, "%s: hint: %s\n", prog, hint);
-		wm_startup_report(&ready_fd, false, NULL);
-		return 1;
-	}
-	wm_startup_report(&ready_fd, true, NULL);
-	ev_run(loop, 0);
-	wm_node_stop(&node);
-	wm_log_verbose("shut down");
-	return 0;
+	if ((r = wm_startup_environment(&s)))
+		return r;
+	return wm_startup_run(&s, NULL, NULL);
 }

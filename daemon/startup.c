@@ -2,19 +2,94 @@
 #include "daemon/startup.h"
 
 #include <errno.h>
+#include <ev.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "common/log.h"
+/* --- options and environment -------------------------------------------------------------- */
 
-/* What the detached child does with its stderr once it has reported (wm_startup_detach). */
-static bool keep_stderr;
-static const char *syslog_ident;
+void wm_startup_init(struct wm_startup *s, const char *prog, const char *ifname)
+{
+	memset(s, 0, sizeof(*s));
+	s->prog = prog;
+	s->node.ifname = ifname;
+	s->node.tun_fd = -1;
+	s->node.uapi_fd = -1;
+	s->log_level = WM_LOG_ERROR;
+	s->ready_fd = -1;
+}
 
-int wm_startup_detach(int *ready_fd, bool keep_logs_on_stderr, const char *ident)
+int wm_startup_option(struct wm_startup *s, int opt, const char *arg)
+{
+	char *end;
+	long n;
+
+	switch (opt) {
+	case 'f':
+		s->foreground = true;
+		return 1;
+	case 't':
+		errno = 0;
+		n = strtol(arg, &end, 10);
+		if (errno || !*arg || *end || n < 1 || n > 256) {
+			fprintf(stderr, "%s: --threads takes 1-256 (got '%s')\n", s->prog, arg);
+			return -1;
+		}
+		s->node.threads = (unsigned)n;
+		return 1;
+	case WM_STARTUP_OPT_NO_OFFLOAD:
+		s->node.no_offload = true;
+		return 1;
+	case WM_STARTUP_OPT_RELAY_CA:
+		if (strlen(arg) >= sizeof(s->node.relays.ca_file)) {
+			fprintf(stderr, "%s: --relay-ca: the path is longer than %zu characters\n",
+				s->prog, sizeof(s->node.relays.ca_file) - 1);
+			return -1;
+		}
+		strcpy(s->node.relays.ca_file, arg);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int wm_startup_environment(struct wm_startup *s)
+{
+	const char *level = getenv("LOG_LEVEL"), *fg = getenv("WG_PROCESS_FOREGROUND");
+	int parsed;
+
+	if (level) {
+		if ((parsed = wm_log_parse_level(level)) < 0) {
+			fprintf(stderr, "%s: LOG_LEVEL must be debug, verbose, error or silent "
+				"(got '%s')\n", s->prog, level);
+			return 2;
+		}
+		s->log_level = (enum wm_log_level)parsed;
+		s->log_to_stderr = s->log_level != WM_LOG_SILENT;
+	}
+	if (fg && !strcmp(fg, "1"))
+		s->foreground = true;
+	if (!s->node.threads) {
+		long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+		s->node.threads = cores > 0 && cores <= 256 ? (unsigned)cores : 1;
+	}
+	wm_log_init(s->log_level, s->node.ifname);
+	return 0;
+}
+
+/* --- detaching ---------------------------------------------------------------------------- */
+
+/*
+ * Forks. The parent waits for the child's report, prints its message (stdout when ready,
+ * stderr otherwise) and exits 0 or 1; it never returns. The child returns 0 with s->ready_fd
+ * to report on, in a new session. -errno when fork fails.
+ */
+static int detach(struct wm_startup *s)
 {
 	char message[1024];
 	int pipefd[2];
@@ -43,22 +118,24 @@ int wm_startup_detach(int *ready_fd, bool keep_logs_on_stderr, const char *ident
 	}
 	close(pipefd[0]);
 	setsid();
-	*ready_fd = pipefd[1];
-	keep_stderr = keep_logs_on_stderr;
-	syslog_ident = ident;
+	s->ready_fd = pipefd[1];
 	return 0;
 }
 
-/* Nothing of the caller's stays open: whoever waits for end-of-file (a $(…), a pipe, ssh) gets it. */
-static void let_go_of_callers_output(void)
+/*
+ * Nothing of the caller's stays open, as with wireguard-go: whoever waits for end-of-file (a
+ * $(…), a pipe, ssh) gets it. stdin and stdout point at /dev/null, and stderr too unless it
+ * stays the log (LOG_LEVEL); otherwise errors go to syslog.
+ */
+static void let_go_of_callers_output(const struct wm_startup *s)
 {
 	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 	if (devnull < 0)
 		return;
-	if (!keep_stderr) {
+	if (!s->log_to_stderr) {
 		if (wm_log_level() != WM_LOG_SILENT)
-			wm_log_use_syslog(syslog_ident);
+			wm_log_use_syslog(s->prog);
 		dup2(devnull, STDERR_FILENO);
 	}
 	dup2(devnull, STDIN_FILENO);
@@ -66,26 +143,54 @@ static void let_go_of_callers_output(void)
 	close(devnull);
 }
 
-void wm_startup_report(int *ready_fd, bool ok, const char *message)
+/*
+ * Tells the waiting parent (when none waits, a message goes to stdout or stderr directly),
+ * then lets go of the caller's output. Only the first report counts.
+ */
+static void report(struct wm_startup *s, bool ok, const char *message)
 {
 	char status = ok ? 0 : 1;
 
-	if (*ready_fd < 0) {
+	if (s->ready_fd < 0) {
 		if (message && *message)
 			fprintf(ok ? stdout : stderr, "%s\n", message);
 		fflush(stdout);
 		return;
 	}
-	if (write(*ready_fd, &status, 1) != 1 ||
-	    (message && write(*ready_fd, message, strlen(message)) < 0)) {
+	if (write(s->ready_fd, &status, 1) != 1 ||
+	    (message && write(s->ready_fd, message, strlen(message)) < 0)) {
 		/* The parent is gone; nothing else to tell. */
 	}
-	close(*ready_fd);
-	*ready_fd = -1;
-	let_go_of_callers_output();
+	close(s->ready_fd);
+	s->ready_fd = -1;
+	let_go_of_callers_output(s);
 }
 
-const char *wm_startup_hint(int err)
+void wm_startup_progress(struct wm_startup *s, const char *message)
+{
+	/* Until the report, stderr is still the caller's. */
+	if (s->ready_fd >= 0 || s->foreground) {
+		fprintf(stderr, "%s: %s\n", s->prog, message);
+		fflush(stderr);
+	}
+}
+
+void wm_startup_ready(struct wm_startup *s, const char *message)
+{
+	report(s, true, message);
+}
+
+void wm_startup_fail(struct wm_startup *s, const char *message)
+{
+	snprintf(s->failure, sizeof(s->failure), "%s", message);
+	if (s->loop)
+		ev_break(s->loop, EVBREAK_ALL);
+}
+
+/* --- the start-up path -------------------------------------------------------------------- */
+
+/* What to do about the node's start-up error, or NULL. */
+static const char *hint(int err)
 {
 	switch (err) {
 	case -EPERM:
@@ -101,4 +206,57 @@ const char *wm_startup_hint(int err)
 	default:
 		return NULL;
 	}
+}
+
+int wm_startup_run(struct wm_startup *s, const struct wm_startup_mode *mode, void *ctx)
+{
+	const char *what = "start", *why;
+	struct wm_node node;
+	char err[512];
+	int r, status = 1;
+
+	if (!s->foreground && (r = detach(s)) < 0) {
+		fprintf(stderr, "%s: cannot detach: %s\n", s->prog, strerror(-r));
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	s->loop = ev_default_loop(EVFLAG_AUTO);
+	if (!s->loop) {
+		snprintf(s->failure, sizeof(s->failure), "%s: cannot start the event loop", s->prog);
+		goto out;
+	}
+	r = wm_node_start(&node, s->loop, &s->node, &what);
+	if (r < 0) {
+		why = hint(r);
+		snprintf(s->failure, sizeof(s->failure), "%s: %s: cannot %s: %s%s%s%s%s", s->prog,
+			 s->node.ifname, what, strerror(-r), why ? "\n" : "", why ? s->prog : "",
+			 why ? ": hint: " : "", why ? why : "");
+		goto out;
+	}
+	if (mode && mode->start) {
+		if (mode->start(ctx, &node, err, sizeof(err)) < 0) {
+			wm_startup_fail(s, err);
+			goto out_node;
+		}
+	} else {
+		wm_startup_ready(s, NULL);
+	}
+	if (!s->failure[0])
+		ev_run(s->loop, 0);
+	status = 0;
+	if (mode && mode->stop)
+		mode->stop(ctx);
+out_node:
+	wm_node_stop(&node);
+out:
+	if (s->failure[0]) {
+		report(s, false, s->failure);
+		return 1;
+	}
+	if (s->ready_fd >= 0) {
+		snprintf(err, sizeof(err), "%s: stopped before it was up", s->prog);
+		report(s, false, err);
+	}
+	wm_log_verbose("shut down");
+	return status;
 }
