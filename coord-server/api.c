@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -15,10 +16,13 @@
 #include "common/log.h"
 #include "coord-client/coord_msg.h"
 #include "coord-client/coord_seal.h"
-#include "coord-server/conn.h"
-#include "coord-server/server.h"
 
 #define CACHE_MIN_AGE_S 0.1	/* a stale cache is rebuilt for an answer at most this often */
+
+int64_t wm_coord_api_now(void)
+{
+	return (int64_t)time(NULL);
+}
 
 void wm_coord_api_error(struct wm_coord_sconn *c, int status, const char *code,
 			const char *fmt, ...)
@@ -34,9 +38,9 @@ void wm_coord_api_error(struct wm_coord_sconn *c, int status, const char *code,
 	wm_coord_sconn_respond(c, status, WM_COORD_JSON_TYPE, body, body ? strlen(body) : 0);
 }
 
-static void internal_error(struct wm_coord_sconn *c, const char *what)
+static void internal_error(struct wm_coord_api *a, struct wm_coord_sconn *c, const char *what)
 {
-	wm_log_error("coord: %s: %s", what, wm_store_error(c->srv->store));
+	wm_log_error("coord: %s: %s", what, wm_store_error(a->store));
 	wm_coord_api_error(c, 500, "internal", "server error (%s); try again later", what);
 }
 
@@ -68,23 +72,23 @@ static void refuse(struct wm_coord_sconn *c, const struct wm_store_refusal *why)
 
 /* Refreshes the netmap cache when it is older than the store and was not just built, or when
  * it must know the node id (0: any). false when the store failed. */
-static bool fresh_cache(struct wm_coord_server *srv, int64_t must_know, bool force)
+static bool fresh_cache(struct wm_coord_api *a, int64_t must_know, bool force)
 {
-	struct wm_coord_cache *cache = &srv->cache;
+	struct wm_coord_cache *cache = &a->cache;
 	bool unknown = must_know && !wm_coord_cache_node(cache, must_know);
-	bool stale = cache->version != wm_store_netmap_version(srv->store);
+	bool stale = cache->version != wm_store_netmap_version(a->store);
 
-	if (!cache->version || unknown || (stale && (force || ev_now(srv->loop) - cache->built_at >=
+	if (!cache->version || unknown || (stale && (force || ev_now(a->loop) - cache->built_at >=
 							       CACHE_MIN_AGE_S)))
-		return wm_coord_cache_rebuild(cache, srv->store, wm_coord_server_now(),
-					      ev_now(srv->loop)) == 0;
+		return wm_coord_cache_rebuild(cache, a->store, wm_coord_api_now(),
+					      ev_now(a->loop)) == 0;
 	return true;
 }
 
 /* --- endpoints -------------------------------------------------------------------------- */
 
-static void do_register(struct wm_coord_sconn *c, const struct wm_coord_request *req,
-			int64_t now)
+static void do_register(struct wm_coord_api *a, struct wm_coord_sconn *c,
+			const struct wm_coord_request *req, int64_t now)
 {
 	struct wm_coord_register_resp resp = { 0 };
 	struct wm_store_refusal why = { 0 };
@@ -92,19 +96,19 @@ static void do_register(struct wm_coord_sconn *c, const struct wm_coord_request 
 	char *relays, *text;
 	int ret;
 
-	ret = wm_store_node_register(c->srv->store, c->node_key, &req->u.reg, now, &node, &why);
+	ret = wm_store_node_register(a->store, c->node_key, &req->u.reg, now, &node, &why);
 	if (ret < 0) {
-		internal_error(c, "register");
+		internal_error(a, c, "register");
 		return;
 	}
 	if (ret > 0) {
 		refuse(c, &why);
 		return;
 	}
-	wm_coord_server_wake(c->srv, WM_COORD_WAKE_URGENT_S);
+	a->wake(a->ctx, WM_COORD_WAKE_URGENT_S);
 	memcpy(resp.id, req->id, sizeof(resp.id));
 	wm_coord_node_self(&resp.self, &node);
-	relays = wm_store_relays_get(c->srv->store);
+	relays = wm_store_relays_get(a->store);
 	if (relays && wm_coord_relay_map_parse(&resp.relays, relays, strlen(relays), NULL, 0))
 		memset(&resp.relays, 0, sizeof(resp.relays));
 	free(relays);
@@ -113,8 +117,8 @@ static void do_register(struct wm_coord_sconn *c, const struct wm_coord_request 
 	answer_sealed(c, text, text ? strlen(text) : 0);
 }
 
-static void do_rotate(struct wm_coord_sconn *c, const struct wm_coord_request *req,
-		      int64_t now)
+static void do_rotate(struct wm_coord_api *a, struct wm_coord_sconn *c,
+		      const struct wm_coord_request *req, int64_t now)
 {
 	struct wm_coord_register_resp resp = { 0 };
 	struct wm_store_refusal why = { 0 };
@@ -122,23 +126,23 @@ static void do_rotate(struct wm_coord_sconn *c, const struct wm_coord_request *r
 	char *text;
 	int ret;
 
-	if (!wm_coord_rotate_proof_check(req->u.rotate.proof, req->u.rotate.new_key, c->srv->priv,
+	if (!wm_coord_rotate_proof_check(req->u.rotate.proof, req->u.rotate.new_key, a->priv,
 					 req->id, c->node_key)) {
 		wm_coord_api_error(c, 401, "bad_proof",
 				   "the new key's proof does not open (it must seal label, request id and old key)");
 		return;
 	}
-	ret = wm_store_node_rotate(c->srv->store, c->node_key, req->u.rotate.new_key, now, &node,
+	ret = wm_store_node_rotate(a->store, c->node_key, req->u.rotate.new_key, now, &node,
 				   &why);
 	if (ret < 0) {
-		internal_error(c, "rotate");
+		internal_error(a, c, "rotate");
 		return;
 	}
 	if (ret > 0) {
 		refuse(c, &why);
 		return;
 	}
-	wm_coord_server_wake(c->srv, WM_COORD_WAKE_URGENT_S);
+	a->wake(a->ctx, WM_COORD_WAKE_URGENT_S);
 	memcpy(resp.id, req->id, sizeof(resp.id));
 	wm_coord_node_self(&resp.self, &node);
 	text = wm_coord_register_resp_encode(&resp, WM_COORD_ROTATE);
@@ -146,9 +150,10 @@ static void do_rotate(struct wm_coord_sconn *c, const struct wm_coord_request *r
 }
 
 /* The node behind the sender key, checked for expiry. false when answered with an error. */
-static bool known_node(struct wm_coord_sconn *c, struct wm_store_node *node, int64_t now)
+static bool known_node(struct wm_coord_api *a, struct wm_coord_sconn *c,
+		       struct wm_store_node *node, int64_t now)
 {
-	int ret = wm_store_node_by_key(c->srv->store, c->node_key, node);
+	int ret = wm_store_node_by_key(a->store, c->node_key, node);
 
 	if (ret == -ENOENT) {
 		wm_coord_api_error(c, 404, "unknown_node",
@@ -156,7 +161,7 @@ static bool known_node(struct wm_coord_sconn *c, struct wm_store_node *node, int
 		return false;
 	}
 	if (ret) {
-		internal_error(c, "node lookup");
+		internal_error(a, c, "node lookup");
 		return false;
 	}
 	if (node->key_expiry && now >= node->key_expiry) {
@@ -167,18 +172,19 @@ static bool known_node(struct wm_coord_sconn *c, struct wm_store_node *node, int
 	return true;
 }
 
-static void do_logout(struct wm_coord_sconn *c, const struct wm_coord_request *req, int64_t now)
+static void do_logout(struct wm_coord_api *a, struct wm_coord_sconn *c,
+		      const struct wm_coord_request *req, int64_t now)
 {
 	struct wm_store_node node;
 	char *text;
 
-	if (!known_node(c, &node, now))
+	if (!known_node(a, c, &node, now))
 		return;
-	if (wm_store_node_delete(c->srv->store, node.id)) {
-		internal_error(c, "logout");
+	if (wm_store_node_delete(a->store, node.id)) {
+		internal_error(a, c, "logout");
 		return;
 	}
-	wm_coord_server_wake(c->srv, WM_COORD_WAKE_URGENT_S);
+	a->wake(a->ctx, WM_COORD_WAKE_URGENT_S);
 	text = wm_coord_logout_resp_encode(req->id);
 	answer_sealed(c, text, text ? strlen(text) : 0);
 }
@@ -191,10 +197,9 @@ static char *unchanged_text(uint64_t version, const uint8_t id[WM_COORD_REQ_ID_L
 	return wm_coord_poll_resp_encode(&r);
 }
 
-long long wm_coord_api_answer_held(struct wm_coord_sconn *c)
+long long wm_coord_api_answer_held(struct wm_coord_api *a, struct wm_coord_sconn *c)
 {
-	struct wm_coord_server *srv = c->srv;
-	const struct wm_store_node *node = wm_coord_cache_node(&srv->cache, c->node_id);
+		const struct wm_store_node *node = wm_coord_cache_node(&a->cache, c->node_id);
 	int64_t id = c->node_id;
 	size_t len = 0;
 	char *text;
@@ -207,50 +212,50 @@ long long wm_coord_api_answer_held(struct wm_coord_sconn *c)
 		wm_coord_sconn_close(c);	/* rotated meanwhile: the client polls again */
 		return 0;
 	}
-	if (node->key_expiry && srv->cache.built_unix >= node->key_expiry) {
+	if (node->key_expiry && a->cache.built_unix >= node->key_expiry) {
 		wm_coord_api_error(c, 403, "node_expired",
 				   "this node's key expired: register again with an auth key");
 		return 0;
 	}
-	if (c->have_version == srv->cache.version) {
-		text = unchanged_text(srv->cache.version, c->req_id);
+	if (c->have_version == a->cache.version) {
+		text = unchanged_text(a->cache.version, c->req_id);
 		len = text ? strlen(text) : 0;
 	} else {
-		text = wm_coord_cache_netmap(&srv->cache, node, c->req_id, &len);
-		srv->stats.netmaps_sent++;
+		text = wm_coord_cache_netmap(&a->cache, node, c->req_id, &len);
+		a->netmaps_sent++;
 	}
 	answer_sealed(c, text, len);
 	return id;
 }
 
-static void do_poll(struct wm_coord_sconn *c, const struct wm_coord_request *req, int64_t now)
+static void do_poll(struct wm_coord_api *a, struct wm_coord_sconn *c,
+		    const struct wm_coord_request *req, int64_t now)
 {
 	const struct wm_coord_poll_req *p = &req->u.poll;
-	struct wm_coord_server *srv = c->srv;
-	struct wm_store_node node;
+		struct wm_store_node node;
 	bool urgent, lazy;
 
-	if (!known_node(c, &node, now))
+	if (!known_node(a, c, &node, now))
 		return;
-	if (wm_store_node_polled(srv->store, node.id, p->endpoints, p->n_endpoints, p->home_relay,
+	if (wm_store_node_polled(a->store, node.id, p->endpoints, p->n_endpoints, p->home_relay,
 				 now, &urgent, &lazy)) {
-		internal_error(c, "poll");
+		internal_error(a, c, "poll");
 		return;
 	}
 	if (urgent || lazy)
-		wm_coord_server_wake(srv, urgent ? WM_COORD_WAKE_URGENT_S : WM_COORD_WAKE_LAZY_S);
-	if (!fresh_cache(srv, node.id, urgent)) {
-		internal_error(c, "netmap");
+		a->wake(a->ctx, urgent ? WM_COORD_WAKE_URGENT_S : WM_COORD_WAKE_LAZY_S);
+	if (!fresh_cache(a, node.id, urgent)) {
+		internal_error(a, c, "netmap");
 		return;
 	}
 	c->node_id = node.id;
 	memcpy(c->req_id, req->id, sizeof(c->req_id));
 	c->have_version = p->version;
-	if (p->version != srv->cache.version || !p->wait) {
-		wm_coord_api_answer_held(c);
+	if (p->version != a->cache.version || !p->wait) {
+		wm_coord_api_answer_held(a, c);
 		return;
 	}
-	if (srv->n_held >= WM_COORD_MAX_HELD) {
+	if (a->conns->held >= WM_COORD_MAX_HELD) {
 		wm_coord_api_error(c, 503, "busy", "too many polls held; try again later");
 		return;
 	}
@@ -276,10 +281,10 @@ static int route(const char *path)
 }
 
 /* Opens the body into req; false when answered with an error. */
-static bool open_request(struct wm_coord_sconn *c, struct wm_coord_request *req, int64_t now)
+static bool open_request(struct wm_coord_api *a, struct wm_coord_sconn *c,
+			 struct wm_coord_request *req, int64_t now)
 {
-	struct wm_coord_server *srv = c->srv;
-	char err[WM_COORD_ERR_LEN], *plain;
+		char err[WM_COORD_ERR_LEN], *plain;
 	ssize_t n;
 	int ret;
 
@@ -287,12 +292,12 @@ static bool open_request(struct wm_coord_sconn *c, struct wm_coord_request *req,
 		wm_coord_api_error(c, 400, "bad_request", "missing " WM_COORD_NODE_HEADER " header");
 		return false;
 	}
-	if (!wm_coord_ratelimit_allow(&srv->rl, c->req.node_key, wm_clock_monotonic_ns())) {
+	if (!wm_coord_ratelimit_allow(&a->rl, c->req.node_key, wm_clock_monotonic_ns())) {
 		wm_coord_api_error(c, 429, "rate_limited", "too many requests from this node; slow down");
 		return false;
 	}
 	memcpy(c->node_key, c->req.node_key, WM_KEY_LEN);
-	if (!wm_coord_box_init(&c->box, c->node_key, srv->priv)) {
+	if (!wm_coord_box_init(&c->box, c->node_key, a->priv)) {
 		wm_coord_api_error(c, 400, "bad_request", "the node key is not a usable X25519 key");
 		return false;
 	}
@@ -311,7 +316,7 @@ static bool open_request(struct wm_coord_sconn *c, struct wm_coord_request *req,
 		wm_coord_api_error(c, 400, "bad_request", "%s", err);
 		return false;
 	}
-	ret = wm_coord_replay_check(&srv->replay, req->id, req->ts, now);
+	ret = wm_coord_replay_check(&a->replay, req->id, req->ts, now);
 	if (ret == -ETIME) {
 		wm_coord_api_error(c, 401, "stale",
 				   "request timestamp %lld is not within %d s of the server's clock (%lld)",
@@ -325,18 +330,18 @@ static bool open_request(struct wm_coord_sconn *c, struct wm_coord_request *req,
 	return true;
 }
 
-static void serve_key(struct wm_coord_sconn *c)
+static void serve_key(struct wm_coord_api *a, struct wm_coord_sconn *c)
 {
-	char *text = wm_coord_key_resp_encode(c->srv->pub);
+	char *text = wm_coord_key_resp_encode(a->pub);
 
 	wm_coord_sconn_respond(c, 200, WM_COORD_JSON_TYPE, text, text ? strlen(text) : 0);
 }
 
-void wm_coord_api_handle(struct wm_coord_sconn *c)
+void wm_coord_api_handle(struct wm_coord_api *a, struct wm_coord_sconn *c)
 {
 	const struct wm_coord_http_msg *m = &c->req;
 	struct wm_coord_request req;
-	int64_t now = wm_coord_server_now();
+	int64_t now = wm_coord_api_now();
 	int type;
 
 	if (!strcmp(m->http.path, "/v1/key") || !strcmp(m->http.path, "/health")) {
@@ -345,7 +350,7 @@ void wm_coord_api_handle(struct wm_coord_sconn *c)
 		else if (m->http.path[1] == 'h')
 			wm_coord_sconn_respond(c, 200, "text/plain", strdup("ok\n"), 3);
 		else
-			serve_key(c);
+			serve_key(a, c);
 		return;
 	}
 	type = route(m->http.path);
@@ -361,7 +366,7 @@ void wm_coord_api_handle(struct wm_coord_sconn *c)
 		wm_coord_api_error(c, 415, "content_type", "the body must be " WM_COORD_SEALED_TYPE);
 		return;
 	}
-	if (!open_request(c, &req, now))
+	if (!open_request(a, c, &req, now))
 		return;
 	if ((int)req.type != type) {
 		wm_coord_api_error(c, 400, "bad_request", "a %s message was sent to %s",
@@ -369,11 +374,11 @@ void wm_coord_api_handle(struct wm_coord_sconn *c)
 		return;
 	}
 	if (req.type == WM_COORD_REGISTER)
-		do_register(c, &req, now);
+		do_register(a, c, &req, now);
 	else if (req.type == WM_COORD_POLL)
-		do_poll(c, &req, now);
+		do_poll(a, c, &req, now);
 	else if (req.type == WM_COORD_ROTATE)
-		do_rotate(c, &req, now);
+		do_rotate(a, c, &req, now);
 	else
-		do_logout(c, &req, now);
+		do_logout(a, c, &req, now);
 }

@@ -9,10 +9,8 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "coord-client/coord_msg.h"
-#include "coord-server/api.h"
-#include "coord-server/server.h"
 #include "common/tls_stream.h"
+#include "coord-client/coord_msg.h"
 
 #define READ_CHUNK 16384
 #define READ_ROUNDS 16		/* per wakeup: then let others run */
@@ -29,21 +27,21 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents);
 
 static void watch(struct wm_coord_sconn *c, int events)
 {
-	ev_io_stop(c->srv->loop, &c->io);
+	ev_io_stop(c->set->loop, &c->io);
 	if (events) {
 		ev_io_set(&c->io, c->fd, events);
-		ev_io_start(c->srv->loop, &c->io);
+		ev_io_start(c->set->loop, &c->io);
 	}
 }
 
 static void deadline(struct wm_coord_sconn *c, double seconds)
 {
-	ev_timer_stop(c->srv->loop, &c->timer);
+	ev_timer_stop(c->set->loop, &c->timer);
 	ev_timer_set(&c->timer, seconds, 0);
-	ev_timer_start(c->srv->loop, &c->timer);
+	ev_timer_start(c->set->loop, &c->timer);
 }
 
-void wm_coord_sconn_accept(struct wm_coord_server *srv, int fd, const char *peer)
+void wm_coord_sconn_accept(struct wm_coord_sconns *set, int fd, const char *peer)
 {
 	struct wm_coord_sconn *c = calloc(1, sizeof(*c));
 
@@ -51,7 +49,7 @@ void wm_coord_sconn_accept(struct wm_coord_server *srv, int fd, const char *peer
 		close(fd);
 		return;
 	}
-	c->srv = srv;
+	c->set = set;
 	c->fd = fd;
 	snprintf(c->peer, sizeof(c->peer), "%s", peer);
 	wm_coord_http_init(&c->req, true, WM_COORD_REQUEST_MAX + WM_COORD_SEAL_OVERHEAD);
@@ -59,13 +57,13 @@ void wm_coord_sconn_accept(struct wm_coord_server *srv, int fd, const char *peer
 	c->io.data = c;
 	ev_init(&c->timer, on_timer);
 	c->timer.data = c;
-	c->next = srv->conns;
-	if (srv->conns)
-		srv->conns->prev = c;
-	srv->conns = c;
-	srv->n_conns++;
-	if (srv->tls) {
-		c->tls = wm_tls_new(srv->tls, fd, NULL);
+	c->next = set->list;
+	if (set->list)
+		set->list->prev = c;
+	set->list = c;
+	set->count++;
+	if (set->tls) {
+		c->tls = wm_tls_new(set->tls, fd, NULL);
 		if (!c->tls) {
 			wm_coord_sconn_close(c);
 			return;
@@ -80,17 +78,14 @@ void wm_coord_sconn_accept(struct wm_coord_server *srv, int fd, const char *peer
 
 void wm_coord_sconn_close(struct wm_coord_sconn *c)
 {
-	struct wm_coord_server *srv = c->srv;
-	int64_t now;
+	struct wm_coord_sconns *set = c->set;
 
 	if (c->state == WM_SCONN_HELD) {
-		/* The node was there until now: its presence must not lapse in between. */
-		now = wm_coord_server_now();
-		wm_store_nodes_touch(srv->store, &c->node_id, 1, now);
-		srv->n_held--;
+		set->ops->held_closed(c);
+		set->held--;
 	}
-	ev_io_stop(srv->loop, &c->io);
-	ev_timer_stop(srv->loop, &c->timer);
+	ev_io_stop(set->loop, &c->io);
+	ev_timer_stop(set->loop, &c->timer);
 	wm_tls_free(c->tls);
 	close(c->fd);
 	wm_http_msg_free(&c->req.http);
@@ -99,12 +94,12 @@ void wm_coord_sconn_close(struct wm_coord_sconn *c)
 	if (c->prev)
 		c->prev->next = c->next;
 	else
-		srv->conns = c->next;
+		set->list = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	srv->n_conns--;
+	set->count--;
 	free(c);
-	wm_coord_server_conn_gone(srv);
+	set->ops->gone(set->ctx);
 }
 
 /* Bytes read, 0 at EOF, -EAGAIN (watcher set), or another negative errno. */
@@ -131,13 +126,16 @@ static ssize_t conn_write(struct wm_coord_sconn *c, const void *buf, size_t len)
 /* The request could not be read: answer with what the reader says and close. */
 static void bad_request(struct wm_coord_sconn *c, ssize_t err)
 {
-	if (err == -EMSGSIZE && c->req.http.head_done)
-		wm_coord_api_error(c, 413, "too_large", "request body too large (at most %d bytes)",
-				   WM_COORD_REQUEST_MAX + WM_COORD_SEAL_OVERHEAD);
-	else if (err == -EMSGSIZE)
-		wm_coord_api_error(c, 431, "too_large", "%s", c->req.http.error);
-	else
-		wm_coord_api_error(c, 400, "bad_request", "%s", c->req.http.error);
+	char msg[96];
+
+	if (err == -EMSGSIZE && c->req.http.head_done) {
+		snprintf(msg, sizeof(msg), "request body too large (at most %d bytes)",
+			 WM_COORD_REQUEST_MAX + WM_COORD_SEAL_OVERHEAD);
+		c->set->ops->refuse(c, 413, "too_large", msg);
+	} else {
+		c->set->ops->refuse(c, err == -EMSGSIZE ? 431 : 400,
+				    err == -EMSGSIZE ? "too_large" : "bad_request", c->req.http.error);
+	}
 }
 
 static void read_request(struct wm_coord_sconn *c)
@@ -165,8 +163,8 @@ static void read_request(struct wm_coord_sconn *c)
 		if (c->req.http.done) {
 			c->state = WM_SCONN_BUSY;
 			watch(c, 0);
-			c->srv->stats.requests++;
-			wm_coord_api_handle(c);
+			c->set->requests++;
+			c->set->ops->request(c);
 			return;
 		}
 	}
@@ -273,16 +271,10 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (c->state == WM_SCONN_HELD) {
-		struct wm_coord_server *srv = c->srv;
-		int64_t id = wm_coord_api_answer_held(c);
-
-		/* It will poll again at once; until then it counts as present. */
-		if (id)
-			wm_store_nodes_touch(srv->store, &id, 1, wm_coord_server_now());
-	} else {
+	if (c->state == WM_SCONN_HELD)
+		c->set->ops->hold_expired(c);
+	else
 		wm_coord_sconn_close(c);
-	}
 }
 
 void wm_coord_sconn_respond(struct wm_coord_sconn *c, int status, const char *content_type,
@@ -292,7 +284,7 @@ void wm_coord_sconn_respond(struct wm_coord_sconn *c, int status, const char *co
 	ssize_t n = wm_coord_http_response_head(head, sizeof(head), status, content_type, len);
 
 	if (c->state == WM_SCONN_HELD)
-		c->srv->n_held--;
+		c->set->held--;
 	c->state = WM_SCONN_WRITE;
 	free(c->out);
 	c->out = n < 0 ? NULL : malloc((size_t)n + len);
@@ -308,9 +300,9 @@ void wm_coord_sconn_respond(struct wm_coord_sconn *c, int status, const char *co
 	c->out_len = (size_t)n + len;
 	c->out_off = 0;
 	if (status >= 500)
-		c->srv->stats.answered_5xx++;
+		c->set->answered_5xx++;
 	else if (status >= 400)
-		c->srv->stats.answered_4xx++;
+		c->set->answered_4xx++;
 	deadline(c, WM_COORD_WRITE_TIMEOUT_S);
 	write_answer(c);
 }
@@ -318,7 +310,7 @@ void wm_coord_sconn_respond(struct wm_coord_sconn *c, int status, const char *co
 void wm_coord_sconn_hold(struct wm_coord_sconn *c, double seconds)
 {
 	c->state = WM_SCONN_HELD;
-	c->srv->n_held++;
+	c->set->held++;
 	deadline(c, seconds);
 	watch(c, EV_READ);
 }

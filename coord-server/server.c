@@ -19,22 +19,16 @@
 #include "common/encoding.h"
 #include "common/endpoint.h"
 #include "common/log.h"
-#include "coord-server/api.h"
-#include "coord-server/conn.h"
 #include "common/tls_stream.h"
 
 #define ACCEPT_BATCH 64
 #define LISTEN_BACKLOG 4096
 #define BUSY_TIMEOUT_MS 2000	/* the loop waits at most this long for an admin's write */
 
-int64_t wm_coord_server_now(void)
-{
-	return (int64_t)time(NULL);
-}
-
 static void on_wake(struct ev_loop *loop, ev_timer *w, int revents);
 
-void wm_coord_server_wake(struct wm_coord_server *srv, double delay)
+/* Schedules the fan-out to held polls within delay seconds (keeps an earlier one). */
+static void wake(struct wm_coord_server *srv, double delay)
 {
 	ev_tstamp at = ev_now(srv->loop) + delay;
 
@@ -47,9 +41,17 @@ void wm_coord_server_wake(struct wm_coord_server *srv, double delay)
 	ev_timer_start(srv->loop, &srv->wake_timer);
 }
 
-void wm_coord_server_conn_gone(struct wm_coord_server *srv)
+static void api_wake(void *ctx, double delay)
 {
-	if (srv->accept_paused && srv->n_conns < WM_COORD_MAX_CONNS) {
+	wake(ctx, delay);
+}
+
+/* A connection went away: the accept watcher may resume. */
+static void conn_gone(void *ctx)
+{
+	struct wm_coord_server *srv = ctx;
+
+	if (srv->accept_paused && srv->conns.count < WM_COORD_MAX_CONNS) {
 		srv->accept_paused = false;
 		ev_io_start(srv->loop, &srv->accept_io);
 	}
@@ -63,30 +65,30 @@ static void fan_out(struct wm_coord_server *srv)
 	size_t n = 0;
 	double t0 = ev_time();
 
-	if (wm_coord_cache_rebuild(&srv->cache, srv->store, wm_coord_server_now(),
+	if (wm_coord_cache_rebuild(&srv->api.cache, srv->api.store, wm_coord_api_now(),
 				   ev_now(srv->loop))) {
-		wm_log_error("coord: netmap: %s", wm_store_error(srv->store));
-		wm_coord_server_wake(srv, 1.0);
+		wm_log_error("coord: netmap: %s", wm_store_error(srv->api.store));
+		wake(srv, 1.0);
 		return;
 	}
-	if (srv->n_held)
-		ids = malloc(srv->n_held * sizeof(*ids));
-	for (c = srv->conns; c; c = next) {
+	if (srv->conns.held)
+		ids = malloc(srv->conns.held * sizeof(*ids));
+	for (c = srv->conns.list; c; c = next) {
 		long long id;
 
 		next = c->next;
-		if (c->state != WM_SCONN_HELD || c->have_version == srv->cache.version)
+		if (c->state != WM_SCONN_HELD || c->have_version == srv->api.cache.version)
 			continue;
-		id = wm_coord_api_answer_held(c);
+		id = wm_coord_api_answer_held(&srv->api, c);
 		if (id && ids)
 			ids[n++] = id;
 	}
 	/* Answered nodes poll again at once; until then they count as present. */
-	wm_store_nodes_touch(srv->store, ids, n, wm_coord_server_now());
+	wm_store_nodes_touch(srv->api.store, ids, n, wm_coord_api_now());
 	free(ids);
-	srv->stats.fanouts++;
+	srv->fanouts++;
 	wm_log_debug("coord: netmap %llu to %zu held polls in %.1f ms",
-		     (unsigned long long)srv->cache.version, n, (ev_time() - t0) * 1e3);
+		     (unsigned long long)srv->api.cache.version, n, (ev_time() - t0) * 1e3);
 }
 
 static void on_wake(struct ev_loop *loop, ev_timer *w, int revents)
@@ -109,24 +111,24 @@ static int cmp_id(const void *a, const void *b)
 /* Presence: who went offline, which ephemeral nodes are gone, which keys expired. */
 static void sweep(struct wm_coord_server *srv)
 {
-	int64_t now = wm_coord_server_now(), *held = NULL;
+	int64_t now = wm_coord_api_now(), *held = NULL;
 	size_t n = 0;
 	int changes;
 
-	if (srv->n_held && (held = malloc(srv->n_held * sizeof(*held)))) {
-		for (struct wm_coord_sconn *c = srv->conns; c; c = c->next)
-			if (c->state == WM_SCONN_HELD && n < srv->n_held)
+	if (srv->conns.held && (held = malloc(srv->conns.held * sizeof(*held)))) {
+		for (struct wm_coord_sconn *c = srv->conns.list; c; c = c->next)
+			if (c->state == WM_SCONN_HELD && n < srv->conns.held)
 				held[n++] = c->node_id;
 		qsort(held, n, sizeof(*held), cmp_id);
 	}
-	changes = wm_store_sweep(srv->store, held, n, now, srv->last_sweep,
+	changes = wm_store_sweep(srv->api.store, held, n, now, srv->last_sweep,
 				 WM_COORD_ONLINE_GRACE_S, WM_COORD_EPHEMERAL_AFTER_S);
 	free(held);
 	srv->last_sweep = now;
 	if (changes < 0)
-		wm_log_error("coord: sweep: %s", wm_store_error(srv->store));
+		wm_log_error("coord: sweep: %s", wm_store_error(srv->api.store));
 	else if (changes > 0)
-		wm_coord_server_wake(srv, WM_COORD_WAKE_URGENT_S);
+		wake(srv, WM_COORD_WAKE_URGENT_S);
 }
 
 static void on_watch(struct ev_loop *loop, ev_timer *w, int revents)
@@ -136,8 +138,8 @@ static void on_watch(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	/* Another process (the admin commands) committed: its change may be in netmaps. */
-	if (wm_store_changed(srv->store))
-		wm_coord_server_wake(srv, WM_COORD_WAKE_URGENT_S);
+	if (wm_store_changed(srv->api.store))
+		wake(srv, WM_COORD_WAKE_URGENT_S);
 	if (++srv->ticks % WM_COORD_SWEEP_EVERY == 0)
 		sweep(srv);
 }
@@ -153,7 +155,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		char text[WM_ENDPOINT_STR_LEN];
 		int fd;
 
-		if (srv->n_conns >= WM_COORD_MAX_CONNS) {
+		if (srv->conns.count >= WM_COORD_MAX_CONNS) {
 			/* Leave the rest in the kernel's backlog until a connection ends. */
 			srv->accept_paused = true;
 			ev_io_stop(loop, w);
@@ -167,9 +169,49 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 			return;
 		}
 		wm_endpoint_format(&peer, text);
-		wm_coord_sconn_accept(srv, fd, text);
+		wm_coord_sconn_accept(&srv->conns, fd, text);
 	}
 }
+
+/* --- the connections' ops: requests go to the endpoints -------------------------------- */
+
+static struct wm_coord_server *server_of(const struct wm_coord_sconn *c)
+{
+	return c->set->ctx;
+}
+
+static void on_request(struct wm_coord_sconn *c)
+{
+	wm_coord_api_handle(&server_of(c)->api, c);
+}
+
+static void on_refuse(struct wm_coord_sconn *c, int status, const char *code, const char *msg)
+{
+	wm_coord_api_error(c, status, code, "%s", msg);
+}
+
+/* Presence: a node whose poll was held counts as there until it polls again. */
+static void on_hold_expired(struct wm_coord_sconn *c)
+{
+	struct wm_coord_server *srv = server_of(c);
+	int64_t id = wm_coord_api_answer_held(&srv->api, c);
+
+	if (id)
+		wm_store_nodes_touch(srv->api.store, &id, 1, wm_coord_api_now());
+}
+
+static void on_held_closed(struct wm_coord_sconn *c)
+{
+	wm_store_nodes_touch(server_of(c)->api.store, &c->node_id, 1, wm_coord_api_now());
+}
+
+static const struct wm_coord_sconn_ops conn_ops = {
+	.request = on_request,
+	.refuse = on_refuse,
+	.hold_expired = on_hold_expired,
+	.held_closed = on_held_closed,
+	.gone = conn_gone,
+};
 
 /* --- serve ------------------------------------------------------------------------------ */
 
@@ -299,26 +341,27 @@ static int setup(struct wm_coord_server *srv, const struct serve_opts *o)
 {
 	char err[256];
 
-	if (wm_store_open(&srv->store, o->db, BUSY_TIMEOUT_MS, err, sizeof(err)) ||
-	    wm_store_server_key(srv->store, srv->priv, srv->pub)) {
-		fprintf(stderr, "wiremesh-coord: %s\n", srv->store ? wm_store_error(srv->store) : err);
+	if (wm_store_open(&srv->api.store, o->db, BUSY_TIMEOUT_MS, err, sizeof(err)) ||
+	    wm_store_server_key(srv->api.store, srv->api.priv, srv->api.pub)) {
+		fprintf(stderr, "wiremesh-coord: %s\n", srv->api.store ? wm_store_error(srv->api.store) : err);
 		return 1;
 	}
 	if (!o->plain && !(srv->tls = wm_tls_server_config_new(o->cert, o->key, err, sizeof(err)))) {
 		fprintf(stderr, "wiremesh-coord: %s\n", err);
 		return 1;
 	}
+	srv->conns.tls = srv->tls;
 	srv->listen_fd = listen_on(o->listen, err, sizeof(err));
 	if (srv->listen_fd < 0) {
 		fprintf(stderr, "wiremesh-coord: %s\n", err);
 		return 1;
 	}
-	if (wm_coord_replay_init(&srv->replay, 0, wm_coord_server_now()) ||
-	    wm_coord_ratelimit_init(&srv->rl, 0, 0, 0)) {
+	if (wm_coord_replay_init(&srv->api.replay, 0, wm_coord_api_now()) ||
+	    wm_coord_ratelimit_init(&srv->api.rl, 0, 0, 0)) {
 		fprintf(stderr, "wiremesh-coord: out of memory\n");
 		return 1;
 	}
-	srv->last_sweep = wm_coord_server_now();
+	srv->last_sweep = wm_coord_api_now();
 	return 0;
 }
 
@@ -330,7 +373,7 @@ static void announce(const struct wm_coord_server *srv, const struct serve_opts 
 
 	getsockname(srv->listen_fd, &ep.addr.sa, &len);
 	wm_endpoint_format(&ep, addr);
-	wm_key_to_hex(hex, srv->pub);
+	wm_key_to_hex(hex, srv->api.pub);
 	printf("wiremesh-coord: listening on %s (%s), database %s\n"
 	       "wiremesh-coord: server key %s (nodes may pin it: %s://HOST:PORT/?key=%s)\n",
 	       addr, o->plain ? "plain HTTP" : "HTTPS", o->db, hex, o->plain ? "http" : "https", hex);
@@ -339,16 +382,16 @@ static void announce(const struct wm_coord_server *srv, const struct serve_opts 
 
 static void teardown(struct wm_coord_server *srv)
 {
-	while (srv->conns)
-		wm_coord_sconn_close(srv->conns);
+	while (srv->conns.list)
+		wm_coord_sconn_close(srv->conns.list);
 	if (srv->listen_fd >= 0)
 		close(srv->listen_fd);
-	wm_coord_cache_free(&srv->cache);
-	wm_coord_replay_free(&srv->replay);
-	wm_coord_ratelimit_free(&srv->rl);
+	wm_coord_cache_free(&srv->api.cache);
+	wm_coord_replay_free(&srv->api.replay);
+	wm_coord_ratelimit_free(&srv->api.rl);
 	wm_tls_config_free(srv->tls);
-	wm_store_close(srv->store);
-	sodium_memzero(srv->priv, sizeof(srv->priv));
+	wm_store_close(srv->api.store);
+	sodium_memzero(srv->api.priv, sizeof(srv->api.priv));
 }
 
 int wm_coord_serve_main(int argc, char **argv)
@@ -365,6 +408,11 @@ int wm_coord_serve_main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile();
 	srv.loop = ev_default_loop(EVFLAG_AUTO);
+	srv.conns = (struct wm_coord_sconns){ .loop = srv.loop, .ops = &conn_ops, .ctx = &srv };
+	srv.api.loop = srv.loop;
+	srv.api.conns = &srv.conns;
+	srv.api.wake = api_wake;
+	srv.api.ctx = &srv;
 	if (!srv.loop || setup(&srv, &o)) {
 		teardown(&srv);
 		return 1;
