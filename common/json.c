@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -292,6 +293,28 @@ json_t *wm_json_endpoints_new(const struct wm_endpoint *eps, size_t n)
 		}
 	}
 	return a;
+}
+
+static json_malloc_t saved_malloc;
+static json_free_t saved_free;
+
+/* jansson's blocks come from malloc (its default), so their usable size is known. */
+static void wiping_free(void *p)
+{
+	if (p)
+		sodium_memzero(p, malloc_usable_size(p));
+	free(p);
+}
+
+void wm_json_secret_begin(void)
+{
+	json_get_alloc_funcs(&saved_malloc, &saved_free);
+	json_set_alloc_funcs(malloc, wiping_free);
+}
+
+void wm_json_secret_end(void)
+{
+	json_set_alloc_funcs(saved_malloc, saved_free);
 }
 
 bool wm_json_put(json_t *o, const char *field, json_t *v)

@@ -70,6 +70,14 @@ json_t *wm_json_ipv4_new(struct in_addr a);
 json_t *wm_json_ipv6_new(const struct in6_addr *a);
 json_t *wm_json_endpoints_new(const struct wm_endpoint *eps, size_t n);
 
+/*
+ * Between these two calls every block jansson frees is wiped first: for text that holds a
+ * secret (a private key file), whose parse and values would otherwise linger in freed memory.
+ * Process-wide; not for use while another thread uses jansson.
+ */
+void wm_json_secret_begin(void);
+void wm_json_secret_end(void);
+
 /* Sets o[field] = v, stealing v; false when o or v is NULL or memory runs out. */
 bool wm_json_put(json_t *o, const char *field, json_t *v);
 

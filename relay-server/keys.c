@@ -14,7 +14,7 @@
 
 #include "common/encoding.h"
 #include "common/secret_file.h"
-#include "relay-client/derp_json.h"
+#include "common/json.h"
 
 #define KEY_FILE_MAX 4096
 
@@ -42,13 +42,29 @@ struct json_key {
 	bool found;
 };
 
-static int private_key_member(void *ctx, const struct wm_json_member *m)
+/* derper reads its config with Go's encoding/json: the key matches in any case, the last wins. */
+static int take_private_key(void *ctx, const json_t *v)
 {
 	struct json_key *jk = ctx;
 
-	if (wm_json_key_is(m, "PrivateKey") && !wm_json_get_string(m, jk->text, sizeof(jk->text)))
+	if (json_is_string(v) && json_string_length(v) < sizeof(jk->text)) {
+		memcpy(jk->text, json_string_value(v), json_string_length(v) + 1);
 		jk->found = true;
+	}
 	return 0;
+}
+
+/* The private key in derper's JSON, into jk (found stays false when there is none). */
+static void read_json_key(const char *text, struct json_key *jk)
+{
+	json_t *o;
+
+	wm_json_secret_begin();
+	o = wm_json_load_object(text, strlen(text), 0, NULL, 0);
+	if (o)
+		wm_json_foreach_nocase(o, "PrivateKey", take_private_key, jk);
+	json_decref(o);
+	wm_json_secret_end();
 }
 
 static int create_key_file(const char *path, uint8_t key[32], char *err, size_t errlen)
@@ -100,7 +116,8 @@ int wm_relay_key_file_load(const char *path, uint8_t key[32], bool *created, cha
 	buf[n] = '\0';
 	text = trim(buf);
 	if (text[0] == '{') {
-		if (wm_json_object_foreach(text, strlen(text), private_key_member, &jk) || !jk.found)
+		read_json_key(text, &jk);
+		if (!jk.found)
 			jk.text[0] = '\0';
 		text = jk.text;
 	}

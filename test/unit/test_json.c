@@ -188,6 +188,27 @@ START_TEST(keys_hex_addresses)
 }
 END_TEST
 
+START_TEST(secret_window)
+{
+	json_malloc_t m0, m1;
+	json_free_t f0, f1;
+	json_t *o;
+
+	json_get_alloc_funcs(&m0, &f0);
+	wm_json_secret_begin();
+	o = load("{\"PrivateKey\":\"privkey:00112233\",\"x\":[1,{\"y\":\"z\"}]}", 0);
+	ck_assert_ptr_nonnull(o);
+	ck_assert_str_eq(json_string_value(json_object_get(o, "PrivateKey")), "privkey:00112233");
+	json_decref(o);
+	wm_json_secret_end();
+	json_get_alloc_funcs(&m1, &f1);
+	ck_assert(m0 == m1 && f0 == f1);	/* the usual allocator again */
+	o = load("{\"a\":1}", 0);
+	ck_assert_ptr_nonnull(o);
+	json_decref(o);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("json");
@@ -200,6 +221,7 @@ int main(void)
 	tcase_add_test(tc, strings);
 	tcase_add_test(tc, integers);
 	tcase_add_test(tc, keys_hex_addresses);
+	tcase_add_test(tc, secret_window);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
