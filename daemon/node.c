@@ -11,6 +11,7 @@
 #include "daemon/workers.h"
 #include "engine/receive.h"
 #include "engine/send.h"
+#include "engine/tick.h"
 
 
 static void send_datagram(void *ctx, struct wm_peer *peer, const struct wm_endpoint *to,
@@ -51,7 +52,7 @@ void wm_node_send_plaintext(struct wm_node *node, uint8_t *pkt, size_t len)
 
 void wm_node_rearm_timer(struct wm_node *node)
 {
-	uint64_t deadline = wm_device_next_deadline(node->dev), now;
+	uint64_t deadline = wm_tick_next_deadline(node->dev), now;
 	double delay = 0;
 
 	ev_timer_stop(node->loop, &node->engine_timer);
@@ -70,7 +71,7 @@ static void on_engine_timer(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	wm_device_tick(node->dev, wm_clock_monotonic_ns());
+	wm_tick_run(node->dev, wm_clock_monotonic_ns());
 	wm_node_rearm_timer(node);
 }
 

@@ -118,6 +118,7 @@ struct wm_peer *wm_device_add_peer(struct wm_device *dev, const uint8_t public_k
 	peer->internal_id = ++next_id;
 	memcpy(peer->public_key, public_key, WM_KEY_LEN);
 	wm_noise_handshake_init(&peer->handshake, peer, public_key, &dev->identity);
+	wm_timers_init(&peer->timers, &dev->jitter_state);
 	wm_cookie_init(&peer->cookie, public_key);
 
 	b = bucket_of(dev, public_key);
@@ -136,7 +137,7 @@ struct wm_peer *wm_device_add_peer(struct wm_device *dev, const uint8_t public_k
 
 void wm_device_remove_peer(struct wm_device *dev, struct wm_peer *peer)
 {
-	wm_timers_stop(peer);
+	wm_timers_stop(&peer->timers);
 	wm_peer_clear_session(peer, &dev->index);
 	wm_allowedips_remove_by_peer(&dev->allowedips, peer);
 	unhash_peer(dev, peer);
@@ -226,27 +227,4 @@ void wm_device_set_persistent_keepalive(struct wm_peer *peer, uint16_t seconds, 
 		peer->timers.persistent_keepalive = 0;
 	else if (was_off && wm_endpoint_is_set(&peer->endpoint) && peer->device->identity.has_private_key)
 		wm_send_keepalive(peer, now);
-}
-
-void wm_device_tick(struct wm_device *dev, uint64_t now)
-{
-	struct wm_peer *p, *next;
-
-	for (p = dev->peers_head; p; p = next) {
-		next = p->next;
-		wm_timers_run_expired(p, now);
-	}
-}
-
-uint64_t wm_device_next_deadline(const struct wm_device *dev)
-{
-	const struct wm_peer *p;
-	uint64_t best = 0, d;
-
-	for (p = dev->peers_head; p; p = p->next) {
-		d = wm_timers_next_deadline(p);
-		if (d && (!best || d < best))
-			best = d;
-	}
-	return best;
 }

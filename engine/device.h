@@ -3,9 +3,8 @@
  * A WireGuard device, sans I/O: its static key pair, its peers, the
  * allowed-IPs table, and the counters. The caller owns sockets, the TUN and
  * the clock; it feeds packets in batches (send.h, receive.h), runs timers
- * (wm_device_tick at wm_device_next_deadline), and gets datagrams the engine
- * decides to send on its own (handshakes, cookies, keepalives, staged data)
- * through ops->send.
+ * (tick.h), and gets datagrams the engine decides to send on its own
+ * (handshakes, cookies, keepalives, staged data) through ops->send.
  */
 #ifndef WM_DEVICE_H
 #define WM_DEVICE_H
@@ -100,12 +99,6 @@ void wm_device_set_preshared_key(struct wm_peer *peer, const uint8_t psk[WM_SYMM
 
 /* Sets the persistent keepalive interval; sends one at once when newly turned on. */
 void wm_device_set_persistent_keepalive(struct wm_peer *peer, uint16_t seconds, uint64_t now);
-
-/* Runs every timer due at now. */
-void wm_device_tick(struct wm_device *dev, uint64_t now);
-
-/* The earliest deadline among all timers, or 0 when nothing is armed. */
-uint64_t wm_device_next_deadline(const struct wm_device *dev);
 
 /* Wall-clock ns for a monotonic now. */
 uint64_t wm_device_wall_time(const struct wm_device *dev, uint64_t now);

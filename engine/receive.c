@@ -82,8 +82,16 @@ static void authenticated_from(struct wm_peer *peer, const struct wm_packet *p, 
 {
 	wm_peer_set_endpoint(peer, &p->endpoint);
 	peer->rx_bytes += p->len;
-	wm_timers_any_authenticated_packet_received(peer, now);
-	wm_timers_any_authenticated_packet_traversal(peer, now);
+	wm_timers_any_authenticated_packet_received(&peer->timers);
+	wm_timers_any_authenticated_packet_traversal(&peer->timers, now,
+						     peer->persistent_keepalive_interval);
+}
+
+/* The session is confirmed: the retries stop, and `wg show` learns when. */
+static void handshake_complete(struct wm_peer *peer, uint64_t now)
+{
+	wm_timers_handshake_complete(&peer->timers);
+	peer->last_handshake_wall_ns = wm_device_wall_time(peer->device, now);
 }
 
 /* Derives and installs a keypair from the completed handshake. */
@@ -102,7 +110,7 @@ static bool begin_session(struct wm_peer *peer, uint64_t now)
 		return false;
 	}
 	wm_keypairs_add(&peer->keypairs, kp, &dev->index);
-	wm_timers_session_derived(peer, now);
+	wm_timers_session_derived(&peer->timers, now);
 	return true;
 }
 
@@ -116,8 +124,9 @@ static void send_handshake_response(struct wm_peer *peer, uint64_t now)
 	if (!begin_session(peer, now))
 		return;
 	wm_cookie_add_macs(&peer->cookie, (uint8_t *)&msg, sizeof(msg), now);
-	wm_timers_any_authenticated_packet_traversal(peer, now);
-	wm_timers_any_authenticated_packet_sent(peer, now);
+	wm_timers_any_authenticated_packet_traversal(&peer->timers, now,
+						     peer->persistent_keepalive_interval);
+	wm_timers_any_authenticated_packet_sent(&peer->timers);
 	/*
 	 * A response is a handshake sent: for REKEY_TIMEOUT our own data waits for the
 	 * initiator's confirmation instead of starting a crossing initiation (the Linux
@@ -165,7 +174,7 @@ static void receive_response(struct wm_device *dev, struct wm_packet *p, uint64_
 		return drop(dev, p, WM_DROP_HANDSHAKE_INVALID);
 	authenticated_from(peer, p, now);
 	if (begin_session(peer, now)) {
-		wm_timers_handshake_complete(peer, now);
+		handshake_complete(peer, now);
 		/* Staged data confirms the session to the responder; else a keepalive does. */
 		wm_send_keepalive(peer, now);
 	}
@@ -248,7 +257,7 @@ static void finish_data(struct wm_device *dev, struct wm_packet *p, uint64_t now
 
 	authenticated_from(peer, p, now);
 	if (wm_keypairs_received_with(&peer->keypairs, kp, &dev->index)) {
-		wm_timers_handshake_complete(peer, now);
+		handshake_complete(peer, now);
 		wm_send_staged_packets(peer, now);
 	}
 	keep_key_fresh(peer, now);
@@ -261,7 +270,7 @@ static void finish_data(struct wm_device *dev, struct wm_packet *p, uint64_t now
 	/* Cryptokey routing, inbound half: the source must be one of the peer's allowed IPs. */
 	if (wm_allowedips_lookup(&dev->allowedips, ip.family, ip.src) != peer)
 		return drop(dev, p, WM_DROP_SOURCE_NOT_ALLOWED);
-	wm_timers_data_received(peer, now);
+	wm_timers_data_received(&peer->timers, now);
 	p->data += WM_MSG_DATA_HEADER_LEN;
 	p->len = ip.total_len;
 	p->verdict = WM_VERDICT_TUN;

@@ -33,11 +33,12 @@ static void send_initiation(struct wm_peer *peer, uint64_t now)
 					&dev->rng, timestamp))
 		return;
 	wm_cookie_add_macs(&peer->cookie, (uint8_t *)&msg, sizeof(msg), now);
-	wm_timers_any_authenticated_packet_traversal(peer, now);
-	wm_timers_any_authenticated_packet_sent(peer, now);
+	wm_timers_any_authenticated_packet_traversal(&peer->timers, now,
+						     peer->persistent_keepalive_interval);
+	wm_timers_any_authenticated_packet_sent(&peer->timers);
 	peer->last_sent_handshake = now;
 	wm_send_buffer_to_peer(peer, (const uint8_t *)&msg, sizeof(msg));
-	wm_timers_handshake_initiated(peer, now);
+	wm_timers_handshake_initiated(&peer->timers, now);
 }
 
 void wm_send_handshake_initiation(struct wm_peer *peer, uint64_t now, bool is_retry)
@@ -113,9 +114,10 @@ static void keep_key_fresh(struct wm_peer *peer, uint64_t now)
 static void sent_one(struct wm_peer *peer, size_t len, uint64_t now)
 {
 	if (len)
-		wm_timers_data_sent(peer, now);
-	wm_timers_any_authenticated_packet_traversal(peer, now);
-	wm_timers_any_authenticated_packet_sent(peer, now);
+		wm_timers_data_sent(&peer->timers, now);
+	wm_timers_any_authenticated_packet_traversal(&peer->timers, now,
+						     peer->persistent_keepalive_interval);
+	wm_timers_any_authenticated_packet_sent(&peer->timers);
 }
 
 void wm_send_staged_packets(struct wm_peer *peer, uint64_t now)

@@ -8,6 +8,7 @@
 
 #include "engine/receive.h"
 #include "engine/send.h"
+#include "engine/tick.h"
 
 /* splitmix64: small, fast, and good enough to stand in for the CSPRNG in tests. */
 static uint64_t next_random(uint64_t *state)
@@ -231,7 +232,7 @@ void wm_inproc_advance(struct wm_inproc_net *net, uint64_t ns, uint64_t step)
 	while (net->now < end) {
 		net->now = end - net->now < step ? end : net->now + step;
 		for (i = 0; i < net->node_count; i++)
-			wm_device_tick(net->nodes[i].dev, net->now);
+			wm_tick_run(net->nodes[i].dev, net->now);
 		wm_inproc_deliver(net);
 	}
 }
