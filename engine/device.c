@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/send.h"
-
 struct wm_device *wm_device_create(const struct wm_device_ops *ops, void *ops_ctx,
 				   const struct wm_rng *rng)
 {
@@ -218,13 +216,9 @@ void wm_device_set_preshared_key(struct wm_peer *peer, const uint8_t psk[WM_SYMM
 	memcpy(peer->handshake.preshared_key, psk, WM_SYMMETRIC_KEY_LEN);
 }
 
-void wm_device_set_persistent_keepalive(struct wm_peer *peer, uint16_t seconds, uint64_t now)
+void wm_device_set_persistent_keepalive(struct wm_peer *peer, uint16_t seconds)
 {
-	bool was_off = peer->persistent_keepalive_interval == 0;
-
 	peer->persistent_keepalive_interval = seconds;
 	if (!seconds)
 		peer->timers.persistent_keepalive = 0;
-	else if (was_off && wm_endpoint_is_set(&peer->endpoint) && peer->device->identity.has_private_key)
-		wm_send_keepalive(peer, now);
 }

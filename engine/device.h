@@ -5,6 +5,7 @@
  * the clock; it feeds packets in batches (send.h, receive.h), runs timers
  * (tick.h), and gets datagrams the engine decides to send on its own
  * (handshakes, cookies, keepalives, staged data) through ops->send.
+ * Below the data paths: nothing here sends.
  */
 #ifndef WM_DEVICE_H
 #define WM_DEVICE_H
@@ -97,8 +98,8 @@ void wm_device_remove_all_peers(struct wm_device *dev);
 /* Sets a peer's pre-shared key (all zeros = none). */
 void wm_device_set_preshared_key(struct wm_peer *peer, const uint8_t psk[WM_SYMMETRIC_KEY_LEN]);
 
-/* Sets the persistent keepalive interval; sends one at once when newly turned on. */
-void wm_device_set_persistent_keepalive(struct wm_peer *peer, uint16_t seconds, uint64_t now);
+/* Sets the persistent keepalive interval (seconds, 0 = off); the caller sends the first. */
+void wm_device_set_persistent_keepalive(struct wm_peer *peer, uint16_t seconds);
 
 /* Wall-clock ns for a monotonic now. */
 uint64_t wm_device_wall_time(const struct wm_device *dev, uint64_t now);

@@ -17,6 +17,7 @@
 #include "common/bytes.h"
 #include "engine/crypto.h"
 #include "engine/device.h"
+#include "engine/send.h"
 
 void wm_uapi_buf_free(struct wm_uapi_buf *buf)
 {
@@ -235,6 +236,21 @@ static size_t peers_after(const struct wm_device *dev, const struct wm_uapi_diff
 	return n;
 }
 
+/*
+ * Turning a persistent keepalive on sends one at once, as wireguard-go does, so the NAT
+ * mapping opens (and the handshake starts) without waiting a whole interval.
+ */
+static void set_persistent_keepalive(struct wm_device *dev, struct wm_peer *peer,
+				     uint16_t seconds, uint64_t now)
+{
+	bool was_off = peer->persistent_keepalive_interval == 0;
+
+	wm_device_set_persistent_keepalive(peer, seconds);
+	if (seconds && was_off && wm_endpoint_is_set(&peer->endpoint) &&
+	    dev->identity.has_private_key)
+		wm_send_keepalive(peer, now);
+}
+
 static int apply_peer(struct wm_device *dev, const struct wm_uapi_diff *diff,
 		      const struct wm_uapi_peer *p, uint64_t now)
 {
@@ -278,7 +294,7 @@ static int apply_peer(struct wm_device *dev, const struct wm_uapi_diff *diff,
 	}
 	/* Last, as wireguard-go sends the first keepalive once the peer is configured. */
 	if (p->flags & WM_UAPI_PEER_HAS_KEEPALIVE)
-		wm_device_set_persistent_keepalive(peer, p->persistent_keepalive_interval, now);
+		set_persistent_keepalive(dev, peer, p->persistent_keepalive_interval, now);
 	return 0;
 }
 

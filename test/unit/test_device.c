@@ -11,9 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/encoding.h"
 #include "engine/crypt.h"
 #include "engine/receive.h"
 #include "engine/send.h"
+#include "engine/uapi.h"
 #include "test/inproc.h"
 
 enum { A = 0, B = 1 };
@@ -431,9 +433,14 @@ END_TEST
 START_TEST(persistent_keepalive_is_sent_on_schedule)
 {
 	struct wm_peer *pa = peer_of(A, B);
+	char hex[WM_KEY_HEX_LEN], set[128];
 	uint64_t before;
+	int n;
 
-	wm_device_set_persistent_keepalive(pa, 25, net.now);
+	/* Through the UAPI, which sends the first keepalive when one is turned on. */
+	wm_key_to_hex(hex, net.nodes[B].public_key);
+	n = snprintf(set, sizeof(set), "public_key=%s\npersistent_keepalive_interval=25\n", hex);
+	ck_assert_int_eq(wm_uapi_set(net.nodes[A].dev, NULL, set, (size_t)n, net.now), 0);
 	wm_inproc_deliver(&net);
 	ck_assert_ptr_nonnull(pa->keypairs.current);	/* the first keepalive made a session */
 	before = net.nodes[A].datagrams_sent;
