@@ -11,10 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* A macro, not an enum, so another header may define it too (it must agree). */
-#ifndef WM_KEY_LEN
-#define WM_KEY_LEN 32
-#endif
+#include "common/key.h"
 
 enum {
 	WM_KEY_B64_LEN = 45,	/* 44 characters + NUL */

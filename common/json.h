@@ -17,10 +17,7 @@
 #include <jansson.h>
 
 #include "common/endpoint.h"
-
-#ifndef WM_KEY_LEN
-#define WM_KEY_LEN 32
-#endif
+#include "common/key.h"
 
 /* Writes the message into err (may be NULL) and returns -EBADMSG. */
 int wm_json_fail(char *err, size_t errlen, const char *fmt, ...)

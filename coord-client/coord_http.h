@@ -15,10 +15,7 @@
 #include <sys/types.h>
 
 #include "common/http.h"
-
-#ifndef WM_KEY_LEN
-#define WM_KEY_LEN 32
-#endif
+#include "common/key.h"
 
 #define WM_COORD_URL_BASE_MAX 127
 #define WM_COORD_NODE_HEADER "Wiremesh-Node"		/* base64 public key of the sender */

@@ -14,9 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#ifndef WM_KEY_LEN
-#define WM_KEY_LEN 32
-#endif
+#include "common/key.h"
 
 #define WM_COORD_SEAL_NONCE_LEN 24	/* crypto_box_NONCEBYTES */
 #define WM_COORD_SEAL_OVERHEAD (24 + 16)	/* nonce + crypto_box_MACBYTES */

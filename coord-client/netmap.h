@@ -14,10 +14,7 @@
 #include <netinet/in.h>
 
 #include "common/endpoint.h"
-
-#ifndef WM_KEY_LEN
-#define WM_KEY_LEN 32
-#endif
+#include "common/key.h"
 
 /* Bounds of one netmap, docs/coord-protocol.md "Limits". */
 #define WM_NETMAP_NAME_MAX 63		/* DNS label */

@@ -11,9 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#ifndef WM_KEY_LEN
-#define WM_KEY_LEN 32
-#endif
+#include "common/key.h"
 
 #define WM_COORD_RATE_PER_SEC 5		/* sustained requests per node */
 #define WM_COORD_RATE_BURST 30		/* bucket size */

@@ -6,6 +6,7 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "common/key.h"
 #include "engine/aead.h"
 
 enum { BLAKE2S_BLOCK_LEN = 64 };
@@ -101,17 +102,11 @@ bool wm_crypto_dh(uint8_t out[WM_KEY_LEN], const uint8_t private_key[WM_KEY_LEN]
 	return true;
 }
 
-static void clamp(uint8_t key[WM_KEY_LEN])
-{
-	key[0] &= 248;
-	key[31] = (key[31] & 127) | 64;
-}
-
 void wm_crypto_generate_keypair(uint8_t private_key[WM_KEY_LEN], uint8_t public_key[WM_KEY_LEN],
 				const struct wm_rng *rng)
 {
 	wm_rng_fill(rng, private_key, WM_KEY_LEN);
-	clamp(private_key);
+	wm_key_clamp(private_key);
 	crypto_scalarmult_base(public_key, private_key);
 }
 

@@ -15,9 +15,7 @@
 #include <sys/endian.h>
 #endif
 
-#ifndef WM_KEY_LEN
-#define WM_KEY_LEN 32
-#endif
+#include "common/key.h"
 
 #define WM_NSEC_PER_SEC 1000000000ULL
 #define WM_NSEC_PER_MSEC 1000000ULL

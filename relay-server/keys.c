@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "common/encoding.h"
+#include "common/key.h"
 #include "common/secret_file.h"
 #include "common/json.h"
 
@@ -73,8 +74,7 @@ static int create_key_file(const char *path, uint8_t key[32], char *err, size_t 
 	int ret;
 
 	randombytes_buf(key, 32);
-	key[0] &= 248;	/* Curve25519 clamping, as wg genkey and Tailscale do */
-	key[31] = (key[31] & 127) | 64;
+	wm_key_clamp(key);
 	wm_key_to_base64(b64, key);
 	strcat(b64, "\n");
 	ret = wm_secret_file_write(path, b64, strlen(b64), WM_SECRET_FILE_CREATE);

@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "common/encoding.h"
+#include "common/key.h"
 #include "common/endpoint.h"
 #include "common/log.h"
 #include "relay-server/relay.h"
@@ -254,8 +255,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "wiremesh-relay: created a new key in %s\n", key_file);
 	} else {
 		randombytes_buf(cfg.private_key, sizeof(cfg.private_key));
-		cfg.private_key[0] &= 248;
-		cfg.private_key[31] = (cfg.private_key[31] & 127) | 64;
+		wm_key_clamp(cfg.private_key);
 	}
 	cfg.max_clients = fit_descriptors(cfg.max_clients);
 

@@ -30,6 +30,7 @@
 #include <sodium.h>
 
 #include "common/encoding.h"
+#include "common/key.h"
 #include "common/endpoint.h"
 #include "common/log.h"
 #include "relay-client/derp_client.h"
@@ -54,8 +55,7 @@ static void key_from_seed(const char *seed, uint8_t priv[32], uint8_t pub[32])
 	crypto_hash_sha256_update(&st, (const uint8_t *)"wiremesh derp-tool ", 19);
 	crypto_hash_sha256_update(&st, (const uint8_t *)seed, strlen(seed));
 	crypto_hash_sha256_final(&st, h);
-	h[0] &= 248;
-	h[31] = (h[31] & 127) | 64;
+	wm_key_clamp(h);
 	memcpy(priv, h, 32);
 	crypto_scalarmult_base(pub, priv);
 }
