@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "coord-server/admin.h"
+#include "coord-server/admin_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,7 +15,6 @@
 
 #include "common/encoding.h"
 #include "coord-client/coord_msg.h"
-#include "coord-server/admin_policy.h"
 #include "coord-server/admin_print.h"
 #include "coord-server/policy.h"
 #include "coord-server/store.h"
@@ -22,16 +22,9 @@
 #define BUSY_TIMEOUT_MS 5000
 #define RELAYS_FILE_MAX (1u << 20)
 
-struct opts {
-	const char *db, *expiry, *tag, *proto, *id, *file;
-	bool json, reusable, ephemeral;
-	char *args[4];
-	int nargs;
-};
-
 /* Options every command knows; allowed says which this one takes (letters). */
-static int parse(int argc, char **argv, const char *cmd, const char *allowed, int nargs_min,
-		 int nargs_max, void (*usage)(FILE *), struct opts *o)
+int admin_parse(int argc, char **argv, const char *cmd, const char *allowed, int nargs_min,
+		 int nargs_max, void (*usage)(FILE *), struct admin_opts *o)
 {
 	static const struct option longs[] = {
 		{ "db", required_argument, NULL, 'd' },	  { "json", no_argument, NULL, 'j' },
@@ -89,7 +82,7 @@ fail:
 	return 2;
 }
 
-static struct wm_store *open_db(const char *path)
+struct wm_store *admin_open_db(const char *path)
 {
 	struct wm_store *s = NULL;
 	char err[256];
@@ -101,7 +94,7 @@ static struct wm_store *open_db(const char *path)
 	return s;
 }
 
-static int db_error(struct wm_store *s, const char *what)
+int admin_db_error(struct wm_store *s, const char *what)
 {
 	fprintf(stderr, "wiremesh-coord: %s: %s\n", what, wm_store_error(s));
 	wm_store_close(s);
@@ -171,9 +164,9 @@ static int authkey_create(int argc, char **argv)
 	struct wm_store_authkey_opts ko = { 0 };
 	char key[WM_STORE_AUTHKEY_LEN + 1];
 	struct wm_store *s;
-	struct opts o;
+	struct admin_opts o;
 	int64_t dur = 0, id;
-	int ret = parse(argc, argv, "authkey create", "drexth", 0, 0, usage_authkey, &o);
+	int ret = admin_parse(argc, argv, "authkey create", "drexth", 0, 0, usage_authkey, &o);
 
 	if (ret)
 		return ret;
@@ -187,14 +180,14 @@ static int authkey_create(int argc, char **argv)
 			o.tag);
 		return 2;
 	}
-	if (!(s = open_db(o.db)))
+	if (!(s = admin_open_db(o.db)))
 		return 1;
 	ko.reusable = o.reusable;
 	ko.ephemeral = o.ephemeral;
 	ko.tag = o.tag;
 	ko.expires = dur ? (int64_t)time(NULL) + dur : 0;
 	if (wm_store_authkey_create(s, &ko, (int64_t)time(NULL), key, &id))
-		return db_error(s, "creating the auth key");
+		return admin_db_error(s, "creating the auth key");
 	printf("%s\n", key);
 	wm_store_close(s);
 	return 0;
@@ -203,16 +196,16 @@ static int authkey_create(int argc, char **argv)
 static int authkey_list(int argc, char **argv)
 {
 	struct wm_store *s;
-	struct opts o;
-	int ret = parse(argc, argv, "authkey list", "djh", 0, 0, usage_authkey, &o);
+	struct admin_opts o;
+	int ret = admin_parse(argc, argv, "authkey list", "djh", 0, 0, usage_authkey, &o);
 
 	if (ret)
 		return ret;
-	if (!(s = open_db(o.db)))
+	if (!(s = admin_open_db(o.db)))
 		return 1;
 	ret = wm_coord_print_authkeys(s, o.json, (int64_t)time(NULL));
 	if (ret)
-		return db_error(s, "listing auth keys");
+		return admin_db_error(s, "listing auth keys");
 	wm_store_close(s);
 	return 0;
 }
@@ -220,12 +213,12 @@ static int authkey_list(int argc, char **argv)
 static int authkey_revoke(int argc, char **argv)
 {
 	struct wm_store *s;
-	struct opts o;
-	int ret = parse(argc, argv, "authkey revoke", "dh", 1, 1, usage_authkey, &o);
+	struct admin_opts o;
+	int ret = admin_parse(argc, argv, "authkey revoke", "dh", 1, 1, usage_authkey, &o);
 
 	if (ret)
 		return ret;
-	if (!(s = open_db(o.db)))
+	if (!(s = admin_open_db(o.db)))
 		return 1;
 	ret = wm_store_authkey_revoke(s, o.args[0]);
 	if (ret == -ENOENT) {
@@ -235,14 +228,14 @@ static int authkey_revoke(int argc, char **argv)
 		return 1;
 	}
 	if (ret)
-		return db_error(s, "revoking the auth key");
+		return admin_db_error(s, "revoking the auth key");
 	printf("revoked\n");
 	wm_store_close(s);
 	return 0;
 }
 
 /* "authkey" alone, "authkey --help" and "authkey create --help" all show the usage. */
-static int group(int argc, char **argv, const char *name, void (*usage)(FILE *),
+int admin_group(int argc, char **argv, const char *name, void (*usage)(FILE *),
 		 const char *const subs[], int (*const fns[])(int, char **))
 {
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
@@ -263,7 +256,7 @@ int wm_coord_admin_authkey(int argc, char **argv)
 	static const char *const subs[] = { "create", "list", "revoke", NULL };
 	static int (*const fns[])(int, char **) = { authkey_create, authkey_list, authkey_revoke };
 
-	return group(argc, argv, "authkey", usage_authkey, subs, fns);
+	return admin_group(argc, argv, "authkey", usage_authkey, subs, fns);
 }
 
 /* --- nodes ------------------------------------------------------------------------------ */
@@ -284,16 +277,16 @@ static void usage_nodes(FILE *f)
 static int nodes_list(int argc, char **argv)
 {
 	struct wm_store *s;
-	struct opts o;
-	int ret = parse(argc, argv, "nodes list", "djh", 0, 0, usage_nodes, &o);
+	struct admin_opts o;
+	int ret = admin_parse(argc, argv, "nodes list", "djh", 0, 0, usage_nodes, &o);
 
 	if (ret)
 		return ret;
-	if (!(s = open_db(o.db)))
+	if (!(s = admin_open_db(o.db)))
 		return 1;
 	ret = wm_coord_print_nodes(s, o.json, (int64_t)time(NULL));
 	if (ret)
-		return db_error(s, "listing nodes");
+		return admin_db_error(s, "listing nodes");
 	wm_store_close(s);
 	return 0;
 }
@@ -303,12 +296,12 @@ static int node_change(int argc, char **argv, const char *cmd, int nargs)
 {
 	struct wm_store_node node;
 	struct wm_store *s;
-	struct opts o;
-	int ret = parse(argc, argv, cmd, "dh", nargs, nargs, usage_nodes, &o);
+	struct admin_opts o;
+	int ret = admin_parse(argc, argv, cmd, "dh", nargs, nargs, usage_nodes, &o);
 
 	if (ret)
 		return ret;
-	if (!(s = open_db(o.db)))
+	if (!(s = admin_open_db(o.db)))
 		return 1;
 	ret = wm_store_node_find(s, o.args[0], &node);
 	if (ret == -ENOENT) {
@@ -318,7 +311,7 @@ static int node_change(int argc, char **argv, const char *cmd, int nargs)
 		return 1;
 	}
 	if (ret)
-		return db_error(s, "finding the node");
+		return admin_db_error(s, "finding the node");
 	if (!strcmp(cmd, "nodes remove"))
 		ret = wm_store_node_delete(s, node.id);
 	else if (!strcmp(cmd, "nodes expire"))
@@ -333,7 +326,7 @@ static int node_change(int argc, char **argv, const char *cmd, int nargs)
 		return 1;
 	}
 	if (ret && ret != -ENOENT)
-		return db_error(s, cmd);
+		return admin_db_error(s, cmd);
 	printf("%s: node %lld (%s)\n", cmd + 6, (long long)node.id, node.name);
 	wm_store_close(s);
 	return 0;
@@ -360,7 +353,7 @@ int wm_coord_admin_nodes(int argc, char **argv)
 	static int (*const fns[])(int, char **) = { nodes_list, nodes_remove, nodes_rename,
 						    nodes_expire };
 
-	return group(argc, argv, "nodes", usage_nodes, subs, fns);
+	return admin_group(argc, argv, "nodes", usage_nodes, subs, fns);
 }
 
 /* --- relays ----------------------------------------------------------------------------- */
@@ -378,7 +371,7 @@ static void usage_relays(FILE *f)
 }
 
 /* The whole file (at most max bytes; EFBIG beyond), NUL-terminated. */
-static char *read_file(const char *path, size_t max, size_t *len)
+char *admin_read_file(const char *path, size_t max, size_t *len)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
 	char *buf;
@@ -404,13 +397,13 @@ static int relays_set(int argc, char **argv)
 	char err[WM_COORD_ERR_LEN], *text, *canon;
 	struct wm_relay_map rm;
 	struct wm_store *s;
-	struct opts o;
+	struct admin_opts o;
 	size_t len = 0;
-	int ret = parse(argc, argv, "relays set", "dh", 1, 1, usage_relays, &o);
+	int ret = admin_parse(argc, argv, "relays set", "dh", 1, 1, usage_relays, &o);
 
 	if (ret)
 		return ret;
-	if (!(text = read_file(o.args[0], RELAYS_FILE_MAX, &len))) {
+	if (!(text = admin_read_file(o.args[0], RELAYS_FILE_MAX, &len))) {
 		fprintf(stderr, "wiremesh-coord relays set: cannot read %s: %s\n", o.args[0],
 			strerror(errno));
 		return 1;
@@ -423,14 +416,14 @@ static int relays_set(int argc, char **argv)
 	}
 	canon = wm_coord_relay_map_encode(&rm);
 	wm_relay_map_free(&rm);
-	if (!canon || !(s = open_db(o.db))) {
+	if (!canon || !(s = admin_open_db(o.db))) {
 		free(canon);
 		return 1;
 	}
 	ret = wm_store_relays_set(s, canon, (int64_t)time(NULL));
 	free(canon);
 	if (ret)
-		return db_error(s, "storing the relay map");
+		return admin_db_error(s, "storing the relay map");
 	printf("relay map set\n");
 	wm_store_close(s);
 	return 0;
@@ -439,17 +432,17 @@ static int relays_set(int argc, char **argv)
 static int relays_get(int argc, char **argv)
 {
 	struct wm_store *s;
-	struct opts o;
+	struct admin_opts o;
 	char *text;
-	int ret = parse(argc, argv, "relays get", "dh", 0, 0, usage_relays, &o);
+	int ret = admin_parse(argc, argv, "relays get", "dh", 0, 0, usage_relays, &o);
 
 	if (ret)
 		return ret;
-	if (!(s = open_db(o.db)))
+	if (!(s = admin_open_db(o.db)))
 		return 1;
 	text = wm_store_relays_get(s);
 	if (!text)
-		return db_error(s, "reading the relay map");
+		return admin_db_error(s, "reading the relay map");
 	printf("%s\n", text);
 	free(text);
 	wm_store_close(s);
@@ -461,7 +454,7 @@ int wm_coord_admin_relays(int argc, char **argv)
 	static const char *const subs[] = { "set", "get", NULL };
 	static int (*const fns[])(int, char **) = { relays_set, relays_get };
 
-	return group(argc, argv, "relays", usage_relays, subs, fns);
+	return admin_group(argc, argv, "relays", usage_relays, subs, fns);
 }
 
 /* --- key -------------------------------------------------------------------------------- */
@@ -478,268 +471,19 @@ int wm_coord_admin_key(int argc, char **argv)
 	uint8_t priv[WM_KEY_LEN], pub[WM_KEY_LEN];
 	char hex[WM_KEY_HEX_LEN];
 	struct wm_store *s;
-	struct opts o;
-	int ret = parse(argc, argv, "key", "dh", 0, 0, usage_key, &o);
+	struct admin_opts o;
+	int ret = admin_parse(argc, argv, "key", "dh", 0, 0, usage_key, &o);
 
 	if (ret)
 		return ret;
-	if (!(s = open_db(o.db)))
+	if (!(s = admin_open_db(o.db)))
 		return 1;
 	ret = wm_store_server_key(s, priv, pub);
 	sodium_memzero(priv, sizeof(priv));
 	if (ret)
-		return db_error(s, "reading the server key");
+		return admin_db_error(s, "reading the server key");
 	wm_key_to_hex(hex, pub);
 	printf("%s\n", hex);
 	wm_store_close(s);
 	return 0;
-}
-
-/* --- policy ----------------------------------------------------------------------------- */
-
-static void usage_policy(FILE *f)
-{
-	fprintf(f,
-		"Usage: wiremesh-coord policy check --db PATH FILE\n"
-		"       wiremesh-coord policy set --db PATH FILE\n"
-		"       wiremesh-coord policy get --db PATH [--id ID]\n"
-		"       wiremesh-coord policy history --db PATH [--json]\n"
-		"       wiremesh-coord policy clear --db PATH\n"
-		"       wiremesh-coord policy explain --db PATH [--proto tcp|udp|icmp] [--file FILE] SRC DST:PORT\n"
-		"\n"
-		"Who may reach whom in the mesh (docs/policy.md). Without a policy every node reaches\n"
-		"every other. FILE is JSON ('-' reads standard input).\n"
-		"  check    validate FILE and run its tests against the nodes in the database\n"
-		"  set      the same, then put it in force: every node gets it within a second\n"
-		"           (a FILE that fails changes nothing)\n"
-		"  get      print the policy in force as it was set, or the one with ID from history\n"
-		"  history  the policies set so far (the newest %d are kept)\n"
-		"  clear    back to no policy: every node reaches every other\n"
-		"  explain  whether SRC (a node, tag, group, host or address) may reach DST (a node, tag,\n"
-		"           group or address) on PORT over --proto (default tcp), and which ACL decides;\n"
-		"           --file asks a candidate FILE instead of the policy in force\n",
-		WM_STORE_POLICY_HISTORY);
-}
-
-/* Reads FILE into job; false (having said why) when it cannot. */
-static bool read_policy(struct wm_coord_policy_job *job, const char *cmd, const char *path)
-{
-	job->text = read_file(path, WM_POLICY_FILE_MAX, &job->len);
-	if (!job->text) {
-		fprintf(stderr, "wiremesh-coord %s: %s: %s\n", cmd, path,
-			errno == EFBIG ? "the policy is larger than 1 MiB (1048576 bytes)"
-				       : strerror(errno));
-		return false;
-	}
-	return true;
-}
-
-static int policy_failed(struct wm_store *s, struct wm_coord_policy_job *job, const char *cmd,
-			 const char *path, int ret)
-{
-	if (ret == -EBADMSG || ret == -EFBIG || ret == -ENOMEM)
-		fprintf(stderr, "wiremesh-coord %s: %s: %s%s\n", cmd, path, job->err,
-			strcmp(cmd, "policy set") ? "" : " (the policy in force is unchanged)");
-	else
-		fprintf(stderr, "wiremesh-coord %s: database: %s\n", cmd, wm_store_error(s));
-	wm_policy_free(job->pol);
-	free((char *)job->text);
-	wm_store_close(s);
-	return 1;
-}
-
-static void policy_warnings(const struct wm_coord_policy_job *job, const char *cmd)
-{
-	for (int i = wm_policy_idle_acl(job->pol, 0); i >= 0;
-	     i = wm_policy_idle_acl(job->pol, (size_t)i + 1))
-		fprintf(stderr, "wiremesh-coord %s: warning: acls[%d]: no node is among its destinations yet (it allows nothing until one joins)\n",
-			cmd, i);
-}
-
-/* check and set: the same checks; set then stores it (checking again inside the transaction
- * only if the nodes changed meanwhile). */
-static int policy_check_or_set(int argc, char **argv, bool set)
-{
-	const char *cmd = set ? "policy set" : "policy check";
-	struct wm_coord_policy_job job = { .strict = true, .tests = true };
-	struct wm_store *s;
-	struct opts o;
-	int64_t id = 0;
-	int ret = parse(argc, argv, cmd, "dh", 1, 1, usage_policy, &o);
-
-	if (ret)
-		return ret;
-	if (!read_policy(&job, cmd, o.args[0]))
-		return 1;
-	if (!(s = open_db(o.db))) {
-		free((char *)job.text);
-		return 1;
-	}
-	ret = wm_coord_policy_compile(&job, s);
-	if (!ret && set)
-		ret = wm_store_policy_set(s, job.text, (int64_t)time(NULL), wm_coord_policy_recheck,
-					  &job, &id);
-	if (ret)
-		return policy_failed(s, &job, cmd, o.args[0], ret);
-	policy_warnings(&job, cmd);
-	if (set)
-		printf("policy %lld in force: ", (long long)id);
-	else
-		printf("%s: ok: ", o.args[0]);
-	printf("%zu ACL%s, %zu test%s passed, %zu node%s\n", wm_policy_n_acls(job.pol),
-	       wm_policy_n_acls(job.pol) == 1 ? "" : "s", wm_policy_n_tests(job.pol),
-	       wm_policy_n_tests(job.pol) == 1 ? "" : "s", job.n_nodes, job.n_nodes == 1 ? "" : "s");
-	wm_policy_free(job.pol);
-	free((char *)job.text);
-	wm_store_close(s);
-	return 0;
-}
-
-static int policy_check(int argc, char **argv)
-{
-	return policy_check_or_set(argc, argv, false);
-}
-
-static int policy_set(int argc, char **argv)
-{
-	return policy_check_or_set(argc, argv, true);
-}
-
-static int policy_get(int argc, char **argv)
-{
-	struct wm_store_policy sp;
-	struct wm_store *s;
-	struct opts o;
-	char *end = NULL;
-	long long id = 0;
-	int ret = parse(argc, argv, "policy get", "dih", 0, 0, usage_policy, &o);
-
-	if (ret)
-		return ret;
-	if (o.id && ((id = strtoll(o.id, &end, 10)) <= 0 || *end)) {
-		fprintf(stderr, "wiremesh-coord policy get: --id wants a number from 'policy history'\n");
-		return 2;
-	}
-	if (!(s = open_db(o.db)))
-		return 1;
-	ret = id ? wm_store_policy_get(s, id, &sp) : wm_store_policy_current(s, &sp);
-	if (ret == -ENOENT) {
-		fprintf(stderr, "wiremesh-coord policy get: no policy %lld (see 'policy history')\n", id);
-		wm_store_close(s);
-		return 1;
-	}
-	if (ret)
-		return db_error(s, "reading the policy");
-	if (!sp.text)
-		fprintf(stderr, "%s: every node may reach every other\n",
-			id ? "that entry cleared the policy" : "no policy is set");
-	else
-		printf("%s%s", sp.text, sp.text[0] && sp.text[strlen(sp.text) - 1] == '\n' ? "" : "\n");
-	wm_store_policy_free(&sp);
-	wm_store_close(s);
-	return 0;
-}
-
-static int policy_history(int argc, char **argv)
-{
-	struct wm_store *s;
-	struct opts o;
-	int ret = parse(argc, argv, "policy history", "djh", 0, 0, usage_policy, &o);
-
-	if (ret)
-		return ret;
-	if (!(s = open_db(o.db)))
-		return 1;
-	if (wm_coord_print_policy_history(s, o.json))
-		return db_error(s, "reading the policy history");
-	wm_store_close(s);
-	return 0;
-}
-
-static int policy_clear(int argc, char **argv)
-{
-	struct wm_store_policy sp;
-	struct wm_store *s;
-	struct opts o;
-	int64_t id;
-	int ret = parse(argc, argv, "policy clear", "dh", 0, 0, usage_policy, &o);
-
-	if (ret)
-		return ret;
-	if (!(s = open_db(o.db)))
-		return 1;
-	if (wm_store_policy_current(s, &sp))
-		return db_error(s, "reading the policy");
-	if (!sp.text) {
-		printf("no policy was set: every node may reach every other\n");
-		wm_store_close(s);
-		return 0;
-	}
-	wm_store_policy_free(&sp);
-	if (wm_store_policy_set(s, NULL, (int64_t)time(NULL), NULL, NULL, &id))
-		return db_error(s, "clearing the policy");
-	printf("policy cleared: every node may reach every other\n");
-	wm_store_close(s);
-	return 0;
-}
-
-static int policy_explain(int argc, char **argv)
-{
-	struct wm_coord_policy_job job = { 0 };
-	struct wm_store_policy sp = { 0 };
-	struct wm_store *s;
-	struct opts o;
-	char *out = NULL;
-	int proto = WM_POLICY_TCP, ret = parse(argc, argv, "policy explain", "dPfh", 2, 2,
-					       usage_policy, &o);
-
-	if (ret)
-		return ret;
-	if (o.proto && (proto = wm_policy_proto_parse(o.proto)) <= 0) {
-		fprintf(stderr, "wiremesh-coord policy explain: --proto is tcp, udp or icmp\n");
-		return 2;
-	}
-	if (o.file && !read_policy(&job, "policy explain", o.file))
-		return 1;
-	if (!(s = open_db(o.db))) {
-		free((char *)job.text);
-		return 1;
-	}
-	/* A candidate file is checked as set would; the policy in force is taken as it is. */
-	job.strict = o.file;
-	if (!o.file) {
-		if (wm_store_policy_current(s, &sp))
-			return db_error(s, "reading the policy");
-		if (!sp.text) {
-			printf("allowed: no policy is set (every node may reach every other)\n");
-			wm_store_close(s);
-			return 0;
-		}
-		job.text = sp.text;
-		job.len = strlen(sp.text);
-	}
-	ret = wm_coord_policy_compile(&job, s);
-	if (!ret)
-		ret = wm_policy_explain(job.pol, o.args[0], o.args[1],
-					(enum wm_policy_proto)proto, &out, job.err,
-					sizeof(job.err));
-	if (ret)
-		return policy_failed(s, &job, "policy explain", o.file ? o.file : "policy in force",
-				     ret);
-	fputs(out, stdout);
-	free(out);
-	wm_policy_free(job.pol);
-	free((char *)job.text);
-	wm_store_close(s);
-	return 0;
-}
-
-int wm_coord_admin_policy(int argc, char **argv)
-{
-	static const char *const subs[] = { "check", "set", "get", "history", "clear", "explain",
-					    NULL };
-	static int (*const fns[])(int, char **) = { policy_check, policy_set, policy_get,
-						    policy_history, policy_clear, policy_explain };
-
-	return group(argc, argv, "policy", usage_policy, subs, fns);
 }
