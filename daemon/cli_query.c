@@ -199,7 +199,12 @@ static void print_status_usage(FILE *out)
 		wm_cli_prog);
 }
 
-int wm_cli_status(int argc, char **argv)
+/*
+ * A command that asks the node one request and prints the answer: as it came with --json,
+ * else as print_text says (its result is the exit status).
+ */
+static int ask_and_print(int argc, char **argv, void (*usage)(FILE *), const char *request,
+			 int (*print_text)(const char *reply, json_t *o))
 {
 	static const struct option longs[] = { { "json", no_argument, NULL, 'j' },
 					       QUERY_COMMON_OPTIONS };
@@ -209,18 +214,32 @@ int wm_cli_status(int argc, char **argv)
 	json_t *o;
 	int r;
 
-	if ((r = parse_query(argc, argv, "h", longs, print_status_usage, false, &q, set_flag,
-			     flags)) >= 0)
+	if ((r = parse_query(argc, argv, "h", longs, usage, false, &q, set_flag, flags)) >= 0)
 		return r;
-	if (ask(q.state_dir, "status", 10.0, &reply, &o))
+	if (ask(q.state_dir, request, 10.0, &reply, &o))
 		return 1;
-	json_decref(o);
-	if (flags['j'])
+	if (flags['j']) {
 		fputs(reply, stdout);
-	else
-		r = wm_cli_print_status(reply, isatty(STDOUT_FILENO));
+		r = 0;
+	} else {
+		r = print_text(reply, o);
+	}
+	json_decref(o);
 	free(reply);
+	return r;
+}
+
+static int print_status_text(const char *reply, json_t *o)
+{
+	int r = wm_cli_print_status(reply, isatty(STDOUT_FILENO));
+
+	(void)o;
 	return r < 0 ? 0 : r;
+}
+
+int wm_cli_status(int argc, char **argv)
+{
+	return ask_and_print(argc, argv, print_status_usage, "status", print_status_text);
 }
 
 /* ip */
@@ -367,11 +386,12 @@ static void print_netcheck_usage(FILE *out)
 		"relay region.\n", wm_cli_prog);
 }
 
-static void print_netcheck(const json_t *o)
+static int print_netcheck(const char *reply, json_t *o)
 {
 	const json_t *v;
 	size_t i;
 
+	(void)reply;
 	printf("UDP: %s\n", json_is_true(json_object_get(o, "udp")) ? "yes" : "no (blocked?)");
 	printf("Reflexive address(es):");
 	json_array_foreach(json_object_get(o, "reflexive"), i, v)
@@ -392,28 +412,10 @@ static void print_netcheck(const json_t *o)
 		else
 			printf("  region %lld: no answer\n", region);
 	}
+	return 0;
 }
 
 int wm_cli_netcheck(int argc, char **argv)
 {
-	static const struct option longs[] = { { "json", no_argument, NULL, 'j' },
-					       QUERY_COMMON_OPTIONS };
-	bool flags[128] = { false };
-	struct query q;
-	char *reply;
-	json_t *o;
-	int r;
-
-	if ((r = parse_query(argc, argv, "h", longs, print_netcheck_usage, false, &q, set_flag,
-			     flags)) >= 0)
-		return r;
-	if (ask(q.state_dir, "netcheck", 10.0, &reply, &o))
-		return 1;
-	if (flags['j'])
-		fputs(reply, stdout);
-	else
-		print_netcheck(o);
-	json_decref(o);
-	free(reply);
-	return 0;
+	return ask_and_print(argc, argv, print_netcheck_usage, "netcheck", print_netcheck);
 }
