@@ -158,12 +158,13 @@ static bool append(char *buf, size_t cap, size_t *len, const char *at, size_t n)
 	return cut;
 }
 
+/* A target over its bound is refused once the head is read, so that the verdict on a request
+ * does not depend on how its bytes were split (http_parser calls back late on whole buffers). */
 static int on_url(http_parser *p, const char *at, size_t n)
 {
 	struct wm_http_msg *m = msg(p);
 
-	if (append(m->target, sizeof(m->target), &m->target_len, at, n))
-		return fail(m, -EMSGSIZE, "request target too long");
+	m->target_cut |= append(m->target, sizeof(m->target), &m->target_len, at, n);
 	return 0;
 }
 
@@ -218,6 +219,10 @@ static int on_header_value(http_parser *p, const char *at, size_t n)
 	/* A value on a later line than its name was folded onto it. */
 	if (n && line_start(m, at) > m->name_end)
 		return fail(m, -EBADMSG, "obsolete line folding in a header (RFC 9112 §5.2)");
+	/* RFC 9110 §5.5; http_parser lets a value's first byte through unchecked. */
+	for (size_t i = 0; i < n; i++)
+		if (((unsigned char)at[i] < 0x20 && at[i] != '\t') || at[i] == 0x7f)
+			return fail(m, -EBADMSG, "control character in a header value");
 	m->in_value = true;
 	m->value_cut |= append(m->value, sizeof(m->value), &m->value_len, at, n);
 	return 0;
@@ -282,6 +287,8 @@ static int on_headers_complete(http_parser *p)
 
 	if (m->in_value && header_done(m))
 		return -1;
+	if (m->target_cut)
+		return fail(m, -EMSGSIZE, "request target too long");
 	if (check_start_line(m, p))
 		return -1;
 	if (m->flags & WM_HTTP_REQUEST) {

@@ -107,6 +107,7 @@ struct wm_http_msg {
 	bool line_done;
 	char target[WM_HTTP_PATH_MAX + 1 + WM_HTTP_QUERY_MAX + 1];
 	size_t target_len;
+	bool target_cut;
 	char name[WM_HTTP_NAME_MAX + 1], value[WM_HTTP_VALUE_MAX + 1];
 	size_t name_len, value_len;
 	size_t name_end, line_start;		/* stream offsets, to spot folded lines */

@@ -271,6 +271,8 @@ static const struct {
 	{ "GET / HTTP/1.1\r\nA(b): x\r\n\r\n", WM_HTTP_REQUEST, -EBADMSG, "" },
 	{ "GET / HTTP/1.1\r\nA: x\x01y\r\n\r\n", WM_HTTP_REQUEST, -EBADMSG, "" },
 	{ "GET / HTTP/1.1\r\nA: x\ry\r\n\r\n", WM_HTTP_REQUEST, -EBADMSG, "" },
+	{ "GET / HTTP/1.1\r\nA:\x01y\r\n\r\n", WM_HTTP_REQUEST, -EBADMSG, "control character" },
+	{ "GET / HTTP/1.1\r\nA: \x7f\r\n\r\n", WM_HTTP_REQUEST, -EBADMSG, "control character" },
 	{ "GET / HTTP/1.1\r\nA: x\r\n folded\r\n\r\n", WM_HTTP_REQUEST, -EBADMSG, "folding" },
 	{ "GET / HTTP/1.1\r\nA: x\r\n\tfolded\r\n\r\n", WM_HTTP_REQUEST, -EBADMSG, "folding" },
 	{ "GET / HTTP/1.1\r\nA:\r\n folded\r\n\r\n", WM_HTTP_REQUEST, -EBADMSG, "folding" },
@@ -359,6 +361,17 @@ START_TEST(oversize)
 	ck_assert_int_eq(wm_http_head_parse(&m, WM_HTTP_REQUEST, big, strlen(big), NULL, NULL),
 			 -EMSGSIZE);
 	ck_assert_str_eq(m.error, "request target too long");
+	/* However the bytes are split: too long, or, with a bad byte after the bound, malformed. */
+	for (int bad = 0; bad <= 1; bad++) {
+		size_t len;
+
+		big[5 + 2 * WM_HTTP_PATH_MAX] = bad ? '\x01' : 'p';
+		len = strlen(big);
+		for (size_t step = 1; step <= len; step += step < 16 ? 1 : 97) {
+			wm_http_msg_init(&m, WM_HTTP_REQUEST, 0, NULL, NULL);
+			ck_assert_int_eq(feed_all(&m, big, len, step), bad ? -EBADMSG : -EMSGSIZE);
+		}
+	}
 	free(big);
 }
 END_TEST
