@@ -85,8 +85,10 @@ COORD_LOAD := $(BUILD)/bench/coord_load
 COORD_UNIT_BINS := $(BUILD)/test/test_coord_store $(BUILD)/test/test_coord_server \
 	$(BUILD)/test/test_coord_policy
 
+# FUZZ_BUILD=DIR builds the harnesses elsewhere (while build-fuzz/ is busy with long runs).
+FUZZ_BUILD ?= build-fuzz
 FUZZ_SRCS := $(sort $(wildcard test/fuzz/fuzz_*.c))
-FUZZ_BINS := $(FUZZ_SRCS:test/fuzz/%.c=build-fuzz/%)
+FUZZ_BINS := $(FUZZ_SRCS:test/fuzz/%.c=$(FUZZ_BUILD)/%)
 
 BENCH_SRCS := $(sort $(wildcard bench/bench_*.c))
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
@@ -176,26 +178,26 @@ check: config.mk
 
 FUZZ_CFLAGS = -std=gnu11 -D_GNU_SOURCE -g -O1 $(WARN) -I. $(DEPS_CFLAGS) \
 	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
-FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=build-fuzz/%.o) build-fuzz/test/inproc.o
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ_BUILD)/%.o) $(FUZZ_BUILD)/test/inproc.o
 
-build-fuzz/%.o: %.c config.mk
+$(FUZZ_BUILD)/%.o: %.c config.mk
 	@mkdir -p $(dir $@)
 	$(call quiet,CC)$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
 
-build-fuzz/fuzz_%: test/fuzz/fuzz_%.c $(FUZZ_LIB_OBJS) config.mk
+$(FUZZ_BUILD)/fuzz_%: test/fuzz/fuzz_%.c $(FUZZ_LIB_OBJS) config.mk
 	$(call quiet,CCLD)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJS) \
 		$(DEPS_LIBS)
 
 # The policy parser and compiler are in coord-server/ but pure (no SQLite): linked in alone.
-FUZZ_POLICY_OBJS := $(patsubst %,build-fuzz/coord-server/%.o,policy policy_words policy_compile policy_eval)
-build-fuzz/fuzz_policy: test/fuzz/fuzz_policy.c $(FUZZ_LIB_OBJS) $(FUZZ_POLICY_OBJS) config.mk
+FUZZ_POLICY_OBJS := $(patsubst %,$(FUZZ_BUILD)/coord-server/%.o,policy policy_words policy_compile policy_eval)
+$(FUZZ_BUILD)/fuzz_policy: test/fuzz/fuzz_policy.c $(FUZZ_LIB_OBJS) $(FUZZ_POLICY_OBJS) config.mk
 	$(call quiet,CCLD)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJS) \
 		$(FUZZ_POLICY_OBJS) $(DEPS_LIBS)
 
 # The control socket's request framing (daemon/control.c) and the status reply's printer
 # (daemon/cli_status.c), linked in alone.
-FUZZ_CONTROL_OBJS := build-fuzz/daemon/control.o build-fuzz/daemon/cli_status.o
-build-fuzz/fuzz_control: test/fuzz/fuzz_control.c $(FUZZ_LIB_OBJS) $(FUZZ_CONTROL_OBJS) config.mk
+FUZZ_CONTROL_OBJS := $(FUZZ_BUILD)/daemon/control.o $(FUZZ_BUILD)/daemon/cli_status.o
+$(FUZZ_BUILD)/fuzz_control: test/fuzz/fuzz_control.c $(FUZZ_LIB_OBJS) $(FUZZ_CONTROL_OBJS) config.mk
 	$(call quiet,CCLD)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJS) \
 		$(FUZZ_CONTROL_OBJS) $(DEPS_LIBS)
 
@@ -227,4 +229,4 @@ clean:
 distclean: clean
 	rm -f config.mk
 
--include $(LIB_OBJS:.o=.d) $(DAEMON_OBJS:.o=.d) $(RELAY_OBJS:.o=.d) $(COORD_OBJS:.o=.d) $(wildcard $(BUILD)/test/*.d $(BUILD)/test/unit/*.d $(BUILD)/bench/*.d build-fuzz/*/*.d)
+-include $(LIB_OBJS:.o=.d) $(DAEMON_OBJS:.o=.d) $(RELAY_OBJS:.o=.d) $(COORD_OBJS:.o=.d) $(wildcard $(BUILD)/test/*.d $(BUILD)/test/unit/*.d $(BUILD)/bench/*.d $(FUZZ_BUILD)/*/*.d)

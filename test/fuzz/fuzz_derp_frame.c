@@ -3,7 +3,9 @@
  * libFuzzer: a byte stream of DERP frames as a client (first byte even) or a server (odd)
  * reads it. Beyond not crashing: every frame that decodes re-encodes to a frame that decodes
  * to the same message, a decoded frame never points outside its payload, and the JSON of the
- * handshake (tried on every payload) parses or is refused without reading past it.
+ * handshake (tried on every payload) parses or is refused without reading past it. The stream
+ * reader (wm_derp_reader_feed) hands over the same frames, skips the same ones and consumes
+ * the same bytes whether the stream arrives whole or in chunks (the first byte's upper bits).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -65,6 +67,79 @@ static void check_round_trip(const struct wm_derp_msg *m, enum wm_derp_role role
 	}
 }
 
+/* What a reader handed over: a hash of every frame, their count, the bytes consumed. */
+struct seen {
+	uint64_t hash;
+	size_t frames, consumed;
+};
+
+/* Odd types over 64 bytes are skipped, type 0xff stops the reader, the rest are read whole. */
+static int reader_header(void *ctx, uint8_t type, uint32_t len)
+{
+	(void)ctx;
+	if (type == 0xff)
+		return -1;
+	return (type & 1) && len > 64 ? WM_DERP_READ_SKIP : WM_DERP_READ_WHOLE;
+}
+
+static int reader_frame(void *ctx, uint8_t type, const uint8_t *payload, size_t len)
+{
+	struct seen *s = ctx;
+
+	s->hash = (s->hash ^ type) * 0x100000001b3ull;
+	s->hash = (s->hash ^ len) * 0x100000001b3ull;
+	for (size_t i = 0; i < len; i++)
+		s->hash = (s->hash ^ payload[i]) * 0x100000001b3ull;
+	s->frames++;
+	return 0;
+}
+
+static const struct wm_derp_reader_ops reader_ops = { reader_header, reader_frame };
+
+/* Feeds data in chunks of step bytes, keeping what is not consumed as a connection does. */
+static void read_stream(struct seen *s, const uint8_t *data, size_t size, size_t step)
+{
+	static uint8_t buf[1 << 16];
+	struct wm_derp_reader r = { 0 };
+	size_t have = 0, off = 0;
+
+	memset(s, 0, sizeof(*s));
+	s->hash = 0xcbf29ce484222325ull;
+	while (off < size) {
+		size_t chunk = size - off < step ? size - off : step;
+		ssize_t n;
+
+		if (have + chunk > sizeof(buf))
+			return;
+		memcpy(buf + have, data + off, chunk);
+		have += chunk;
+		off += chunk;
+		n = wm_derp_reader_feed(&r, buf, have, &reader_ops, s);
+		if (n < 0 || (size_t)n > have) {
+			if (n > 0)
+				abort();
+			s->consumed = SIZE_MAX;	/* stopped: the same frame must stop both reads */
+			return;
+		}
+		memmove(buf, buf + n, have - (size_t)n);
+		have -= (size_t)n;
+		s->consumed += (size_t)n;
+	}
+}
+
+static void check_reader(const uint8_t *data, size_t size, size_t step)
+{
+	struct seen whole, chunked;
+
+	if (size > (1 << 16))
+		return;
+	read_stream(&whole, data, size, size ? size : 1);
+	read_stream(&chunked, data, size, step);
+	if (whole.hash != chunked.hash || whole.frames != chunked.frames ||
+	    whole.consumed != chunked.consumed)
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	enum wm_derp_role role;
@@ -73,6 +148,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	role = data[0] & 1 ? WM_DERP_ROLE_SERVER : WM_DERP_ROLE_CLIENT;
+	check_reader(data + 1, size - 1, (size_t)(data[0] >> 1) + 1);
 	while (pos < size) {
 		struct wm_derp_client_info ci;
 		struct wm_derp_server_info si;
