@@ -123,17 +123,7 @@ static void send_handshake_response(struct wm_peer *peer, uint64_t now)
 		return;
 	if (!begin_session(peer, now))
 		return;
-	wm_cookie_add_macs(&peer->cookie, (uint8_t *)&msg, sizeof(msg), now);
-	wm_timers_any_authenticated_packet_traversal(&peer->timers, now,
-						     peer->persistent_keepalive_interval);
-	wm_timers_any_authenticated_packet_sent(&peer->timers);
-	/*
-	 * A response is a handshake sent: for REKEY_TIMEOUT our own data waits for the
-	 * initiator's confirmation instead of starting a crossing initiation (the Linux
-	 * implementation and wireguard-go both stamp it here).
-	 */
-	peer->last_sent_handshake = now;
-	wm_send_buffer_to_peer(peer, (const uint8_t *)&msg, sizeof(msg));
+	wm_send_handshake_message(peer, &msg, sizeof(msg), now);
 }
 
 static void receive_initiation(struct wm_device *dev, struct wm_packet *p, uint64_t now)

@@ -22,6 +22,21 @@ void wm_send_buffer_to_peer(struct wm_peer *peer, const uint8_t *buf, size_t len
 	dev->ops.send(dev->ops_ctx, peer, &peer->endpoint, buf, len);
 }
 
+void wm_send_handshake_message(struct wm_peer *peer, void *msg, size_t len, uint64_t now)
+{
+	wm_cookie_add_macs(&peer->cookie, msg, len, now);
+	wm_timers_any_authenticated_packet_traversal(&peer->timers, now,
+						     peer->persistent_keepalive_interval);
+	wm_timers_any_authenticated_packet_sent(&peer->timers);
+	/*
+	 * An initiation or a response is a handshake sent: for REKEY_TIMEOUT no other starts (a
+	 * responder's own data waits for the initiator's confirmation instead of crossing it; the
+	 * Linux implementation and wireguard-go both stamp it for both messages).
+	 */
+	peer->last_sent_handshake = now;
+	wm_send_buffer_to_peer(peer, msg, len);
+}
+
 static void send_initiation(struct wm_peer *peer, uint64_t now)
 {
 	struct wm_device *dev = peer->device;
@@ -32,12 +47,7 @@ static void send_initiation(struct wm_peer *peer, uint64_t now)
 	if (!wm_noise_create_initiation(&msg, &peer->handshake, &dev->identity, &dev->index,
 					&dev->rng, timestamp))
 		return;
-	wm_cookie_add_macs(&peer->cookie, (uint8_t *)&msg, sizeof(msg), now);
-	wm_timers_any_authenticated_packet_traversal(&peer->timers, now,
-						     peer->persistent_keepalive_interval);
-	wm_timers_any_authenticated_packet_sent(&peer->timers);
-	peer->last_sent_handshake = now;
-	wm_send_buffer_to_peer(peer, (const uint8_t *)&msg, sizeof(msg));
+	wm_send_handshake_message(peer, &msg, sizeof(msg), now);
 	wm_timers_handshake_initiated(&peer->timers, now);
 }
 

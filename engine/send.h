@@ -21,6 +21,12 @@ void wm_send_packets(struct wm_device *dev, struct wm_packet *pkts, size_t n, ui
 /* The first phase of wm_send_packets: everything but the sealing (crypt.h); SEAL marks the rest. */
 void wm_send_prepare(struct wm_device *dev, struct wm_packet *pkts, size_t n, uint64_t now);
 
+/*
+ * Sends a handshake message this peer's handshake state just made (initiation or response):
+ * adds MAC1/MAC2, runs the timer hooks of a packet sent, notes the time of a handshake sent.
+ */
+void wm_send_handshake_message(struct wm_peer *peer, void *msg, size_t len, uint64_t now);
+
 /* Sends a handshake initiation, unless one went out less than REKEY_TIMEOUT ago. */
 void wm_send_handshake_initiation(struct wm_peer *peer, uint64_t now, bool is_retry);
 
