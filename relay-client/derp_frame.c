@@ -204,6 +204,17 @@ ssize_t wm_derp_frame_encode(uint8_t *out, size_t cap, const struct wm_derp_msg 
 	return WM_DERP_FRAME_HEADER_LEN + plen;
 }
 
+/* A send or receive packet: the other end's key, then at most WM_DERP_MAX_PACKET_SIZE bytes. */
+static int decode_packet(struct wm_derp_msg *m, const uint8_t *p, size_t len)
+{
+	if (len < WM_DERP_KEY_LEN || len - WM_DERP_KEY_LEN > WM_DERP_MAX_PACKET_SIZE)
+		return -EBADMSG;
+	memcpy(m->packet.key, p, WM_DERP_KEY_LEN);
+	m->packet.data = p + WM_DERP_KEY_LEN;
+	m->packet.len = len - WM_DERP_KEY_LEN;
+	return 0;
+}
+
 /* What a server accepts from a client (derpserver.go run() and its handlers). */
 static int decode_as_server(struct wm_derp_msg *m, const uint8_t *p, size_t len)
 {
@@ -216,12 +227,7 @@ static int decode_as_server(struct wm_derp_msg *m, const uint8_t *p, size_t len)
 		m->client_info.sealed_len = len - WM_DERP_KEY_LEN;
 		return 0;
 	case WM_DERP_FRAME_SEND_PACKET:
-		if (len < WM_DERP_KEY_LEN || len - WM_DERP_KEY_LEN > WM_DERP_MAX_PACKET_SIZE)
-			return -EBADMSG;
-		memcpy(m->packet.key, p, WM_DERP_KEY_LEN);
-		m->packet.data = p + WM_DERP_KEY_LEN;
-		m->packet.len = len - WM_DERP_KEY_LEN;
-		return 0;
+		return decode_packet(m, p, len);
 	case WM_DERP_FRAME_FORWARD_PACKET:
 		if (len < 2 * WM_DERP_KEY_LEN || len - 2 * WM_DERP_KEY_LEN > WM_DERP_MAX_PACKET_SIZE)
 			return -EBADMSG;
@@ -271,12 +277,7 @@ static int decode_as_client(struct wm_derp_msg *m, const uint8_t *p, size_t len)
 		m->server_info.sealed_len = len;
 		return 0;
 	case WM_DERP_FRAME_RECV_PACKET:
-		if (len < WM_DERP_KEY_LEN || len - WM_DERP_KEY_LEN > WM_DERP_MAX_PACKET_SIZE)
-			return -EBADMSG;
-		memcpy(m->packet.key, p, WM_DERP_KEY_LEN);
-		m->packet.data = p + WM_DERP_KEY_LEN;
-		m->packet.len = len - WM_DERP_KEY_LEN;
-		return 0;
+		return decode_packet(m, p, len);
 	case WM_DERP_FRAME_KEEP_ALIVE:
 		return 0;	/* the Go client ignores any payload */
 	case WM_DERP_FRAME_PEER_GONE:
