@@ -206,9 +206,9 @@ fuzz: config.mk
 	@$(MAKE) $(SUBMAKE_FLAGS) $(FUZZ_BINS)
 
 # Hours, not part of check: each target in turn for 10 million executions (FUZZ_RUNS=N for
-# another count, FUZZ_TARGETS="uapi stun" for some); findings go to build-fuzz/findings/.
+# another count, FUZZ_TARGETS="uapi stun" for some); findings go to $(FUZZ_BUILD)/findings/.
 fuzz-long: fuzz
-	test/fuzz/run-long $(if $(FUZZ_RUNS),-n $(FUZZ_RUNS)) $(FUZZ_TARGETS)
+	FUZZ_BUILD=$(FUZZ_BUILD) test/fuzz/run-long $(if $(FUZZ_RUNS),-n $(FUZZ_RUNS)) $(FUZZ_TARGETS)
 
 $(BUILD)/bench/%: bench/%.c $(INPROC_OBJS) $(LIB) config.mk
 	@mkdir -p $(dir $@)
