@@ -19,6 +19,7 @@
 #include "common/encoding.h"
 #include "common/endpoint.h"
 #include "common/log.h"
+#include "common/tcp_listener.h"
 #include "common/tls_stream.h"
 
 #define ACCEPT_BATCH 64
@@ -215,40 +216,6 @@ static const struct wm_coord_sconn_ops conn_ops = {
 
 /* --- serve ------------------------------------------------------------------------------ */
 
-static int listen_on(const char *addr, char *err, size_t errlen)
-{
-	struct wm_endpoint ep = { 0 };
-	int fd, one = 1, zero = 0;
-
-	if (addr[0] == ':') {
-		char full[32];
-
-		snprintf(full, sizeof(full), "[::]%s", addr);
-		if (strlen(addr) > 6 || wm_endpoint_parse(&ep, full))
-			goto bad;
-	} else if (wm_endpoint_parse(&ep, addr)) {
-		goto bad;
-	}
-	fd = socket(ep.addr.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return -1;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (ep.addr.sa.sa_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-	if (bind(fd, &ep.addr.sa, wm_endpoint_socklen(&ep)) || listen(fd, LISTEN_BACKLOG)) {
-		snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
-bad:
-	snprintf(err, errlen, "--listen wants ADDR:PORT (127.0.0.1:8080, [::1]:443, :443), got '%s'",
-		 addr);
-	return -1;
-}
-
 /* Enough descriptors for every connection the limits allow. */
 static void raise_nofile(void)
 {
@@ -351,9 +318,9 @@ static int setup(struct wm_coord_server *srv, const struct serve_opts *o)
 		return 1;
 	}
 	srv->conns.tls = srv->tls;
-	srv->listen_fd = listen_on(o->listen, err, sizeof(err));
+	srv->listen_fd = wm_tcp_listen(o->listen, LISTEN_BACKLOG, err, sizeof(err));
 	if (srv->listen_fd < 0) {
-		fprintf(stderr, "wiremesh-coord: %s\n", err);
+		fprintf(stderr, "wiremesh-coord: --listen: %s\n", err);
 		return 1;
 	}
 	if (wm_coord_replay_init(&srv->api.replay, 0, wm_coord_api_now()) ||

@@ -17,6 +17,7 @@
 
 #include "common/endpoint.h"
 #include "common/log.h"
+#include "common/tcp_listener.h"
 #include "common/tls_stream.h"
 #include "relay-server/conn.h"
 #include "relay-server/pages.h"
@@ -26,32 +27,6 @@
 #define ACCEPT_BATCH 64
 #define ACCEPT_PAUSE 0.1	/* seconds to wait after running out of descriptors */
 #define LISTEN_BACKLOG 1024
-
-/* "ADDR:PORT" or ":PORT" into a socket address; ":PORT" means IPv6 any (dual stack). */
-static int parse_listen(const char *text, struct sockaddr_storage *ss, socklen_t *len)
-{
-	struct wm_endpoint ep;
-
-	memset(ss, 0, sizeof(*ss));
-	if (text[0] == ':') {
-		char *end;
-		long port = strtol(text + 1, &end, 10);
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-
-		if (!text[1] || *end || port < 0 || port > 65535)
-			return -EINVAL;
-		in6->sin6_family = AF_INET6;
-		in6->sin6_addr = in6addr_any;
-		in6->sin6_port = htons((uint16_t)port);
-		*len = sizeof(*in6);
-		return 0;
-	}
-	if (wm_endpoint_parse(&ep, text))
-		return -EINVAL;
-	*len = wm_endpoint_socklen(&ep);
-	memcpy(ss, &ep.addr, *len);
-	return 0;
-}
 
 static size_t page(void *ctx, const struct wm_derp_http_request *req, char *out, size_t cap)
 {
@@ -109,40 +84,12 @@ static void on_accept_pause(struct ev_loop *loop, ev_timer *w, int revents)
 
 static int open_listener(struct wm_relay *r, char *err, size_t errlen)
 {
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int one = 1, zero = 0, fd;
+	char why[200];
+	int fd = wm_tcp_listen(r->cfg.listen, LISTEN_BACKLOG, why, sizeof(why));
 
-	if (parse_listen(r->cfg.listen, &ss, &len)) {
-		snprintf(err, errlen, "--listen %s: expected ADDR:PORT ([v6]:PORT) or :PORT",
-			 r->cfg.listen);
-		return -EINVAL;
-	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 && errno == EAFNOSUPPORT && r->cfg.listen[0] == ':') {
-		/* No IPv6 on this host: ":PORT" means every IPv4 address then. */
-		struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
-		uint16_t port = ((struct sockaddr_in6 *)&ss)->sin6_port;
-
-		memset(&ss, 0, sizeof(ss));
-		in4->sin_family = AF_INET;
-		in4->sin_port = port;
-		len = sizeof(*in4);
-		fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	}
 	if (fd < 0) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return -errno;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (ss.ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, LISTEN_BACKLOG)) {
-		int e = errno;
-
-		snprintf(err, errlen, "listen on %s: %s", r->cfg.listen, strerror(e));
-		close(fd);
-		return -e;
+		snprintf(err, errlen, "--listen: %s", why);
+		return fd;
 	}
 	r->listen_fd = fd;
 	ev_io_init(&r->accept_io, on_accept, fd, EV_READ);
@@ -216,17 +163,16 @@ int wm_relay_start(struct wm_relay *r, struct ev_loop *loop, const struct wm_rel
 		.ctx = r,
 	};
 	if (cfg->stun_listen) {
-		struct sockaddr_storage ss;
-		socklen_t len;
+		struct wm_endpoint ep;
 
-		if (parse_listen(cfg->stun_listen, &ss, &len)) {
+		if (wm_listen_addr_parse(&ep, cfg->stun_listen)) {
 			snprintf(err, errlen, "--stun %s: expected ADDR:PORT, :PORT or off",
 				 cfg->stun_listen);
 			ret = -EINVAL;
 			goto fail;
 		}
-		r->stun = wm_relay_stun_start(loop, cfg->stun_listen, (struct sockaddr *)&ss, len,
-					      &r->n.stun, err, errlen);
+		r->stun = wm_relay_stun_start(loop, cfg->stun_listen, &ep.addr.sa,
+					      wm_endpoint_socklen(&ep), &r->n.stun, err, errlen);
 		if (!r->stun) {
 			ret = -EINVAL;
 			goto fail;
