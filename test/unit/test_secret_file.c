@@ -9,7 +9,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,35 +16,25 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "test/unit/scratch.h"
 #include "test/unit/skip.h"
 
-static char base[32];
 static char dir[64];
-
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static void make_base(void)
 {
-	snprintf(base, sizeof(base), "/tmp/wm-secret-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(base));
+	wm_scratch_create("secret");
 }
 
 static void remove_base(void)
 {
-	nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	wm_scratch_remove();
 }
 
 /* Each test (its own forked child) gets a fresh directory. */
 static void setup(void)
 {
-	snprintf(dir, sizeof(dir), "%s/t-XXXXXX", base);
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	wm_scratch_dir(dir, sizeof(dir));
 }
 
 static const char *in_dir(const char *name)

@@ -5,7 +5,6 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,39 +13,29 @@
 
 #include "common/encoding.h"
 #include "coord-client/coord_msg.h"
+#include "test/unit/scratch.h"
 
 /*
  * One directory for the run, removed by the runner's process even when a test fails; each test
  * (in its own forked child) gets a fresh directory inside it.
  */
-static char base[32];
 static char tmp[64];
 static char sdir[200];
 static char err[512];
 
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void make_base(void)
 {
-	snprintf(base, sizeof(base), "/tmp/wm-state-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(base));
+	wm_scratch_create("state");
 }
 
 static void remove_base(void)
 {
-	nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	wm_scratch_remove();
 }
 
 static void setup(void)
 {
-	snprintf(tmp, sizeof(tmp), "%s/t-XXXXXX", base);
-	ck_assert_ptr_nonnull(mkdtemp(tmp));
+	wm_scratch_dir(tmp, sizeof(tmp));
 	snprintf(sdir, sizeof(sdir), "%s/state", tmp);
 	err[0] = '\0';
 }

@@ -8,7 +8,6 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,37 +17,27 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "test/unit/scratch.h"
 #include "test/unit/skip.h"
 
 #define OTHER_GID ((gid_t)54321)	/* any group; root may give a socket to it */
 
-static char base[32];
 static char dir[64];
 static char path[128];
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 static void make_base(void)
 {
-	snprintf(base, sizeof(base), "/tmp/wm-unix-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(base));
+	wm_scratch_create("unix");
 }
 
 static void remove_base(void)
 {
-	nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	wm_scratch_remove();
 }
 
 static void setup(void)
 {
-	snprintf(dir, sizeof(dir), "%s/t-XXXXXX", base);
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	wm_scratch_dir(dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/test.sock", dir);
 }
 
