@@ -77,6 +77,12 @@ static void print_up_usage(FILE *out)
 		"                         $WIREMESH_STATE_DIR)\n"
 		"      --ifname NAME      the interface (default %s)\n"
 		"      --port N           WireGuard UDP port (default %d, or any free one)\n"
+		"      --mtu N            the largest packet the tunnel carries (default %d,\n"
+		"                         which fits any path of 1280 bytes); TCP is clamped to\n"
+		"                         it and larger IPv4 packets are answered with ICMP\n"
+		"                         \"fragmentation needed\"; the interface gets at least\n"
+		"                         1280 (IPv6 needs it); below 1280, N is rounded down\n"
+		"                         to a multiple of 16\n"
 		"      --coord-ca FILE    trust this CA (or self-signed certificate) for https://\n"
 		"      --operator-group G members of group G may run status/ip/down too\n"
 		"      --timeout SECONDS  how long to wait for the coordination server (default\n"
@@ -97,6 +103,7 @@ static void print_up_usage(FILE *out)
 		"  %s up --coord https://coord.example.com --authkey file:/etc/wiremesh/authkey\n"
 		"  %s status\n",
 		wm_cli_prog, WM_STATE_DEFAULT_DIR, WM_CLI_DEFAULT_IFNAME, WM_MESH_DEFAULT_PORT,
+		WM_MESH_DEFAULT_MTU,
 		(int)WM_MESH_READY_TIMEOUT_S, wm_cli_prog, wm_cli_prog);
 }
 
@@ -187,7 +194,7 @@ static bool parse_number(const char *text, long min, long max, long *out)
 
 enum {
 	OPT_COORD = 0x2100, OPT_AUTHKEY, OPT_HOSTNAME, OPT_IFNAME, OPT_PORT, OPT_COORD_CA,
-	OPT_OPERATOR_GROUP, OPT_TIMEOUT,
+	OPT_OPERATOR_GROUP, OPT_TIMEOUT, OPT_MTU,
 };
 
 /* One of up's own options (not a node option); 0, or 2 once it said what is wrong. */
@@ -217,6 +224,14 @@ static int up_option(struct up *u, int opt, const char *arg)
 			return 2;
 		}
 		u->mesh_opt.port = (uint16_t)n;
+		break;
+	case OPT_MTU:
+		if (!parse_number(arg, WM_MESH_MIN_MTU, WM_MESH_MAX_MTU, &n)) {
+			fprintf(stderr, "%s: --mtu takes %d-%d bytes (got '%s')\n", wm_cli_prog,
+				WM_MESH_MIN_MTU, WM_MESH_MAX_MTU, arg);
+			return 2;
+		}
+		u->mesh_opt.mtu = (unsigned)n;
 		break;
 	case OPT_TIMEOUT:
 		if (!parse_number(arg, 1, 3600, &n)) {
@@ -253,6 +268,7 @@ static int parse_up(struct up *u, int argc, char **argv)
 		{ "coord-ca", required_argument, NULL, OPT_COORD_CA },
 		{ "operator-group", required_argument, NULL, OPT_OPERATOR_GROUP },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "mtu", required_argument, NULL, OPT_MTU },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};

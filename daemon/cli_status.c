@@ -83,6 +83,13 @@ static void print_self(const json_t *o)
 	printf("%s: %s  %s  %s\n", str(o, "interface"), *str(self, "name") ? str(self, "name") :
 	       "(not registered yet)", str(self, "ipv4"), str(self, "ipv6"));
 	printf("  key %s, UDP port %lld\n", str(self, "public_key"), num(self, "listen_port"));
+	{
+		const json_t *mtu = json_object_get(self, "mtu");
+
+		printf("  MTU %lld (interface %lld): %lld TCP handshake(s) clamped, %lld packet(s) "
+		       "too big\n", num(mtu, "tunnel"), num(mtu, "interface"),
+		       num(mtu, "mss_clamped"), num(mtu, "too_big_dropped"));
+	}
 	const char *state = str(coord, "state"), *message = str(coord, "message");
 	bool say = *message && strcmp(message, state);
 

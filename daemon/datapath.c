@@ -11,6 +11,8 @@
 #include "common/log.h"
 #include "engine/receive.h"
 #include "engine/send.h"
+#include "filter/mtu.h"
+#include "filter/reject.h"
 
 /* Rounds per wakeup before the loop looks at other descriptors again. */
 enum { MAX_ROUNDS = 16 };
@@ -120,6 +122,74 @@ static size_t read_and_split(struct wm_datapath *dp)
 	return count;
 }
 
+static bool too_big_answer_allowed(struct wm_datapath *dp, uint64_t now)
+{
+	if (now - dp->too_big_window >= 1000000000ULL) {
+		dp->too_big_window = now;
+		dp->too_big_in_window = 0;
+	}
+	return dp->too_big_in_window++ < WM_DP_TOO_BIG_PER_SECOND;
+}
+
+/* Tells the sender of pkt, through the TUN, that the tunnel carries at most tunnel_mtu bytes. */
+static void answer_too_big(struct wm_datapath *dp, const uint8_t *pkt, size_t len, uint64_t now)
+{
+	uint8_t buf[WM_VNET_HDR_LEN + WM_FILTER_REJECT_MAX];
+	struct wm_tun_slot slot;
+	size_t n;
+
+	if (!too_big_answer_allowed(dp, now))
+		return;
+	n = wm_filter_frag_needed(pkt, len, (uint16_t)dp->tunnel_mtu, buf + WM_VNET_HDR_LEN,
+				  WM_FILTER_REJECT_MAX);
+	if (!n)
+		return;
+	/* A complete packet: the vnet header, when the TUN has one, says nothing (all zero). */
+	memset(buf, 0, WM_VNET_HDR_LEN);
+	slot.buf = dp->tun->vnet_hdr ? buf : buf + WM_VNET_HDR_LEN;
+	slot.len = dp->tun->vnet_hdr ? n + WM_VNET_HDR_LEN : n;
+	if (wm_tun_write_batch(dp->tun, &slot, 1) == 1)
+		dp->too_big_answered++;
+}
+
+/*
+ * Keeps what enters the tunnel within tunnel_mtu: clamps SYNs, drops (and answers) IPv4
+ * packets too big to fragment. Returns how many packets remain, moved to the front.
+ */
+static size_t fit_to_tunnel(struct wm_datapath *dp, size_t count, uint64_t now)
+{
+	size_t i, kept = 0;
+
+	for (i = 0; i < count; i++) {
+		struct wm_packet *p = &dp->pkts[i];
+
+		if (wm_mtu_clamp_mss(p->data, p->len, dp->tunnel_mtu))
+			dp->mss_clamped++;
+		if (wm_mtu_check(p->data, p->len, dp->tunnel_mtu) == WM_MTU_TOO_BIG) {
+			dp->too_big_dropped++;
+			answer_too_big(dp, p->data, p->len, now);
+			continue;
+		}
+		if (kept != i)
+			dp->pkts[kept] = *p;
+		kept++;
+	}
+	return kept;
+}
+
+/* What leaves the tunnel: SYNs clamped, so the answers this host sends fit it too. */
+static void clamp_inbound(struct wm_datapath *dp, size_t count)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++) {
+		struct wm_packet *p = &dp->pkts[i];
+
+		if (p->verdict == WM_VERDICT_TUN && wm_mtu_clamp_mss(p->data, p->len, dp->tunnel_mtu))
+			dp->mss_clamped++;
+	}
+}
+
 /* Sends a gathered batch; peers whose sticky source address went stale forget it. */
 static void flush_udp(struct wm_datapath *dp, size_t out)
 {
@@ -197,6 +267,8 @@ int wm_datapath_from_tun(struct wm_datapath *dp)
 
 		if (!count)
 			break;
+		if (dp->tunnel_mtu && !(count = fit_to_tunnel(dp, count, now)))
+			continue;
 		if (dp->hooks->outbound)
 			note_outbound(dp, count, now);
 		wm_send_prepare(dp->dev, dp->pkts, count, now);
@@ -310,6 +382,8 @@ static void receive_batch(struct wm_datapath *dp, size_t count, uint64_t now)
 	wm_receive_finish(dp->dev, dp->pkts, count, now);
 	if (dp->hooks->inbound)
 		check_inbound(dp, count, now);
+	if (dp->tunnel_mtu)
+		clamp_inbound(dp, count);
 	if (dp->tun->vnet_hdr)
 		write_coalesced(dp, count);
 	else

@@ -2,13 +2,15 @@
 /*
  * The packet paths of a node, with their buffers (allocated once):
  *
- *   TUN → [split super-packets] → policy → engine (prepare, crypto on the workers)
+ *   TUN → [split super-packets] → (fit the tunnel) → policy → engine (prepare, crypto on the workers)
  *       → UDP (GSO), or a relay for peers reached through one
  *   UDP (GRO bundles cut in place) ┐
- *   relays (batched per loop turn) ┴→ engine (prepare, crypto, finish) → policy → [coalesce] → TUN
+ *   relays (batched per loop turn) ┴→ engine (prepare, crypto, finish) → policy → (fit the tunnel)
+ *                                     → [coalesce] → TUN
  *
- * The bracketed steps run when the TUN has the vnet header (tun/offload.h). Whatever way a
- * packet came, it meets the access policy and the TUN in one place.
+ * The bracketed steps run when the TUN has the vnet header (tun/offload.h); the parenthesized
+ * ones when a tunnel MTU is set (mesh mode, filter/mtu.h). Whatever way a packet came, it meets
+ * the access policy and the TUN in one place.
  */
 #ifndef WM_DATAPATH_H
 #define WM_DATAPATH_H
@@ -30,6 +32,7 @@ enum {
 	WM_DP_BIG = WM_VNET_HDR_LEN + WM_PACKET_HEADROOM + WM_MSG_MAX_LEN + WM_PACKET_TAILROOM + 1,
 	WM_DP_SEGMENT_ARENA = 8 << 20,	/* where split segments are laid out */
 	WM_DP_COALESCE_SLOTS = 64,	/* TUN writes gathered per coalescing pass */
+	WM_DP_TOO_BIG_PER_SECOND = 100,	/* "fragmentation needed" answers at most */
 };
 
 struct wm_datapath {
@@ -59,6 +62,16 @@ struct wm_datapath {
 	size_t gro_write[WM_DP_COALESCE_SLOTS];
 	uint64_t tun_read_errors, offload_drops;
 	int last_tun_error;
+
+	/*
+	 * The largest inner packet the tunnel carries (0: no limit, as wireguard-go): TCP SYNs
+	 * both ways get their MSS lowered to fit it, and larger IPv4 packets with Don't Fragment
+	 * set are dropped and answered (filter/mtu.h).
+	 */
+	unsigned tunnel_mtu;
+	uint64_t mss_clamped, too_big_dropped, too_big_answered;
+	uint64_t too_big_window;	/* the rate limit's second (monotonic ns) and count */
+	unsigned too_big_in_window;
 };
 
 /* Allocates the buffers and keeps the parts (not owned; udp and tun may be reopened in place).

@@ -440,6 +440,24 @@ static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
 	return code;
 }
 
+/*
+ * The tunnel carries packets of up to mtu bytes; the interface at least WM_MESH_MIN_IFACE_MTU
+ * (IPv6). Below that, the limit is a multiple of 16, so that WireGuard's padding of a packet
+ * that fits never makes it larger than the limit.
+ */
+static int set_mtu(struct wm_mesh *m, unsigned mtu, char *err, size_t errlen)
+{
+	unsigned iface_mtu = mtu > WM_MESH_MIN_IFACE_MTU ? mtu : WM_MESH_MIN_IFACE_MTU;
+	unsigned tunnel_mtu = mtu < iface_mtu ? mtu & ~15u : mtu;
+	int r = wm_node_set_mtu(m->node, iface_mtu, tunnel_mtu);
+
+	if (r < 0)
+		return fail(err, errlen, r, "cannot set the MTU of %s to %u: %s", m->node->tun.name,
+			    iface_mtu, strerror(-r));
+	wm_log_verbose("MTU: the tunnel carries %u bytes, the interface %u", tunnel_mtu, iface_mtu);
+	return 0;
+}
+
 static int bind_mesh_port(struct wm_mesh *m, uint16_t port, char *err, size_t errlen)
 {
 	int r = wm_node_bind_port(m->node, port ? port : WM_MESH_DEFAULT_PORT);
@@ -559,6 +577,8 @@ int wm_mesh_start(struct wm_mesh *m, struct wm_node *node, struct wm_state *stat
 		fail(err, errlen, r, "cannot bring %s up: %s", node->tun.name, strerror(-r));
 		goto out;
 	}
+	if ((r = set_mtu(m, opt->mtu ? opt->mtu : WM_MESH_DEFAULT_MTU, err, errlen)) < 0)
+		goto out;
 
 	wm_paths_start(&m->paths, node);
 	m->paths_started = true;

@@ -26,6 +26,16 @@
 
 /* Tailscale's default port: NATs that preserve ports then keep it, which helps traversal. */
 #define WM_MESH_DEFAULT_PORT 41641
+/*
+ * The largest inner packet the tunnel carries by default: 1280 − 40 (IPv6) − 8 (UDP) − 32
+ * (WireGuard), so that any underlay path of IPv6's minimum MTU carries it, however the peers
+ * reach each other. The interface itself gets at least WM_MESH_MIN_IFACE_MTU, which IPv6 on
+ * it needs; between the two, TCP is clamped and IPv4 answered (daemon/datapath.h).
+ */
+#define WM_MESH_DEFAULT_MTU 1200
+#define WM_MESH_MIN_IFACE_MTU 1280
+#define WM_MESH_MIN_MTU 576	/* every IPv4 host takes datagrams this long (RFC 791) */
+#define WM_MESH_MAX_MTU 9000	/* jumbo frames */
 /* How often the interface addresses are looked at again (changes are published at once). */
 #define WM_MESH_REFRESH_S 5.0
 /* How long `up` waits for the first answer of the coordination server before it gives up. */
@@ -43,6 +53,7 @@ struct wm_mesh_options {
 	uint16_t port;			/* 0: WM_MESH_DEFAULT_PORT, else any free one */
 	gid_t operator_gid;		/* may use the control socket too; (gid_t)-1: none */
 	double ready_timeout_s;		/* 0: WM_MESH_READY_TIMEOUT_S */
+	unsigned mtu;			/* 0: WM_MESH_DEFAULT_MTU */
 	/* While not up yet: a sentence saying what it waits for (ctx: on_ready's). May be NULL. */
 	void (*on_progress)(void *ctx, const char *message);
 };

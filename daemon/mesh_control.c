@@ -163,6 +163,17 @@ static json_t *peer_json(struct wm_mesh *m, const struct wm_netmap_peer *p)
 	return o;
 }
 
+/* The sizes the tunnel keeps to, and what keeping to them took (daemon/datapath.h). */
+static json_t *mtu_json(struct wm_mesh *m)
+{
+	const struct wm_datapath *dp = &m->node->dp;
+
+	return json_pack("{sI sI sI sI sI}", "tunnel", (json_int_t)dp->tunnel_mtu, "interface",
+			 (json_int_t)m->node->dev->mtu, "mss_clamped", (json_int_t)dp->mss_clamped,
+			 "too_big_dropped", (json_int_t)dp->too_big_dropped, "too_big_answered",
+			 (json_int_t)dp->too_big_answered);
+}
+
 static json_t *self_json(struct wm_mesh *m)
 {
 	const struct wm_netmap_self *s = &m->applied.self;
@@ -179,6 +190,7 @@ static json_t *self_json(struct wm_mesh *m)
 	}
 	json_object_set_new(o, "public_key", key_json(m->node->dev->identity.public_key));
 	json_object_set_new(o, "listen_port", json_integer(m->node->udp.port));
+	json_object_set_new(o, "mtu", mtu_json(m));
 	json_object_set_new(o, "candidates", endpoints_json(m->candidates, m->n_candidates));
 	json_object_set_new(o, "home_relay", json_integer(m->home_relay));
 	json_object_set_new(o, "nat", wm_netcheck_io_json(&m->paths.netcheck));

@@ -217,6 +217,17 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
+int wm_node_set_mtu(struct wm_node *node, unsigned iface_mtu, unsigned tunnel_mtu)
+{
+	int err = wm_tun_set_mtu(&node->tun, iface_mtu);
+
+	if (err < 0)
+		return err;
+	node->dev->mtu = iface_mtu;
+	node->dp.tunnel_mtu = tunnel_mtu;
+	return 0;
+}
+
 int wm_node_start(struct wm_node *node, struct ev_loop *loop, const struct wm_node_options *opt,
 		  const char **what)
 {

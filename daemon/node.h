@@ -64,6 +64,12 @@ void wm_node_rearm_timer(struct wm_node *node);
  */
 void wm_node_send_plaintext(struct wm_node *node, uint8_t *pkt, size_t len);
 
+/*
+ * The interface's MTU becomes iface_mtu, and what enters or leaves the tunnel is kept within
+ * tunnel_mtu (daemon/datapath.h; 0: no limit, as in WireGuard mode). 0 or -errno.
+ */
+int wm_node_set_mtu(struct wm_node *node, unsigned iface_mtu, unsigned tunnel_mtu);
+
 /* Moves the UDP sockets to port (0: any free one); the old ones stay on failure. 0 or -errno. */
 int wm_node_bind_port(struct wm_node *node, uint16_t port);
 

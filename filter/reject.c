@@ -16,15 +16,13 @@ enum {
 	ICMP_LEN = 8,
 	TTL = 64,
 	ICMP4_ADMIN_PROHIBITED = 13,	/* RFC 1812 section 5.2.7.1 */
+	ICMP4_FRAG_NEEDED = 4,		/* RFC 792; the next-hop MTU in bytes 6-7 (RFC 1191) */
 	ICMP6_ADMIN_PROHIBITED = 1,	/* RFC 4443 section 3.1 */
 	ICMP4_MAX = 576,		/* RFC 1812 section 4.3.2.3 */
 	ICMP6_MAX = 1280,		/* RFC 4443 section 2.4 (c) */
 	ICMP4_SOURCE_QUENCH = 4,
 	ICMP4_REDIRECT = 5,
 };
-
-
-
 
 /* Not unspecified, loopback, multicast or broadcast: an address to answer or answer from. */
 static bool one_host(int family, const uint8_t *a)
@@ -92,7 +90,9 @@ static size_t tcp_rst(const struct wm_pkt *p, const uint8_t *pkt, uint8_t *out, 
 	return hl + TCP_LEN;
 }
 
-static size_t icmp_unreach(const struct wm_pkt *p, const uint8_t *pkt, uint8_t *out, size_t cap)
+/* An ICMP destination unreachable (code, and 32 bits of "rest of header") quoting pkt. */
+static size_t icmp_unreach(const struct wm_pkt *p, const uint8_t *pkt, uint8_t *out, size_t cap,
+			   uint8_t code, uint32_t rest)
 {
 	bool v4 = p->family == AF_INET;
 	size_t hl = v4 ? IPV4_LEN : IPV6_LEN, limit = v4 ? ICMP4_MAX : ICMP6_MAX, quote;
@@ -109,7 +109,8 @@ static size_t icmp_unreach(const struct wm_pkt *p, const uint8_t *pkt, uint8_t *
 	icmp = out + hl;
 	memset(icmp, 0, ICMP_LEN);
 	icmp[0] = v4 ? WM_ICMP4_UNREACH : WM_ICMP6_UNREACH;
-	icmp[1] = v4 ? ICMP4_ADMIN_PROHIBITED : ICMP6_ADMIN_PROHIBITED;
+	icmp[1] = code;
+	wm_put_be32(icmp + 4, rest);
 	memcpy(icmp + ICMP_LEN, pkt, quote);
 	/* ICMPv6 covers a pseudo-header (RFC 4443 section 2.3), ICMP for IPv4 does not. */
 	sum = v4 ? 0 : wm_checksum_pseudo(p->dst, p->src, 16, WM_IPPROTO_ICMPV6, ICMP_LEN + quote);
@@ -132,5 +133,18 @@ size_t wm_filter_reject(const uint8_t *dropped, size_t len, uint8_t *out, size_t
 					     : p.icmp_type == ICMP4_SOURCE_QUENCH ||
 						       p.icmp_type == ICMP4_REDIRECT)))
 		return 0;
-	return icmp_unreach(&p, dropped, out, cap);
+	return icmp_unreach(&p, dropped, out, cap,
+			    p.family == AF_INET ? ICMP4_ADMIN_PROHIBITED : ICMP6_ADMIN_PROHIBITED, 0);
+}
+
+size_t wm_filter_frag_needed(const uint8_t *dropped, size_t len, uint16_t mtu, uint8_t *out,
+			     size_t cap)
+{
+	struct wm_pkt p;
+
+	if (!wm_pkt_parse(&p, dropped, len, false) || p.family != AF_INET ||
+	    p.frag != WM_PKT_FRAG_NONE || !one_host(p.family, p.src) ||
+	    !one_host(p.family, p.dst) || (p.icmp && wm_pkt_is_icmp_error(&p)))
+		return 0;
+	return icmp_unreach(&p, dropped, out, cap, ICMP4_FRAG_NEEDED, mtu);
 }

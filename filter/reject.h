@@ -29,4 +29,14 @@
  */
 size_t wm_filter_reject(const uint8_t *dropped, size_t len, uint8_t *out, size_t cap);
 
+/*
+ * The answer to an IPv4 packet with Don't Fragment set that is larger than the tunnel carries
+ * (filter/mtu.h): an ICMP "fragmentation needed" (type 3 code 4) with the next-hop MTU
+ * (RFC 1191 section 4), from the packet's destination like the answers above, quoting as much
+ * as fits in 576 bytes. The same packets get no answer as above; neither does IPv6 (a "packet
+ * too big" below 1280 bytes would not be heeded, RFC 8200 section 5). Returns its length or 0.
+ */
+size_t wm_filter_frag_needed(const uint8_t *dropped, size_t len, uint16_t mtu, uint8_t *out,
+			     size_t cap);
+
 #endif
