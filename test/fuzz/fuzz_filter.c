@@ -7,6 +7,9 @@
  *   - as one IP packet: judged inbound under a fixed policy, recorded outbound, and answered by
  *     wm_filter_reject, whose answer must fit, come from the dropped packet's destination to
  *     its source, parse, and carry correct checksums (recomputed here);
+ *   - as a packet entering the tunnel (filter/mtu.h): a clamped SYN differs from the input in
+ *     at most its MSS and checksum, and its TCP checksum verifies after exactly when it did
+ *     before; the "fragmentation needed" answer is checked like the reject answers;
  *   - as a conversation: records [flags][length, 2 bytes][packet], each sent or received by a
  *     small connection table (8 flows, so eviction happens) with the clock moving on.
  */
@@ -19,6 +22,7 @@
 
 #include "filter/conntrack.h"
 #include "filter/filter.h"
+#include "filter/mtu.h"
 #include "filter/pkt.h"
 #include "filter/reject.h"
 
@@ -172,6 +176,53 @@ static void as_packet(const uint8_t *data, size_t size)
 	free(pkt);
 }
 
+/* The TCP checksum of the packet p parsed from b verifies. */
+static bool tcp_checksum_ok(const struct wm_pkt *p, const uint8_t *b)
+{
+	uint8_t pseudo[40] = { 0 };
+	size_t alen = p->family == AF_INET ? 4 : 16, l4 = p->len - p->l4_off;
+
+	memcpy(pseudo, p->src, alen);
+	memcpy(pseudo + alen, p->dst, alen);
+	if (p->family == AF_INET) {
+		pseudo[9] = WM_IPPROTO_TCP;
+		pseudo[10] = (uint8_t)(l4 >> 8);
+		pseudo[11] = (uint8_t)l4;
+		return csum(pseudo, 12, b + p->l4_off, l4) == 0;
+	}
+	pseudo[34] = (uint8_t)(l4 >> 8);
+	pseudo[35] = (uint8_t)l4;
+	pseudo[39] = WM_IPPROTO_TCP;
+	return csum(pseudo, 40, b + p->l4_off, l4) == 0;
+}
+
+static void as_packet_into_the_tunnel(const uint8_t *data, size_t size)
+{
+	uint8_t *pkt = copy(data, size), *out = malloc(WM_FILTER_REJECT_MAX);
+	size_t mtu = 68 + size % 1500, diff = 0, n;
+	struct wm_pkt p;
+	bool valid = false;
+
+	CHECK(out);
+	if (wm_pkt_parse(&p, pkt, size, false) && p.proto == WM_IPPROTO_TCP &&
+	    p.frag == WM_PKT_FRAG_NONE)
+		valid = tcp_checksum_ok(&p, pkt);
+	if (wm_mtu_clamp_mss(pkt, size, mtu)) {
+		for (size_t i = 0; i < size; i++)
+			diff += pkt[i] != data[i];
+		CHECK(diff <= 4);
+		CHECK(wm_pkt_parse(&p, pkt, size, false) && tcp_checksum_ok(&p, pkt) == valid);
+	} else {
+		CHECK(!memcmp(pkt, data, size));
+	}
+	CHECK(wm_mtu_check(pkt, size, mtu) <= WM_MTU_TOO_BIG);
+	n = wm_filter_frag_needed(pkt, size, (uint16_t)mtu, out, WM_FILTER_REJECT_MAX);
+	if (n)
+		check_answer(pkt, size, out, n);
+	free(out);
+	free(pkt);
+}
+
 static void as_conversation(const uint8_t *data, size_t size)
 {
 	struct wm_conntrack ct;
@@ -211,6 +262,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	as_policy(data, size);
 	as_packet(data, size);
+	as_packet_into_the_tunnel(data, size);
 	as_conversation(data, size);
 	if (wm_conntrack_count(&big_ct) > 1000)
 		wm_conntrack_expire(&big_ct, UINT64_MAX);
