@@ -23,7 +23,6 @@ set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-COORD_BIN=$WM_REPO/${WM_BUILD:-build}/wiremesh-coord
 # How long a start may take before it counts as hanging: generous for a loaded machine; a
 # daemon that holds the caller's output never returns at all.
 START_LIMIT=20
@@ -33,7 +32,7 @@ SYSLOG_SOCKET='' SYSLOG=''
 
 is_root "detach" || exit 0
 has_tools "detach" ip wg wg-quick socat curl "$PYTHON" || exit 0
-[[ -x $WM_BIN && -x $COORD_BIN ]] || { skip "detach: build/wiremesh and build/wiremesh-coord not built"; exit 0; }
+are_built "detach" "$WM_BIN" "$COORD_BIN" || exit 0
 set_up_run
 
 print_diagnostics() {

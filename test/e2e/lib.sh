@@ -20,6 +20,10 @@ fi
 
 WM_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 WM_BIN=${WM_BIN:-$WM_REPO/build/wiremesh}
+# shellcheck disable=SC2034 # the servers, for the scenarios that run them
+COORD_BIN=$WM_REPO/${WM_BUILD:-build}/wiremesh-coord
+# shellcheck disable=SC2034
+RELAY_BIN=$WM_REPO/${WM_BUILD:-build}/wiremesh-relay
 WG_GO=${WG_GO:-wireguard-go}
 UAPI_DIR=/var/run/wireguard
 # The interpreter itself, not a version-manager shim that costs 0.1 s per start.
@@ -118,6 +122,17 @@ has_tools() {
 	[[ ${#missing[@]} -eq 0 ]] && return 0
 	skip "$scenario: missing ${missing[*]}"
 	return 1
+}
+
+# are_built SCENARIO PROGRAM...: prints the skip line and fails when a program is not built.
+are_built() {
+	local scenario=$1 bin
+	shift
+	for bin in "$@"; do
+		[[ -x $bin ]] && continue
+		skip "$scenario: ${bin#"$WM_REPO"/} is not built (make)"
+		return 1
+	done
 }
 
 # impl_command IMPL: the command that runs implementation IMPL (wiremesh or wireguard-go).

@@ -27,8 +27,6 @@ set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-COORD_BIN=$WM_REPO/${WM_BUILD:-build}/wiremesh-coord
-RELAY_BIN=$WM_REPO/${WM_BUILD:-build}/wiremesh-relay
 
 NS_SW=wmm-$RUN_ID-sw
 NS_HUB=wmm-$RUN_ID-hub
@@ -352,12 +350,7 @@ control_socket() {
 
 is_root "mesh" || exit 0
 has_tools "mesh" ip wg curl ping python3 setpriv timeout awk || exit 0
-for bin in "$WM_BIN" "$COORD_BIN" "$RELAY_BIN"; do
-	if [[ ! -x $bin ]]; then
-		skip "mesh: ${bin#"$WM_REPO"/} is not built (make)"
-		exit 0
-	fi
-done
+are_built "mesh" "$WM_BIN" "$COORD_BIN" "$RELAY_BIN" || exit 0
 set_up_run
 RUN_START=$(now_ms)
 

@@ -34,8 +34,6 @@ set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-COORD_BIN=$WM_REPO/${WM_BUILD:-build}/wiremesh-coord
-RELAY_BIN=$WM_REPO/${WM_BUILD:-build}/wiremesh-relay
 
 NS_SW=wmu-$RUN_ID-sw
 NS_HUB=wmu-$RUN_ID-hub
@@ -305,12 +303,7 @@ frag_needed() {
 
 is_root "mtu" || exit 0
 has_tools "mtu" ip nft curl ping python3 sha256sum timeout awk || exit 0
-for bin in "$WM_BIN" "$COORD_BIN" "$RELAY_BIN"; do
-	if [[ ! -x $bin ]]; then
-		skip "mtu: ${bin#"$WM_REPO"/} is not built (make)"
-		exit 0
-	fi
-done
+are_built "mtu" "$WM_BIN" "$COORD_BIN" "$RELAY_BIN" || exit 0
 set_up_run
 RUN_START=$(now_ms)
 

@@ -50,8 +50,6 @@ set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-COORD_BIN=$WM_REPO/${WM_BUILD:-build}/wiremesh-coord
-RELAY_BIN=$WM_REPO/${WM_BUILD:-build}/wiremesh-relay
 SCENARIOS=${WMT_NAT_SCENARIOS-1 2 3 4 5 6 7}
 TRANSFER_MB=${TRANSFER_MB:-40}
 JOIN_TRIALS=${JOIN_TRIALS:-10}
@@ -985,12 +983,7 @@ joining_together() {
 
 is_root "nat" || exit 0
 has_tools "nat" ip nft curl ping python3 socat sha256sum timeout awk mkfifo || exit 0
-for bin in "$WM_BIN" "$COORD_BIN" "$RELAY_BIN"; do
-	if [[ ! -x $bin ]]; then
-		skip "nat: ${bin#"$WM_REPO"/} is not built (make)"
-		exit 0
-	fi
-done
+are_built "nat" "$WM_BIN" "$COORD_BIN" "$RELAY_BIN" || exit 0
 set_up_run
 RUN_START=$(now_ms)
 NATLAB=$WORKDIR/natlab.py

@@ -23,8 +23,6 @@ set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-COORD_BIN=$WM_REPO/${WM_BUILD:-build}/wiremesh-coord
-RELAY_BIN=$WM_REPO/${WM_BUILD:-build}/wiremesh-relay
 
 NS_SW=wmp-$RUN_ID-sw
 NS_HUB=wmp-$RUN_ID-hub
@@ -278,12 +276,7 @@ scenarios() {
 
 is_root "policy" || exit 0
 has_tools "policy" ip curl socat python3 timeout awk || exit 0
-for bin in "$WM_BIN" "$COORD_BIN" "$RELAY_BIN"; do
-	if [[ ! -x $bin ]]; then
-		skip "policy: ${bin#"$WM_REPO"/} is not built (make)"
-		exit 0
-	fi
-done
+are_built "policy" "$WM_BIN" "$COORD_BIN" "$RELAY_BIN" || exit 0
 set_up_run
 RUN_START=$(now_ms)
 for_all

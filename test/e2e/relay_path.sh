@@ -26,7 +26,6 @@ set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-RELAY_BIN=$WM_REPO/${WM_BUILD:-build}/wiremesh-relay
 TRANSFER_MB=${TRANSFER_MB:-50}
 TRANSFER_TIMEOUT=${TRANSFER_TIMEOUT:-20}
 
@@ -433,12 +432,7 @@ over_tls() {
 
 is_root "relay path" || exit 0
 has_tools "relay path" ip wg nft socat curl openssl ping ss python3 sha256sum timeout awk || exit 0
-for bin in "$WM_BIN" "$RELAY_BIN"; do
-	if [[ ! -x $bin ]]; then
-		skip "relay path: ${bin#"$WM_REPO"/} is not built (make)"
-		exit 0
-	fi
-done
+are_built "relay path" "$WM_BIN" "$RELAY_BIN" || exit 0
 set_up_run
 CLEANUP_HOOKS+=(unname_relays)
 RUN_START=$(now_ms)
