@@ -72,6 +72,13 @@ struct wm_coord_client *wm_coord_client_create(struct ev_loop *loop,
 int wm_coord_client_set_endpoints(struct wm_coord_client *c, const struct wm_endpoint *eps,
 				  size_t n);
 
+/*
+ * Replaces the subnet routes this node advertises (at most WM_NETMAP_MAX_ROUTES prefixes, host
+ * bits zero; docs/routes.md); re-polls if changed. 0 or -E2BIG.
+ */
+int wm_coord_client_set_routes(struct wm_coord_client *c, const struct wm_netmap_prefix *routes,
+			       size_t n);
+
 /* Sets the home relay region (0: none); re-polls if changed. */
 void wm_coord_client_set_home_relay(struct wm_coord_client *c, int region);
 

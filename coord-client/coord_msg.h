@@ -51,6 +51,8 @@ struct wm_coord_poll_req {
 	struct wm_endpoint endpoints[WM_NETMAP_MAX_ENDPOINTS];
 	size_t n_endpoints;
 	int home_relay;			/* 0: none */
+	struct wm_netmap_prefix routes[WM_NETMAP_MAX_ROUTES];	/* advertised subnet routes */
+	size_t n_routes;
 };
 
 struct wm_coord_rotate_req {

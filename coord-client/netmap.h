@@ -21,6 +21,7 @@
 #define WM_NETMAP_MAX_PEERS 10000
 #define WM_NETMAP_MAX_ENDPOINTS 16
 #define WM_NETMAP_MAX_ALLOWED_IPS 16
+#define WM_NETMAP_MAX_ROUTES 16		/* subnet routes a node advertises or serves */
 #define WM_RELAYMAP_MAX_REGIONS 64
 #define WM_RELAYMAP_MAX_RELAYS 8	/* per region */
 #define WM_RELAYMAP_URL_MAX 255
@@ -43,6 +44,9 @@ struct wm_netmap_self {
 	struct in_addr ipv4;
 	struct in6_addr ipv6;
 	int64_t key_expiry;		/* unix seconds; 0: never */
+	/* Of the routes this node advertises, those an administrator approved (docs/routes.md). */
+	struct wm_netmap_prefix approved_routes[WM_NETMAP_MAX_ROUTES];
+	size_t n_approved_routes;
 };
 
 struct wm_netmap_peer {
@@ -54,6 +58,13 @@ struct wm_netmap_peer {
 	struct in6_addr ipv6;
 	struct wm_netmap_prefix allowed_ips[WM_NETMAP_MAX_ALLOWED_IPS];
 	size_t n_allowed_ips;
+	/*
+	 * Subnet routes this peer serves: approved, advertised, and this peer the primary router
+	 * of each (the one other nodes send that prefix to). Not in allowed_ips: a node takes them
+	 * only with --accept-routes.
+	 */
+	struct wm_netmap_prefix routes[WM_NETMAP_MAX_ROUTES];
+	size_t n_routes;
 	struct wm_endpoint endpoints[WM_NETMAP_MAX_ENDPOINTS];
 	size_t n_endpoints;
 	int home_relay;			/* region id; 0: none */
@@ -101,6 +112,20 @@ int wm_netmap_copy(struct wm_netmap *dst, const struct wm_netmap *src);
 
 int wm_relay_map_copy(struct wm_relay_map *dst, const struct wm_relay_map *src);
 
+/* Parses "a.b.c.d/N" or "v6addr/N"; false unless it is a prefix with its host bits zero. */
+bool wm_netmap_prefix_parse(struct wm_netmap_prefix *p, const char *text);
+
+/* Writes p as text ("192.168.50.0/24"); out needs WM_NETMAP_PREFIX_TEXT_MAX bytes. */
+#define WM_NETMAP_PREFIX_TEXT_MAX 44
+void wm_netmap_prefix_format(const struct wm_netmap_prefix *p, char *out, size_t cap);
+
+/*
+ * Whether p may be a subnet route: 0, or -EINVAL with a sentence in why (a default route
+ * belongs to exit nodes; no prefix may overlap the mesh's own 100.64.0.0/10 or its IPv6 ULA
+ * prefix, nor be loopback, link-local or multicast).
+ */
+int wm_netmap_route_check(const struct wm_netmap_prefix *p, char *why, size_t whylen);
+
 /* The peer with this node id, or NULL. Linear. */
 const struct wm_netmap_peer *wm_netmap_find_peer(const struct wm_netmap *nm, uint64_t id);
 
@@ -115,6 +140,7 @@ enum {
 	WM_NETMAP_CHANGED_ADDRESSES = 1 << 6,
 	WM_NETMAP_CHANGED_ONLINE = 1 << 7,	/* online or last_seen */
 	WM_NETMAP_CHANGED_KEY_EXPIRY = 1 << 8,
+	WM_NETMAP_CHANGED_ROUTES = 1 << 9,
 };
 
 struct wm_netmap_change {
