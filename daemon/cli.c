@@ -77,6 +77,15 @@ static void print_up_usage(FILE *out)
 		"                         $WIREMESH_STATE_DIR)\n"
 		"      --ifname NAME      the interface (default %s)\n"
 		"      --port N           WireGuard UDP port (default %d, or any free one)\n"
+		"      --advertise-routes PREFIX,...\n"
+		"                         offer to route to these prefixes (a LAN behind this\n"
+		"                         node) once an administrator approves them\n"
+		"                         (`wiremesh-coord routes approve`)\n"
+		"      --snat-subnet-routes=false\n"
+		"                         keep the mesh addresses as the source towards the\n"
+		"                         advertised routes (default: this host's address, so\n"
+		"                         the LAN needs no route back to the mesh)\n"
+		"      --accept-routes    use the subnet routes other nodes serve\n"
 		"      --mtu N            the largest packet the tunnel carries (default %d,\n"
 		"                         which fits any path of 1280 bytes); TCP is clamped to\n"
 		"                         it and larger IPv4 packets are answered with ICMP\n"
@@ -112,6 +121,7 @@ struct up {
 	struct wm_mesh_options mesh_opt;
 	const char *state_dir;
 	char authkey[256];
+	struct wm_netmap_prefix routes[WM_NETMAP_MAX_ROUTES];	/* --advertise-routes */
 	struct wm_state state;
 	struct wm_mesh mesh;
 };
@@ -194,13 +204,15 @@ static bool parse_number(const char *text, long min, long max, long *out)
 
 enum {
 	OPT_COORD = 0x2100, OPT_AUTHKEY, OPT_HOSTNAME, OPT_IFNAME, OPT_PORT, OPT_COORD_CA,
-	OPT_OPERATOR_GROUP, OPT_TIMEOUT, OPT_MTU,
+	OPT_OPERATOR_GROUP, OPT_TIMEOUT, OPT_MTU, OPT_ADVERTISE_ROUTES, OPT_ACCEPT_ROUTES,
+	OPT_SNAT_SUBNET_ROUTES,
 };
 
 /* One of up's own options (not a node option); 0, or 2 once it said what is wrong. */
 static int up_option(struct up *u, int opt, const char *arg)
 {
 	struct group *g;
+	char why[256];
 	long n;
 
 	switch (opt) {
@@ -232,6 +244,23 @@ static int up_option(struct up *u, int opt, const char *arg)
 			return 2;
 		}
 		u->mesh_opt.mtu = (unsigned)n;
+		break;
+	case OPT_ADVERTISE_ROUTES:
+		if (wm_routes_parse_list(arg, u->routes, &u->mesh_opt.routes.n_advertise, why,
+					 sizeof(why)) < 0) {
+			fprintf(stderr, "%s: --advertise-routes: %s\n", wm_cli_prog, why);
+			return 2;
+		}
+		u->mesh_opt.routes.advertise = u->routes;
+		break;
+	case OPT_ACCEPT_ROUTES: u->mesh_opt.routes.accept = true; break;
+	case OPT_SNAT_SUBNET_ROUTES:
+		if (strcmp(arg, "true") && strcmp(arg, "false")) {
+			fprintf(stderr, "%s: --snat-subnet-routes takes true or false (got '%s')\n",
+				wm_cli_prog, arg);
+			return 2;
+		}
+		u->mesh_opt.routes.no_snat = !strcmp(arg, "false");
 		break;
 	case OPT_TIMEOUT:
 		if (!parse_number(arg, 1, 3600, &n)) {
@@ -269,6 +298,9 @@ static int parse_up(struct up *u, int argc, char **argv)
 		{ "operator-group", required_argument, NULL, OPT_OPERATOR_GROUP },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "mtu", required_argument, NULL, OPT_MTU },
+		{ "advertise-routes", required_argument, NULL, OPT_ADVERTISE_ROUTES },
+		{ "accept-routes", no_argument, NULL, OPT_ACCEPT_ROUTES },
+		{ "snat-subnet-routes", required_argument, NULL, OPT_SNAT_SUBNET_ROUTES },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};

@@ -74,6 +74,28 @@ static void format_path(char *out, size_t cap, const json_t *p)
 		snprintf(out, cap, "none yet");
 }
 
+/* "  routes: advertises 192.168.50.0/24 (approved), …; source NAT on", and a forwarding warning. */
+static void print_own_routes(const json_t *routes)
+{
+	const json_t *adv = json_object_get(routes, "advertised"), *a;
+	size_t i;
+
+	if (json_array_size(adv)) {
+		printf("  routes: advertises");
+		json_array_foreach(adv, i, a)
+			printf("%s %s (%s)", i ? "," : "", str(a, "prefix"),
+			       json_is_true(json_object_get(a, "approved")) ? "approved" :
+			       "waiting for approval");
+		printf("; source NAT %s\n", json_is_true(json_object_get(routes, "snat")) ? "on" :
+		       "off");
+		if (!json_is_true(json_object_get(routes, "ip_forwarding")))
+			printf("  warning: IP forwarding is off: the advertised routes cannot be reached "
+			       "through this node\n");
+	}
+	if (json_is_true(json_object_get(routes, "accept_routes")))
+		printf("  accepting the subnet routes of other nodes\n");
+}
+
 static void print_self(const json_t *o)
 {
 	const json_t *self = json_object_get(o, "self"), *coord = json_object_get(o, "coordination");
@@ -110,6 +132,7 @@ static void print_self(const json_t *o)
 			       json_is_true(json_object_get(nat, "mapping_varies_by_dest")) ?
 			       ", mapping varies by destination (hard NAT)" : "");
 	}
+	print_own_routes(json_object_get(self, "routes"));
 	printf("  candidates:");
 	json_array_foreach(json_object_get(self, "candidates"), i, c)
 		printf(" %s", json_string_value(c));
@@ -159,6 +182,19 @@ static void print_policy(const json_t *p)
 	printf("\n");
 }
 
+static void print_peer_routes(const json_t *p)
+{
+	const json_t *routes = json_object_get(p, "routes"), *r;
+	size_t i;
+
+	if (!json_array_size(routes))
+		return;
+	printf("%-20s routes:", "");
+	json_array_foreach(routes, i, r)
+		printf("%s %s", i ? "," : "", json_string_value(r));
+	printf("\n");
+}
+
 int wm_cli_print_status(const char *json_text, bool color)
 {
 	json_t *o = json_loads(json_text, 0, NULL), *peers, *p;
@@ -186,6 +222,7 @@ int wm_cli_print_status(const char *json_text, bool color)
 		format_bytes(tx, sizeof(tx), num(p, "tx_bytes"));
 		printf("%-20s %-15s %-38s %-10s %10s %10s\n", str(p, "name"), str(p, "ipv4"), path,
 		       hs, rx, tx);
+		print_peer_routes(p);
 		print_policy(p);
 	}
 	json_decref(o);

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/log.h"
@@ -43,28 +44,44 @@ static void del_route(const struct wm_iface *ifc, const struct wm_netmap_prefix 
 		wm_iface_log_failure(err, "remove the route", p->family, p->addr, p->cidr);
 }
 
-static bool has_prefix(const struct wm_netmap_peer *p, const struct wm_netmap_prefix *x)
+static int compare_prefixes(const void *pa, const void *pb)
 {
-	size_t i;
+	const struct wm_netmap_prefix *a = pa, *b = pb;
+	int c;
 
-	for (i = 0; p && i < p->n_allowed_ips; i++)
-		if (p->allowed_ips[i].family == x->family && p->allowed_ips[i].cidr == x->cidr &&
-		    !memcmp(p->allowed_ips[i].addr, x->addr, x->family == AF_INET ? 4 : 16))
-			return true;
-	return false;
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	c = memcmp(a->addr, b->addr, sizeof(a->addr));
+	if (c)
+		return c;
+	return (a->cidr > b->cidr) - (a->cidr < b->cidr);
 }
 
-void wm_iface_move_routes(const struct wm_iface *ifc, const struct wm_netmap_peer *old,
-			  const struct wm_netmap_peer *new)
+void wm_iface_sync_routes(const struct wm_iface *ifc, struct wm_netmap_prefix *old, size_t n_old,
+			  struct wm_netmap_prefix *new, size_t n_new)
 {
-	size_t i;
+	size_t i = 0, k = 0;
+	int c;
 
-	for (i = 0; old && i < old->n_allowed_ips; i++)
-		if (!has_prefix(new, &old->allowed_ips[i]))
-			del_route(ifc, &old->allowed_ips[i]);
-	for (i = 0; new && i < new->n_allowed_ips; i++)
-		if (!has_prefix(old, &new->allowed_ips[i]))
-			add_route(ifc, &new->allowed_ips[i]);
+	qsort(old, n_old, sizeof(*old), compare_prefixes);
+	qsort(new, n_new, sizeof(*new), compare_prefixes);
+	while (i < n_old || k < n_new) {
+		if (i < n_old && i > 0 && !compare_prefixes(&old[i], &old[i - 1])) {
+			i++;
+			continue;
+		}
+		if (k < n_new && k > 0 && !compare_prefixes(&new[k], &new[k - 1])) {
+			k++;
+			continue;
+		}
+		c = i == n_old ? 1 : k == n_new ? -1 : compare_prefixes(&old[i], &new[k]);
+		if (c < 0)
+			del_route(ifc, &old[i++]);
+		else if (c > 0)
+			add_route(ifc, &new[k++]);
+		else
+			i++, k++;
+	}
 }
 
 /* Only /32 and /128 of the mesh's own: this node's addresses; the peers' come by route. */

@@ -10,6 +10,7 @@
 
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "coord-client/netmap.h"
 
@@ -26,10 +27,13 @@ int wm_iface_open(struct wm_iface *ifc, const char *name);
 /* Puts self's addresses on the interface, replacing the previous ones (nothing when equal). */
 void wm_iface_set_addresses(struct wm_iface *ifc, const struct wm_netmap_self *self);
 
-/* Routes: removes those of old's allowed IPs that new does not have, adds new's others. Either
- * may be NULL (a peer that joined, or left). */
-void wm_iface_move_routes(const struct wm_iface *ifc, const struct wm_netmap_peer *old,
-			  const struct wm_netmap_peer *new);
+/*
+ * Routes through the interface, for the whole mesh at once: from the prefixes old[0..n_old) to
+ * new[0..n_new) (both sorted here, in place; repeats are fine), removes what only old has and
+ * adds what only new has. At once, because a subnet route may move from one peer to another.
+ */
+void wm_iface_sync_routes(const struct wm_iface *ifc, struct wm_netmap_prefix *old, size_t n_old,
+			  struct wm_netmap_prefix *new, size_t n_new);
 
 /* Logs a failed netlink or allowed-IPs change of prefix addr/len (err < 0); nothing otherwise. */
 void wm_iface_log_failure(int err, const char *what, int family, const uint8_t *addr,

@@ -15,79 +15,6 @@
 #include "engine/send.h"
 #include "nat/candidates.h"
 
-/* Peers: the netmap's view applied to the engine. */
-
-/* Replaces the peer's allowed IPs and moves the routes from old's prefixes to new's. */
-static void set_allowed_ips(struct wm_mesh *m, struct wm_peer *peer,
-			    const struct wm_netmap_peer *old, const struct wm_netmap_peer *new)
-{
-	struct wm_device *dev = m->node->dev;
-	size_t i;
-
-	if (peer)
-		wm_allowedips_remove_by_peer(&dev->allowedips, peer);
-	for (i = 0; peer && new && i < new->n_allowed_ips; i++) {
-		const struct wm_netmap_prefix *x = &new->allowed_ips[i];
-		int err = wm_allowedips_insert(&dev->allowedips, x->family, x->addr, x->cidr, peer);
-
-		wm_iface_log_failure(err, "allow", x->family, x->addr, x->cidr);
-	}
-	wm_iface_move_routes(&m->iface, old, new);
-}
-
-static void add_peer(struct wm_mesh *m, const struct wm_netmap_peer *p)
-{
-	struct wm_peer *peer;
-	int err;
-
-	peer = wm_device_add_peer(m->node->dev, p->node_key, &err);
-	if (!peer) {
-		wm_log_error("peer %s: cannot add it: %s", p->name,
-			     err == -EINVAL ? "it has this node's key" : strerror(-err));
-		return;
-	}
-	/* Its endpoint is the path manager's choice (wm_paths_sync, once the netmap is in). */
-	set_allowed_ips(m, peer, NULL, p);
-	wm_log_verbose("peer %s joined", p->name);
-}
-
-static void remove_peer(struct wm_mesh *m, const struct wm_netmap_peer *p)
-{
-	struct wm_peer *peer = wm_device_lookup_peer(m->node->dev, p->node_key);
-
-	set_allowed_ips(m, peer, p, NULL);
-	if (peer)
-		wm_device_remove_peer(m->node->dev, peer);
-	wm_log_verbose("peer %s left", p->name);
-}
-
-static void update_peer(struct wm_mesh *m, const struct wm_netmap_change *c)
-{
-	struct wm_peer *peer;
-
-	if (c->what & WM_NETMAP_CHANGED_NODE_KEY) {
-		/* A rotated key is a new WireGuard peer; its sessions start over. */
-		remove_peer(m, c->old_peer);
-		add_peer(m, c->new_peer);
-		return;
-	}
-	peer = wm_device_lookup_peer(m->node->dev, c->new_peer->node_key);
-	if (!peer) {
-		add_peer(m, c->new_peer);
-		return;
-	}
-	if (c->what & (WM_NETMAP_CHANGED_ALLOWED_IPS | WM_NETMAP_CHANGED_ADDRESSES))
-		set_allowed_ips(m, peer, c->old_peer, c->new_peer);
-	/* Endpoint candidates and home relay changes go to the path manager (wm_paths_sync). */
-	/*
-	 * A new disco key means the peer restarted: our session died with its old process. A
-	 * fresh handshake now spares the ~15 s until WireGuard's timers notice; a session the
-	 * peer already made with us meanwhile stays usable until this one completes.
-	 */
-	if ((c->what & WM_NETMAP_CHANGED_DISCO_KEY) && peer->keypairs.current)
-		wm_send_handshake_initiation(peer, wm_clock_monotonic_ns(), false);
-}
-
 /* The relays: the map's regions; home stays where it is while it is in the map. */
 static void apply_relays(struct wm_mesh *m, const struct wm_relay_map *rm)
 {
@@ -109,7 +36,6 @@ static void apply_netmap(struct wm_mesh *m, const struct wm_netmap *nm)
 {
 	struct wm_netmap fresh, old;
 	struct wm_netmap_diff d;
-	size_t i;
 
 	if (wm_netmap_copy(&fresh, nm) < 0) {
 		wm_log_error("out of memory applying a netmap; keeping the previous one");
@@ -122,12 +48,7 @@ static void apply_netmap(struct wm_mesh *m, const struct wm_netmap *nm)
 	}
 	wm_iface_set_addresses(&m->iface, &fresh.self);
 	apply_relays(m, &fresh.relays);
-	for (i = 0; i < d.n_removed; i++)
-		remove_peer(m, d.removed[i]);
-	for (i = 0; i < d.n_changed; i++)
-		update_peer(m, &d.changed[i]);
-	for (i = 0; i < d.n_added; i++)
-		add_peer(m, d.added[i]);
+	wm_mesh_apply_peers(m, &d, m->have_netmap ? &m->applied : NULL, &fresh);
 	wm_log_verbose("netmap %llu: %zu peer(s); %zu joined, %zu left, %zu changed",
 		       (unsigned long long)fresh.version, fresh.n_peers, d.n_added, d.n_removed,
 		       d.n_changed);
@@ -178,12 +99,14 @@ static void report_ready(struct wm_mesh *m, bool ok, const char *fmt, ...)
 
 static void report_up(struct wm_mesh *m, const char *note)
 {
-	char v4[INET_ADDRSTRLEN], v6[INET6_ADDRSTRLEN];
+	char v4[INET_ADDRSTRLEN], v6[INET6_ADDRSTRLEN], warning[256];
 
 	inet_ntop(AF_INET, &m->applied.self.ipv4, v4, sizeof(v4));
 	inet_ntop(AF_INET6, &m->applied.self.ipv6, v6, sizeof(v6));
-	report_ready(m, true, "%s is up: this node is %s, %s and %s; %zu peer(s)%s",
-		     m->node->tun.name, m->applied.self.name, v4, v6, m->applied.n_peers, note);
+	wm_routes_warning(&m->routes, warning, sizeof(warning));
+	report_ready(m, true, "%s is up: this node is %s, %s and %s; %zu peer(s)%s%s%s",
+		     m->node->tun.name, m->applied.self.name, v4, v6, m->applied.n_peers, note,
+		     *warning ? "\nwarning: " : "", warning);
 }
 
 /*
@@ -528,6 +451,8 @@ static int start_coord(struct wm_mesh *m, const struct wm_mesh_options *opt,
 	if (m->n_candidates)
 		wm_coord_client_set_endpoints(m->coord, m->candidates, m->n_candidates);
 	wm_coord_client_set_home_relay(m->coord, m->home_relay);
+	if (m->routes.n_advertise)
+		wm_coord_client_set_routes(m->coord, m->routes.advertise, m->routes.n_advertise);
 	return 0;
 }
 
@@ -536,7 +461,7 @@ int wm_mesh_start(struct wm_mesh *m, struct wm_node *node, struct wm_state *stat
 		  char *err, size_t errlen)
 {
 	uint8_t key[WM_KEY_LEN];
-	char saved_url[sizeof(m->url)], path[256];
+	char saved_url[sizeof(m->url)], path[256], warning[256];
 	bool created = false, found = false, same_server;
 	int r;
 
@@ -579,6 +504,14 @@ int wm_mesh_start(struct wm_mesh *m, struct wm_node *node, struct wm_state *stat
 	}
 	if ((r = set_mtu(m, opt->mtu ? opt->mtu : WM_MESH_DEFAULT_MTU, err, errlen)) < 0)
 		goto out;
+	if (wm_routes_start(&m->routes, node->tun.name, &opt->routes, err, errlen) < 0) {
+		r = -EINVAL;
+		goto out;
+	}
+	m->routes_started = true;
+	wm_routes_warning(&m->routes, warning, sizeof(warning));
+	if (*warning)
+		wm_log_error("%s", warning);
 
 	wm_paths_start(&m->paths, node);
 	m->paths_started = true;
@@ -654,6 +587,10 @@ void wm_mesh_stop(struct wm_mesh *m)
 	if (m->policy_started) {
 		wm_policy_stop(&m->policy);
 		m->policy_started = false;
+	}
+	if (m->routes_started) {
+		wm_routes_stop(&m->routes);
+		m->routes_started = false;
 	}
 	if (m->paths_started) {
 		wm_paths_stop(&m->paths);

@@ -22,6 +22,7 @@
 #include "daemon/node.h"
 #include "daemon/paths.h"
 #include "daemon/policy.h"
+#include "daemon/routes.h"
 #include "daemon/state.h"
 
 /* Tailscale's default port: NATs that preserve ports then keep it, which helps traversal. */
@@ -54,6 +55,7 @@ struct wm_mesh_options {
 	gid_t operator_gid;		/* may use the control socket too; (gid_t)-1: none */
 	double ready_timeout_s;		/* 0: WM_MESH_READY_TIMEOUT_S */
 	unsigned mtu;			/* 0: WM_MESH_DEFAULT_MTU */
+	struct wm_routes_options routes;	/* subnet routes: advertised, accepted, SNAT */
 	/* While not up yet: a sentence saying what it waits for (ctx: on_ready's). May be NULL. */
 	void (*on_progress)(void *ctx, const char *message);
 };
@@ -73,6 +75,8 @@ struct wm_mesh {
 	bool have_netmap;		/* applied holds a netmap (from the server or the state) */
 	bool netmap_from_server;
 	struct wm_iface iface;		/* its addresses and routes */
+	struct wm_routes routes;	/* subnet routes, as router and as client */
+	bool routes_started;
 
 	struct wm_endpoint candidates[WM_NETMAP_MAX_ENDPOINTS];
 	size_t n_candidates;
@@ -110,6 +114,11 @@ void wm_mesh_stop(struct wm_mesh *m);
 /* The control socket's answers (mesh_control.c): JSON text, malloc'd, NULL on ENOMEM. */
 char *wm_mesh_status_json(struct wm_mesh *m);
 char *wm_mesh_ip_json(struct wm_mesh *m, const char *name);
+
+/* For apply_netmap: the diff d from old (NULL: none) to new, to the engine and routes
+ * (mesh_peers.c). */
+void wm_mesh_apply_peers(struct wm_mesh *m, const struct wm_netmap_diff *d,
+			 const struct wm_netmap *old, const struct wm_netmap *new);
 
 /* Serves one control request (mesh_control.c). */
 void wm_mesh_control_request(void *ctx, struct wm_control_conn *conn, const char *line);

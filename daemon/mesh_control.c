@@ -136,6 +136,7 @@ static json_t *peer_json(struct wm_mesh *m, const struct wm_netmap_peer *p)
 	json_object_set_new(o, "last_seen", json_integer(p->last_seen));
 	json_object_set_new(o, "key_expiry", json_integer(p->key_expiry));
 	json_object_set_new(o, "allowed_ips", prefixes_json(p->allowed_ips, p->n_allowed_ips));
+	json_object_set_new(o, "routes", prefixes_json(p->routes, p->n_routes));
 	json_object_set_new(o, "candidates", endpoints_json(p->endpoints, p->n_endpoints));
 	json_object_set_new(o, "home_relay", json_integer(p->home_relay));
 	json_object_set_new(o, "configured", json_boolean(peer != NULL));
@@ -191,6 +192,9 @@ static json_t *self_json(struct wm_mesh *m)
 	json_object_set_new(o, "public_key", key_json(m->node->dev->identity.public_key));
 	json_object_set_new(o, "listen_port", json_integer(m->node->udp.port));
 	json_object_set_new(o, "mtu", mtu_json(m));
+	wm_routes_check_forwarding(&m->routes);
+	json_object_set_new(o, "routes", wm_routes_json(&m->routes,
+							m->have_netmap ? &m->applied.self : NULL));
 	json_object_set_new(o, "candidates", endpoints_json(m->candidates, m->n_candidates));
 	json_object_set_new(o, "home_relay", json_integer(m->home_relay));
 	json_object_set_new(o, "nat", wm_netcheck_io_json(&m->paths.netcheck));
