@@ -182,7 +182,7 @@ static void print_policy(const json_t *p)
 	printf("\n");
 }
 
-static void print_peer_routes(const json_t *p)
+static void print_peer_routes(const json_t *p, bool accepted)
 {
 	const json_t *routes = json_object_get(p, "routes"), *r;
 	size_t i;
@@ -192,7 +192,7 @@ static void print_peer_routes(const json_t *p)
 	printf("%-20s routes:", "");
 	json_array_foreach(routes, i, r)
 		printf("%s %s", i ? "," : "", json_string_value(r));
-	printf("\n");
+	printf("%s\n", accepted ? "" : " (not used here: up --accept-routes uses them)");
 }
 
 int wm_cli_print_status(const char *json_text, bool color)
@@ -222,7 +222,8 @@ int wm_cli_print_status(const char *json_text, bool color)
 		format_bytes(tx, sizeof(tx), num(p, "tx_bytes"));
 		printf("%-20s %-15s %-38s %-10s %10s %10s\n", str(p, "name"), str(p, "ipv4"), path,
 		       hs, rx, tx);
-		print_peer_routes(p);
+		print_peer_routes(p, json_is_true(json_object_get(json_object_get(
+						 json_object_get(o, "self"), "routes"), "accept_routes")));
 		print_policy(p);
 	}
 	json_decref(o);
