@@ -11,11 +11,13 @@
 #include <stddef.h>
 #include <netinet/in.h>
 
+#include "coord-client/netmap.h"
+
 #define WM_COORD_HOSTNAME_MAX 253
 #define WM_COORD_ERR_LEN 160		/* room for a parser's error sentence */
 
 /* The IPv6 ULA prefix of the mesh (our own, "Addresses"): fd77:6d65:7368::/48 ("wmesh"). */
-#define WM_COORD_ULA_PREFIX { 0xfd, 0x77, 0x6d, 0x65, 0x73, 0x68 }
+#define WM_COORD_ULA_PREFIX WM_NETMAP_ULA_PREFIX
 
 bool wm_coord_hostname_valid(const char *s);	/* 1..253 of [A-Za-z0-9._-] */
 bool wm_coord_name_valid(const char *s);	/* DNS label: 1..63 of [a-z0-9-], no '-' at ends */

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include "coord-client/netmap.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,6 +58,123 @@ fail:
 	return -ENOMEM;
 }
 
+/* --- prefixes --------------------------------------------------------------------------- */
+
+static size_t addr_len(int family)
+{
+	return family == AF_INET ? 4 : 16;
+}
+
+static bool host_bits_zero(const struct wm_netmap_prefix *p)
+{
+	for (size_t bit = p->cidr; bit < addr_len(p->family) * 8; bit++)
+		if (p->addr[bit / 8] & (0x80 >> (bit % 8)))
+			return false;
+	return true;
+}
+
+bool wm_netmap_prefix_parse(struct wm_netmap_prefix *p, const char *text)
+{
+	char addr[INET6_ADDRSTRLEN + 1];
+	const char *slash = strchr(text, '/'), *digits;
+	size_t n;
+	unsigned int cidr = 0;
+
+	memset(p, 0, sizeof(*p));
+	if (!slash || (n = (size_t)(slash - text)) == 0 || n >= sizeof(addr))
+		return false;
+	memcpy(addr, text, n);
+	addr[n] = '\0';
+	/* 1-3 decimal digits, no sign, no space, no leading zero ("/024" is not a length). */
+	digits = slash + 1;
+	n = strspn(digits, "0123456789");
+	if (n == 0 || n > 3 || digits[n] || (n > 1 && digits[0] == '0'))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		cidr = cidr * 10 + (unsigned int)(digits[i] - '0');
+	if (inet_pton(AF_INET, addr, p->addr) == 1)
+		p->family = AF_INET;
+	else if (inet_pton(AF_INET6, addr, p->addr) == 1)
+		p->family = AF_INET6;
+	else
+		return false;
+	if (cidr > addr_len(p->family) * 8)
+		return false;
+	p->cidr = (uint8_t)cidr;
+	return host_bits_zero(p);
+}
+
+void wm_netmap_prefix_format(const struct wm_netmap_prefix *p, char *out, size_t cap)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	if ((p->family != AF_INET && p->family != AF_INET6) ||
+	    !inet_ntop(p->family, p->addr, addr, sizeof(addr)))
+		snprintf(addr, sizeof(addr), "?");
+	snprintf(out, cap, "%s/%u", addr, p->cidr);
+}
+
+int wm_netmap_prefix_cmp(const struct wm_netmap_prefix *a, const struct wm_netmap_prefix *b)
+{
+	int c;
+
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	c = memcmp(a->addr, b->addr, addr_len(a->family));
+	if (c)
+		return c < 0 ? -1 : 1;
+	return a->cidr < b->cidr ? -1 : a->cidr > b->cidr;
+}
+
+/* Whether the first bits of a and b agree: one prefix contains the other. */
+static bool overlap(const uint8_t *a, unsigned int a_len, const uint8_t *b, unsigned int b_len)
+{
+	unsigned int bits = a_len < b_len ? a_len : b_len;
+
+	if (memcmp(a, b, bits / 8))
+		return false;
+	return bits % 8 == 0 || !((a[bits / 8] ^ b[bits / 8]) & (0xff00 >> (bits % 8)));
+}
+
+/* What a subnet route may not touch (docs/routes.md): the mesh's own ranges and addresses no
+ * router forwards. */
+static const struct {
+	int family;
+	uint8_t addr[16];
+	unsigned int len;
+	const char *why;
+} reserved[] = {
+	{ AF_INET, WM_NETMAP_IPV4_PREFIX, 10, "overlaps the mesh's own addresses (100.64.0.0/10)" },
+	{ AF_INET6, WM_NETMAP_ULA_PREFIX, 48, "overlaps the mesh's own IPv6 prefix (fd77:6d65:7368::/48)" },
+	{ AF_INET, { 127 }, 8, "overlaps loopback (127.0.0.0/8)" },
+	{ AF_INET6, { [15] = 1 }, 128, "overlaps loopback (::1)" },
+	{ AF_INET, { 169, 254 }, 16, "overlaps link-local addresses (169.254.0.0/16)" },
+	{ AF_INET6, { 0xfe, 0x80 }, 10, "overlaps link-local addresses (fe80::/10)" },
+	{ AF_INET, { 224 }, 4, "overlaps multicast (224.0.0.0/4)" },
+	{ AF_INET6, { 0xff }, 8, "overlaps multicast (ff00::/8)" },
+};
+
+int wm_netmap_route_check(const struct wm_netmap_prefix *p, char *why, size_t whylen)
+{
+	const char *reason = NULL;
+
+	if ((p->family != AF_INET && p->family != AF_INET6) || p->cidr > addr_len(p->family) * 8)
+		reason = "is not a prefix";
+	else if (!host_bits_zero(p))
+		reason = "has bits set past its length (not a prefix)";
+	else if (p->cidr == 0)
+		reason = "is a default route: that makes an exit node (--advertise-exit-node, not yet available), not a subnet route";
+	for (size_t i = 0; !reason && i < sizeof(reserved) / sizeof(reserved[0]); i++)
+		if (reserved[i].family == p->family &&
+		    overlap(p->addr, p->cidr, reserved[i].addr, reserved[i].len))
+			reason = reserved[i].why;
+	if (!reason)
+		return 0;
+	if (why && whylen)
+		snprintf(why, whylen, "%s", reason);
+	return -EINVAL;
+}
+
 const struct wm_netmap_peer *wm_netmap_find_peer(const struct wm_netmap *nm, uint64_t id)
 {
 	for (size_t i = 0; i < nm->n_peers; i++)
@@ -108,13 +227,32 @@ static bool prefixes_equal(const struct wm_netmap_peer *a, const struct wm_netma
 {
 	if (a->n_allowed_ips != b->n_allowed_ips)
 		return false;
-	for (size_t i = 0; i < a->n_allowed_ips; i++) {
-		const struct wm_netmap_prefix *x = &a->allowed_ips[i], *y = &b->allowed_ips[i];
-
-		if (x->family != y->family || x->cidr != y->cidr ||
-		    memcmp(x->addr, y->addr, x->family == AF_INET ? 4 : 16))
+	for (size_t i = 0; i < a->n_allowed_ips; i++)
+		if (wm_netmap_prefix_cmp(&a->allowed_ips[i], &b->allowed_ips[i]))
 			return false;
-	}
+	return true;
+}
+
+static int cmp_prefix(const void *a, const void *b)
+{
+	return wm_netmap_prefix_cmp(a, b);
+}
+
+/* The same set of routes, in any order (a list holds no prefix twice). */
+static bool routes_equal(const struct wm_netmap_peer *a, const struct wm_netmap_peer *b)
+{
+	struct wm_netmap_prefix x[WM_NETMAP_MAX_ROUTES], y[WM_NETMAP_MAX_ROUTES];
+	size_t n = a->n_routes < WM_NETMAP_MAX_ROUTES ? a->n_routes : WM_NETMAP_MAX_ROUTES;
+
+	if (a->n_routes != b->n_routes)
+		return false;
+	memcpy(x, a->routes, n * sizeof(x[0]));
+	memcpy(y, b->routes, n * sizeof(y[0]));
+	qsort(x, n, sizeof(x[0]), cmp_prefix);
+	qsort(y, n, sizeof(y[0]), cmp_prefix);
+	for (size_t i = 0; i < n; i++)
+		if (wm_netmap_prefix_cmp(&x[i], &y[i]))
+			return false;
 	return true;
 }
 
@@ -130,6 +268,8 @@ static unsigned int peer_changes(const struct wm_netmap_peer *a, const struct wm
 		what |= WM_NETMAP_CHANGED_ENDPOINTS;
 	if (!prefixes_equal(a, b))
 		what |= WM_NETMAP_CHANGED_ALLOWED_IPS;
+	if (!routes_equal(a, b))
+		what |= WM_NETMAP_CHANGED_ROUTES;
 	if (a->home_relay != b->home_relay)
 		what |= WM_NETMAP_CHANGED_HOME_RELAY;
 	if (strcmp(a->name, b->name))

@@ -31,6 +31,13 @@
 #define WM_RELAYMAP_REGION_ID_MAX 65535
 #define WM_PACKET_FILTER_MAX (1 << 20)	/* bytes of the packet filter's JSON (docs/policy.md) */
 
+/*
+ * The mesh's own addresses (docs/coord-protocol.md, "Addresses"), which no subnet route may
+ * overlap: IPv4 from 100.64.0.0/10, IPv6 in the ULA prefix fd77:6d65:7368::/48 ("wmesh").
+ */
+#define WM_NETMAP_IPV4_PREFIX { 100, 64 }	/* /10 */
+#define WM_NETMAP_ULA_PREFIX { 0xfd, 0x77, 0x6d, 0x65, 0x73, 0x68 }	/* /48 */
+
 /* An allowed-IPs entry: family AF_INET or AF_INET6, address bytes, prefix length. */
 struct wm_netmap_prefix {
 	int family;
@@ -119,10 +126,14 @@ bool wm_netmap_prefix_parse(struct wm_netmap_prefix *p, const char *text);
 #define WM_NETMAP_PREFIX_TEXT_MAX 44
 void wm_netmap_prefix_format(const struct wm_netmap_prefix *p, char *out, size_t cap);
 
+/* Orders prefixes: IPv4 before IPv6, then by address, then by length (<0, 0, >0). */
+int wm_netmap_prefix_cmp(const struct wm_netmap_prefix *a, const struct wm_netmap_prefix *b);
+
 /*
- * Whether p may be a subnet route: 0, or -EINVAL with a sentence in why (a default route
- * belongs to exit nodes; no prefix may overlap the mesh's own 100.64.0.0/10 or its IPv6 ULA
- * prefix, nor be loopback, link-local or multicast).
+ * Whether p may be a subnet route: 0, or -EINVAL with why's reason, worded to follow the
+ * prefix ("overlaps loopback (127.0.0.0/8)"): p must be a prefix with its host bits zero; a
+ * default route belongs to exit nodes; no prefix may overlap the mesh's own 100.64.0.0/10 or
+ * its IPv6 ULA prefix, nor loopback, link-local or multicast addresses.
  */
 int wm_netmap_route_check(const struct wm_netmap_prefix *p, char *why, size_t whylen);
 
