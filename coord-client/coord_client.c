@@ -54,6 +54,8 @@ struct wm_coord_client {
 
 	struct wm_endpoint eps[WM_NETMAP_MAX_ENDPOINTS];
 	size_t n_eps;
+	struct wm_netmap_prefix routes[WM_NETMAP_MAX_ROUTES];	/* sorted, none twice */
+	size_t n_routes;
 	int home_relay;
 	bool want_rotate, want_logout;
 	uint8_t new_priv[WM_KEY_LEN];
@@ -204,6 +206,8 @@ static bool send_poll(struct wm_coord_client *c)
 	req.u.poll.wait = true;
 	memcpy(req.u.poll.endpoints, c->eps, c->n_eps * sizeof(c->eps[0]));
 	req.u.poll.n_endpoints = c->n_eps;
+	memcpy(req.u.poll.routes, c->routes, c->n_routes * sizeof(c->routes[0]));
+	req.u.poll.n_routes = c->n_routes;
 	req.u.poll.home_relay = c->home_relay;
 	return send_sealed(c, PH_POLL, "/v1/poll", &req, WM_COORD_POLL_TIMEOUT_S);
 }
@@ -564,6 +568,40 @@ int wm_coord_client_set_endpoints(struct wm_coord_client *c, const struct wm_end
 		return 0;
 	memcpy(c->eps, eps, n * sizeof(eps[0]));
 	c->n_eps = n;
+	kick(c);
+	return 0;
+}
+
+static int cmp_prefix(const void *a, const void *b)
+{
+	return wm_netmap_prefix_cmp(a, b);
+}
+
+int wm_coord_client_set_routes(struct wm_coord_client *c, const struct wm_netmap_prefix *routes,
+			       size_t n)
+{
+	struct wm_netmap_prefix v[WM_NETMAP_MAX_ROUTES];
+	size_t k = 0;
+	bool same;
+
+	if (n > WM_NETMAP_MAX_ROUTES)
+		return -E2BIG;
+	/* The server refuses a poll with a bad route: refuse it here, where the caller hears. */
+	for (size_t i = 0; i < n; i++)
+		if (wm_netmap_route_check(&routes[i], NULL, 0))
+			return -EINVAL;
+	memcpy(v, routes, n * sizeof(v[0]));
+	qsort(v, n, sizeof(v[0]), cmp_prefix);
+	for (size_t i = 0; i < n; i++)
+		if (!k || wm_netmap_prefix_cmp(&v[k - 1], &v[i]))
+			v[k++] = v[i];
+	same = k == c->n_routes;
+	for (size_t i = 0; same && i < k; i++)
+		same = !wm_netmap_prefix_cmp(&v[i], &c->routes[i]);
+	if (same)
+		return 0;
+	memcpy(c->routes, v, k * sizeof(v[0]));
+	c->n_routes = k;
 	kick(c);
 	return 0;
 }

@@ -74,7 +74,8 @@ int wm_coord_client_set_endpoints(struct wm_coord_client *c, const struct wm_end
 
 /*
  * Replaces the subnet routes this node advertises (at most WM_NETMAP_MAX_ROUTES prefixes, host
- * bits zero; docs/routes.md); re-polls if changed. 0 or -E2BIG.
+ * bits zero; docs/routes.md); every poll carries them, and a change (in any order, repeats
+ * ignored) re-polls at once. 0, -E2BIG, or -EINVAL when one fails wm_netmap_route_check().
  */
 int wm_coord_client_set_routes(struct wm_coord_client *c, const struct wm_netmap_prefix *routes,
 			       size_t n);

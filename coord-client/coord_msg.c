@@ -65,6 +65,10 @@ static bool put_poll(json_t *o, const struct wm_coord_poll_req *p)
 	ok = wm_json_put(o, "wait", json_boolean(p->wait)) && ok;
 	ok = wm_json_put(o, "endpoints",
 			       wm_json_endpoints_new(p->endpoints, p->n_endpoints)) && ok;
+	/* Absent means none: what a node without subnet routes (or an older one) sends. */
+	if (p->n_routes)
+		ok = wm_json_put(o, "routes", wm_netmap_json_prefixes_new(p->routes, p->n_routes)) &&
+		     ok;
 	return wm_json_put(o, "home_relay", json_integer(p->home_relay)) && ok;
 }
 
@@ -138,7 +142,8 @@ static int parse_poll(const json_t *o, struct wm_coord_poll_req *p, char *err, s
 	    (ret = wm_json_endpoints(o, "endpoints", p->endpoints, WM_NETMAP_MAX_ENDPOINTS,
 					   &p->n_endpoints, err, errlen)) ||
 	    (ret = wm_json_int(o, "home_relay", false, 0, WM_RELAYMAP_REGION_ID_MAX, &relay,
-				     err, errlen)))
+				     err, errlen)) ||
+	    (ret = wm_netmap_json_routes(o, "routes", p->routes, &p->n_routes, err, errlen)))
 		return ret;
 	p->version = (uint64_t)version;
 	p->home_relay = (int)relay;

@@ -24,6 +24,10 @@ json_t *wm_netmap_json_self_new(const struct wm_netmap_self *s)
 	ok = wm_json_put(o, "ipv4", wm_json_ipv4_new(s->ipv4)) && ok;
 	ok = wm_json_put(o, "ipv6", wm_json_ipv6_new(&s->ipv6)) && ok;
 	ok = wm_json_put(o, "key_expiry", json_integer(s->key_expiry)) && ok;
+	if (s->n_approved_routes)
+		ok = wm_json_put(o, "approved_routes",
+				 wm_netmap_json_prefixes_new(s->approved_routes,
+							     s->n_approved_routes)) && ok;
 	if (!ok) {
 		json_decref(o);
 		return NULL;
@@ -54,7 +58,9 @@ int wm_netmap_json_self(const json_t *o, struct wm_netmap_self *s, char *err, si
 	    (ret = wm_json_ipv4(o, "ipv4", &s->ipv4, err, errlen)) ||
 	    (ret = wm_json_ipv6(o, "ipv6", &s->ipv6, err, errlen)) ||
 	    (ret = wm_json_int(o, "key_expiry", true, 0, INT_FIELD_MAX, &s->key_expiry, err,
-				     errlen)))
+				     errlen)) ||
+	    (ret = wm_netmap_json_routes(o, "approved_routes", s->approved_routes,
+					 &s->n_approved_routes, err, errlen)))
 		return ret;
 	s->id = (uint64_t)id;
 	return 0;
@@ -67,91 +73,100 @@ char *wm_coord_self_encode(const struct wm_netmap_self *s)
 	return wm_json_finish(o, o != NULL);
 }
 
-/* --- allowed IPs ------------------------------------------------------------------------ */
+/* --- prefixes: allowed IPs and subnet routes ------------------------------------------- */
 
-static json_t *prefix_new(const struct wm_netmap_prefix *p)
+json_t *wm_netmap_json_prefixes_new(const struct wm_netmap_prefix *p, size_t n)
 {
-	char addr[INET6_ADDRSTRLEN], text[INET6_ADDRSTRLEN + 5];
+	char text[WM_NETMAP_PREFIX_TEXT_MAX];
+	json_t *a = json_array();
 
-	if (!inet_ntop(p->family, p->addr, addr, sizeof(addr)))
-		return NULL;
-	snprintf(text, sizeof(text), "%s/%u", addr, p->cidr);
-	return json_string(text);
-}
-
-/* "a.b.c.d/n" or "v6/n" with no bits set past the prefix. */
-static bool prefix_from_text(struct wm_netmap_prefix *p, const char *text)
-{
-	char addr[INET6_ADDRSTRLEN + 1], *end;
-	const char *slash = strchr(text, '/');
-	size_t n, bytes;
-	unsigned long cidr;
-
-	memset(p, 0, sizeof(*p));
-	if (!slash || (n = (size_t)(slash - text)) == 0 || n >= sizeof(addr) ||
-	    slash[1] < '0' || slash[1] > '9')
-		return false;
-	memcpy(addr, text, n);
-	addr[n] = '\0';
-	cidr = strtoul(slash + 1, &end, 10);
-	if (*end || end - slash > 4)
-		return false;
-	if (inet_pton(AF_INET, addr, p->addr) == 1) {
-		p->family = AF_INET;
-		bytes = 4;
-	} else if (inet_pton(AF_INET6, addr, p->addr) == 1) {
-		p->family = AF_INET6;
-		bytes = 16;
-	} else {
-		return false;
+	for (size_t i = 0; a && i < n; i++) {
+		wm_netmap_prefix_format(&p[i], text, sizeof(text));
+		if (json_array_append_new(a, json_string(text))) {
+			json_decref(a);
+			return NULL;
+		}
 	}
-	if (cidr > bytes * 8)
-		return false;
-	p->cidr = (uint8_t)cidr;
-	for (size_t bit = cidr; bit < bytes * 8; bit++)
-		if (p->addr[bit / 8] & (0x80 >> (bit % 8)))
-			return false;
-	return true;
+	return a;
 }
 
-static int parse_prefixes(const json_t *o, struct wm_netmap_peer *p, char *err, size_t errlen)
+/* An entry's text for an error: itself when short and printable, else nothing. */
+static const char *shown(const char *s, size_t len)
 {
-	json_t *a = json_object_get(o, "allowed_ips"), *item;
+	if (len >= WM_NETMAP_PREFIX_TEXT_MAX || !wm_coord_label_valid(s, len))
+		return "";
+	return s;
+}
+
+/*
+ * An array of at most max prefixes (host bits zero) under field; routes: optional (none when
+ * absent), each must pass wm_netmap_route_check() and none may repeat.
+ */
+static int read_prefixes(const json_t *o, const char *field, bool routes,
+			 struct wm_netmap_prefix *out, size_t max, size_t *n, char *err,
+			 size_t errlen)
+{
+	json_t *a = json_object_get(o, field), *item;
+	char why[WM_COORD_ERR_LEN], text[WM_NETMAP_PREFIX_TEXT_MAX];
 	size_t i;
 
+	*n = 0;
+	if (routes && (!a || json_is_null(a)))
+		return 0;
 	if (!json_is_array(a))
-		return wm_json_fail(err, errlen, "field \"allowed_ips\" must be an array");
-	if (json_array_size(a) > WM_NETMAP_MAX_ALLOWED_IPS)
-		return wm_json_fail(err, errlen, "field \"allowed_ips\" has too many entries (at most %d)",
-					  WM_NETMAP_MAX_ALLOWED_IPS);
+		return wm_json_fail(err, errlen, "field \"%s\" must be an array", field);
+	if (json_array_size(a) > max)
+		return wm_json_fail(err, errlen, "field \"%s\" has too many entries (%zu, at most %zu)",
+				    field, json_array_size(a), max);
 	json_array_foreach(a, i, item) {
 		const char *s = json_string_value(item);
+		size_t len = json_string_length(item);
+		const char *t = s ? shown(s, len) : "";
 
-		if (!s || strlen(s) != json_string_length(item) ||
-		    !prefix_from_text(&p->allowed_ips[i], s))
+		if (!s || strlen(s) != len || !wm_netmap_prefix_parse(&out[i], s))
 			return wm_json_fail(err, errlen,
-						  "field \"allowed_ips\" entry %zu is not a prefix (address/length)",
-						  i);
+					    "field \"%s\" entry %zu %s%s%sis not a prefix (address/length, host bits zero)",
+					    field, i, *t ? "(" : "", t, *t ? ") " : "");
+		if (!routes)
+			continue;
+		wm_netmap_prefix_format(&out[i], text, sizeof(text));
+		if (wm_netmap_route_check(&out[i], why, sizeof(why)))
+			return wm_json_fail(err, errlen, "field \"%s\" entry %zu (%s) %s", field, i,
+					    text, why);
+		for (size_t k = 0; k < i; k++)
+			if (!wm_netmap_prefix_cmp(&out[k], &out[i]))
+				return wm_json_fail(err, errlen,
+						    "field \"%s\" entry %zu (%s) repeats entry %zu",
+						    field, i, text, k);
 	}
-	p->n_allowed_ips = json_array_size(a);
+	*n = json_array_size(a);
 	return 0;
+}
+
+int wm_netmap_json_routes(const json_t *o, const char *field,
+			  struct wm_netmap_prefix out[WM_NETMAP_MAX_ROUTES], size_t *n, char *err,
+			  size_t errlen)
+{
+	return read_prefixes(o, field, true, out, WM_NETMAP_MAX_ROUTES, n, err, errlen);
 }
 
 /* --- peers ------------------------------------------------------------------------------ */
 
 static json_t *peer_new(const struct wm_netmap_peer *p)
 {
-	json_t *o = json_object(), *a = json_array();
+	json_t *o = json_object();
 	bool ok = wm_json_put(o, "id", json_integer((json_int_t)p->id));
 
-	for (size_t i = 0; a && i < p->n_allowed_ips; i++)
-		ok = !json_array_append_new(a, prefix_new(&p->allowed_ips[i])) && ok;
 	ok = wm_json_put(o, "name", json_string(p->name)) && ok;
 	ok = wm_json_put(o, "node_key", wm_json_key_new(p->node_key)) && ok;
 	ok = wm_json_put(o, "disco_key", wm_json_key_new(p->disco_key)) && ok;
 	ok = wm_json_put(o, "ipv4", wm_json_ipv4_new(p->ipv4)) && ok;
 	ok = wm_json_put(o, "ipv6", wm_json_ipv6_new(&p->ipv6)) && ok;
-	ok = wm_json_put(o, "allowed_ips", a) && ok;
+	ok = wm_json_put(o, "allowed_ips",
+			 wm_netmap_json_prefixes_new(p->allowed_ips, p->n_allowed_ips)) && ok;
+	if (p->n_routes)
+		ok = wm_json_put(o, "routes", wm_netmap_json_prefixes_new(p->routes, p->n_routes)) &&
+		     ok;
 	ok = wm_json_put(o, "endpoints",
 			       wm_json_endpoints_new(p->endpoints, p->n_endpoints)) && ok;
 	ok = wm_json_put(o, "home_relay", json_integer(p->home_relay)) && ok;
@@ -186,7 +201,9 @@ static int parse_peer(const json_t *o, struct wm_netmap_peer *p, char *err, size
 	    (ret = wm_json_key(o, "disco_key", p->disco_key, err, errlen)) ||
 	    (ret = wm_json_ipv4(o, "ipv4", &p->ipv4, err, errlen)) ||
 	    (ret = wm_json_ipv6(o, "ipv6", &p->ipv6, err, errlen)) ||
-	    (ret = parse_prefixes(o, p, err, errlen)) ||
+	    (ret = read_prefixes(o, "allowed_ips", false, p->allowed_ips,
+				 WM_NETMAP_MAX_ALLOWED_IPS, &p->n_allowed_ips, err, errlen)) ||
+	    (ret = wm_netmap_json_routes(o, "routes", p->routes, &p->n_routes, err, errlen)) ||
 	    (ret = wm_json_endpoints(o, "endpoints", p->endpoints, WM_NETMAP_MAX_ENDPOINTS,
 					   &p->n_endpoints, err, errlen)) ||
 	    (ret = wm_json_int(o, "home_relay", false, 0, WM_RELAYMAP_REGION_ID_MAX, &relay,

@@ -24,6 +24,18 @@ json_t *wm_netmap_json_relay_map_new(const struct wm_relay_map *rm);
 int wm_netmap_json_relay_map(const json_t *v, struct wm_relay_map *rm, char *err,
 			     size_t errlen);
 
+/* A list of prefixes as text ["192.168.50.0/24", …] (NULL when out of memory). */
+json_t *wm_netmap_json_prefixes_new(const struct wm_netmap_prefix *p, size_t n);
+
+/*
+ * Reads subnet routes from o[field]: optional (none when absent), at most WM_NETMAP_MAX_ROUTES
+ * prefixes with the host bits zero, each allowed by wm_netmap_route_check(), none twice. The
+ * error names the entry and says why.
+ */
+int wm_netmap_json_routes(const json_t *o, const char *field,
+			  struct wm_netmap_prefix out[WM_NETMAP_MAX_ROUTES], size_t *n, char *err,
+			  size_t errlen);
+
 /* Puts nm's self, relays, packet_filter and peers into o. false when out of memory. */
 bool wm_netmap_json_put(json_t *o, const struct wm_netmap *nm);
 

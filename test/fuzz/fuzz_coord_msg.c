@@ -2,7 +2,8 @@
 /*
  * libFuzzer: the coordination JSON parsers. The first byte picks the parser (request, netmap,
  * register/rotate answer, relay map, error, key, logout). Beyond not crashing: what parses is
- * encoded again and must parse to the same thing.
+ * encoded again and must parse to the same thing (subnet routes included, and every route that
+ * parses is one wm_netmap_route_check() allows).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -11,6 +12,17 @@
 #include "coord-client/coord_msg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The same routes, in the same order, each one a subnet route may be. */
+static void same_routes(const struct wm_netmap_prefix *a, size_t na,
+			const struct wm_netmap_prefix *b, size_t nb)
+{
+	if (na != nb || na > WM_NETMAP_MAX_ROUTES)
+		abort();
+	for (size_t i = 0; i < na; i++)
+		if (wm_netmap_prefix_cmp(&a[i], &b[i]) || wm_netmap_route_check(&a[i], NULL, 0))
+			abort();
+}
 
 static void check_request(const char *text, size_t len)
 {
@@ -23,6 +35,8 @@ static void check_request(const char *text, size_t len)
 	if (!again || wm_coord_request_parse(&b, again, strlen(again), NULL, 0) ||
 	    memcmp(a.id, b.id, sizeof(a.id)) || a.ts != b.ts || a.type != b.type)
 		abort();
+	if (a.type == WM_COORD_POLL)
+		same_routes(a.u.poll.routes, a.u.poll.n_routes, b.u.poll.routes, b.u.poll.n_routes);
 	free(again);
 }
 
@@ -37,10 +51,15 @@ static void check_netmap(const char *text, size_t len)
 	if (!again || wm_coord_poll_resp_parse(&b, again, strlen(again), NULL, 0) ||
 	    a.netmap.n_peers != b.netmap.n_peers || a.version != b.version)
 		abort();
-	for (size_t i = 0; i < a.netmap.n_peers; i++)
+	for (size_t i = 0; i < a.netmap.n_peers; i++) {
 		if (a.netmap.peers[i].id != b.netmap.peers[i].id ||
 		    memcmp(a.netmap.peers[i].node_key, b.netmap.peers[i].node_key, 32))
 			abort();
+		same_routes(a.netmap.peers[i].routes, a.netmap.peers[i].n_routes,
+			    b.netmap.peers[i].routes, b.netmap.peers[i].n_routes);
+	}
+	same_routes(a.netmap.self.approved_routes, a.netmap.self.n_approved_routes,
+		    b.netmap.self.approved_routes, b.netmap.self.n_approved_routes);
 	free(again);
 	wm_netmap_free(&a.netmap);
 	wm_netmap_free(&b.netmap);

@@ -45,6 +45,11 @@ static void peer_fixture(struct wm_netmap_peer *p, uint64_t id)
 	ck_assert_int_eq(wm_endpoint_parse(&p->endpoints[0], "192.0.2.1:41641"), 0);
 	ck_assert_int_eq(wm_endpoint_parse(&p->endpoints[1], "[2001:db8::1]:41641"), 0);
 	p->n_endpoints = 2;
+	if (id == 3) {		/* a subnet router */
+		ck_assert(wm_netmap_prefix_parse(&p->routes[0], "192.168.50.0/24"));
+		ck_assert(wm_netmap_prefix_parse(&p->routes[1], "2001:db8:50::/48"));
+		p->n_routes = 2;
+	}
 	p->home_relay = 3;
 	p->online = true;
 	p->last_seen = 1700000001;
@@ -130,6 +135,38 @@ START_TEST(poll_roundtrip)
 	wm_endpoint_format(&out.u.poll.endpoints[15], a);
 	wm_endpoint_format(&in.u.poll.endpoints[15], b);
 	ck_assert_str_eq(a, b);
+	ck_assert_uint_eq(out.u.poll.n_routes, 0);
+}
+END_TEST
+
+START_TEST(poll_routes_roundtrip)
+{
+	struct wm_coord_request in = base_request(WM_COORD_POLL), out;
+	char *text;
+
+	in.u.poll.version = 1;
+	for (int i = 0; i < WM_NETMAP_MAX_ROUTES - 1; i++) {
+		char prefix[32];
+
+		snprintf(prefix, sizeof(prefix), "10.%d.0.0/16", i);
+		ck_assert(wm_netmap_prefix_parse(&in.u.poll.routes[i], prefix));
+	}
+	ck_assert(wm_netmap_prefix_parse(&in.u.poll.routes[15], "2001:db8:1::/48"));
+	in.u.poll.n_routes = WM_NETMAP_MAX_ROUTES;
+	text = wm_coord_request_encode(&in);
+	ck_assert_ptr_nonnull(strstr(text, "\"routes\":[\"10.0.0.0/16\",\"10.1.0.0/16\","));
+	ck_assert_ptr_nonnull(strstr(text, ",\"2001:db8:1::/48\"]"));
+	free(text);
+	roundtrip(&in, &out);
+	ck_assert_uint_eq(out.u.poll.n_routes, WM_NETMAP_MAX_ROUTES);
+	ck_assert_mem_eq(out.u.poll.routes, in.u.poll.routes, sizeof(in.u.poll.routes));
+	/* None: the member is left out, and absent reads as none. */
+	in.u.poll.n_routes = 0;
+	text = wm_coord_request_encode(&in);
+	ck_assert_ptr_null(strstr(text, "routes"));
+	free(text);
+	roundtrip(&in, &out);
+	ck_assert_uint_eq(out.u.poll.n_routes, 0);
 }
 END_TEST
 
@@ -186,6 +223,8 @@ START_TEST(netmap_roundtrip)
 	strcpy(in.netmap.self.name, "me");
 	in.netmap.self.ipv4.s_addr = htonl(0x64400001);
 	wm_coord_ipv6_for(&in.netmap.self.ipv6, in.netmap.self.ipv4);
+	ck_assert(wm_netmap_prefix_parse(&in.netmap.self.approved_routes[0], "10.9.0.0/16"));
+	in.netmap.self.n_approved_routes = 1;
 	in.netmap.peers = calloc(3, sizeof(*in.netmap.peers));
 	in.netmap.n_peers = 3;
 	for (int i = 0; i < 3; i++)
@@ -197,9 +236,14 @@ START_TEST(netmap_roundtrip)
 	in.netmap.packet_filter = strdup("[{\"src\":[\"*\"]}]");
 	text = wm_coord_poll_resp_encode(&in);
 	ck_assert_ptr_nonnull(text);
+	ck_assert_ptr_nonnull(strstr(text, "\"key_expiry\":0,\"approved_routes\":[\"10.9.0.0/16\"]}"));
+	ck_assert_ptr_nonnull(strstr(text, "\"routes\":[\"192.168.50.0/24\",\"2001:db8:50::/48\"]"));
 	ck_assert_msg(wm_coord_poll_resp_parse(&out, text, strlen(text), err, sizeof(err)) == 0,
 		      "%s", err);
 	ck_assert(!out.unchanged);
+	ck_assert_uint_eq(out.netmap.peers[1].n_routes, 2);	/* id 3 */
+	ck_assert_uint_eq(out.netmap.peers[0].n_routes, 0);
+	ck_assert_uint_eq(out.netmap.self.n_approved_routes, 1);
 	ck_assert_uint_eq(out.version, 9);
 	ck_assert_uint_eq(out.netmap.n_peers, 3);
 	for (int i = 0; i < 3; i++)
@@ -274,6 +318,21 @@ static const struct {
 	{ "{\"type\":\"poll\",\"ts\":1,\"id\":\"00000000000000000000000000000000\",\"version\":1,\"endpoints\":[\"[fe80::1%eth0]:5\"]}", "entry 0 is not an endpoint" },
 	{ "{\"type\":\"poll\",\"ts\":1,\"id\":\"00000000000000000000000000000000\",\"version\":1,\"endpoints\":[\"1.1.1.1:1\",\"1.1.1.1:2\",\"1.1.1.1:3\",\"1.1.1.1:4\",\"1.1.1.1:5\",\"1.1.1.1:6\",\"1.1.1.1:7\",\"1.1.1.1:8\",\"1.1.1.1:9\",\"1.1.1.1:10\",\"1.1.1.1:11\",\"1.1.1.1:12\",\"1.1.1.1:13\",\"1.1.1.1:14\",\"1.1.1.1:15\",\"1.1.1.1:16\",\"1.1.1.1:17\"]}", "too many entries" },
 	{ "{\"type\":\"poll\",\"ts\":1,\"id\":\"00000000000000000000000000000000\",\"version\":1,\"home_relay\":70000}", "\"home_relay\" is out of range" },
+	{ "{\"type\":\"poll\",\"ts\":1,\"id\":\"00000000000000000000000000000000\",\"version\":1,\"routes\":\"192.168.50.0/24\"}", "\"routes\" must be an array" },
+	{ "{\"type\":\"poll\",\"ts\":1,\"id\":\"00000000000000000000000000000000\",\"version\":1,\"routes\":[24]}", "entry 0 is not a prefix" },
+	{ "{\"type\":\"poll\",\"ts\":1,\"id\":\"00000000000000000000000000000000\",\"version\":1,\"routes\":[\"192.168.50.1/24\"]}", "entry 0 (192.168.50.1/24) is not a prefix" },
+	{ "{\"type\":\"poll\",\"ts\":1,\"id\":\"00000000000000000000000000000000\",\"version\":1,\"routes\":[\"10.0.0.0/8\",\"10.0.0.0/33\"]}", "entry 1 (10.0.0.0/33) is not a prefix" },
+	{ "{\"type\":\"poll\",\"ts\":1,\"id\":\"00000000000000000000000000000000\",\"version\":1,\"routes\":[\"10.0.0.0/8\",\"10.0.0.0/08\"]}", "entry 1 (10.0.0.0/08) is not a prefix" },
+	{ "{\"type\":\"poll\",\"ts\":1,\"id\":\"00000000000000000000000000000000\",\"version\":1,\"routes\":[\"\\u0001/8\"]}", "entry 0 is not a prefix" },
+	{ "{\"type\":\"poll\",\"ts\":1,\"id\":\"00000000000000000000000000000000\",\"version\":1,\"routes\":[\"0.0.0.0/0\"]}", "entry 0 (0.0.0.0/0) is a default route" },
+	{ "{\"type\":\"poll\",\"ts\":1,\"id\":\"00000000000000000000000000000000\",\"version\":1,\"routes\":[\"10.0.0.0/8\",\"::/0\"]}", "entry 1 (::/0) is a default route" },
+	{ "{\"type\":\"poll\",\"ts\":1,\"id\":\"00000000000000000000000000000000\",\"version\":1,\"routes\":[\"100.64.1.0/24\"]}", "entry 0 (100.64.1.0/24) overlaps the mesh's own addresses" },
+	{ "{\"type\":\"poll\",\"ts\":1,\"id\":\"00000000000000000000000000000000\",\"version\":1,\"routes\":[\"fd77:6d65:7368::/64\"]}", "overlaps the mesh's own IPv6 prefix" },
+	{ "{\"type\":\"poll\",\"ts\":1,\"id\":\"00000000000000000000000000000000\",\"version\":1,\"routes\":[\"127.0.0.0/8\"]}", "overlaps loopback" },
+	{ "{\"type\":\"poll\",\"ts\":1,\"id\":\"00000000000000000000000000000000\",\"version\":1,\"routes\":[\"fe80::/64\"]}", "overlaps link-local" },
+	{ "{\"type\":\"poll\",\"ts\":1,\"id\":\"00000000000000000000000000000000\",\"version\":1,\"routes\":[\"239.0.0.0/8\"]}", "overlaps multicast" },
+	{ "{\"type\":\"poll\",\"ts\":1,\"id\":\"00000000000000000000000000000000\",\"version\":1,\"routes\":[\"10.0.0.0/8\",\"2001:DB8::/32\",\"2001:db8::/32\"]}", "entry 2 (2001:db8::/32) repeats entry 1" },
+	{ "{\"type\":\"poll\",\"ts\":1,\"id\":\"00000000000000000000000000000000\",\"version\":1,\"routes\":[\"10.0.0.0/16\",\"10.1.0.0/16\",\"10.2.0.0/16\",\"10.3.0.0/16\",\"10.4.0.0/16\",\"10.5.0.0/16\",\"10.6.0.0/16\",\"10.7.0.0/16\",\"10.8.0.0/16\",\"10.9.0.0/16\",\"10.10.0.0/16\",\"10.11.0.0/16\",\"10.12.0.0/16\",\"10.13.0.0/16\",\"10.14.0.0/16\",\"10.15.0.0/16\",\"10.16.0.0/16\"]}", "\"routes\" has too many entries (17, at most 16)" },
 	{ "{\"type\":\"register\",\"ts\":1,\"id\":\"00000000000000000000000000000000\",\"hostname\":\"h\",\"os\":\"l\",\"version\":\"v\"}", "missing field \"disco_key\"" },
 	{ "{\"type\":\"register\",\"ts\":1,\"id\":\"00000000000000000000000000000000\",\"disco_key\":\"abc\",\"hostname\":\"h\",\"os\":\"l\",\"version\":\"v\"}", "\"disco_key\" is not a key" },
 	{ "{\"type\":\"register\",\"ts\":1,\"id\":\"00000000000000000000000000000000\",\"disco_key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\",\"hostname\":\"h\",\"os\":\"l\",\"version\":\"v\"}", "all-zero key" },
@@ -338,6 +397,18 @@ static const struct {
 	{ "\"code\":\"home\"", "\"code\":\"Home!\"", "lowercase" },
 	{ "\"id\":900", "\"id\":1", "appears twice" },
 	{ "\"type\":\"netmap\"", "\"type\":\"register\"", "expected \"netmap\"" },
+	{ "\"routes\":[\"192.168.50.0/24\"", "\"routes\":[\"192.168.50.1/24\"",
+	  "peer 1: field \"routes\" entry 0 (192.168.50.1/24) is not a prefix" },
+	{ "\"routes\":[\"192.168.50.0/24\"", "\"routes\":[\"100.64.0.0/24\"",
+	  "peer 1: field \"routes\" entry 0 (100.64.0.0/24) overlaps the mesh's own addresses" },
+	{ "\"routes\":[\"192.168.50.0/24\"", "\"routes\":7,\"x\":[\"192.168.50.0/24\"",
+	  "field \"routes\" must be an array" },
+	{ "\"routes\":[\"192.168.50.0/24\",\"2001:db8:50::/48\"", "\"routes\":[\"192.168.50.0/24\",\"192.168.50.0/24\"",
+	  "entry 1 (192.168.50.0/24) repeats entry 0" },
+	{ "\"approved_routes\":[\"10.9.0.0/16\"", "\"approved_routes\":[\"0.0.0.0/0\"",
+	  "field \"approved_routes\" entry 0 (0.0.0.0/0) is a default route" },
+	{ "\"approved_routes\":[\"10.9.0.0/16\"", "\"approved_routes\":[\"ff00::/8\"",
+	  "field \"approved_routes\" entry 0 (ff00::/8) overlaps multicast" },
 };
 
 static char *replace(const char *text, const char *from, const char *to)
@@ -360,6 +431,8 @@ START_TEST(bad_netmap)
 
 	in.netmap.self.id = 1;
 	strcpy(in.netmap.self.name, "me");
+	ck_assert(wm_netmap_prefix_parse(&in.netmap.self.approved_routes[0], "10.9.0.0/16"));
+	in.netmap.self.n_approved_routes = 1;
 	in.netmap.peers = calloc(2, sizeof(*in.netmap.peers));
 	in.netmap.n_peers = 2;
 	peer_fixture(&in.netmap.peers[0], 2);
@@ -465,6 +538,7 @@ static Suite *msg_suite(void)
 
 	tcase_add_test(tc, register_roundtrip);
 	tcase_add_test(tc, poll_roundtrip);
+	tcase_add_test(tc, poll_routes_roundtrip);
 	tcase_add_test(tc, rotate_and_logout_roundtrip);
 	tcase_add_test(tc, register_response_roundtrip);
 	tcase_add_test(tc, netmap_roundtrip);
