@@ -313,7 +313,7 @@ static int node_change(int argc, char **argv, const char *cmd, int nargs)
 	if (ret)
 		return admin_db_error(s, "finding the node");
 	if (!strcmp(cmd, "nodes remove"))
-		ret = wm_store_node_delete(s, node.id);
+		ret = wm_store_node_delete(s, node.id, (int64_t)time(NULL));
 	else if (!strcmp(cmd, "nodes expire"))
 		ret = wm_store_node_expire(s, node.id, (int64_t)time(NULL));
 	else

@@ -87,6 +87,20 @@ static bool fresh_cache(struct wm_coord_api *a, int64_t must_know, bool force)
 
 /* --- endpoints -------------------------------------------------------------------------- */
 
+/* The node as its register and rotate answers describe it, as its netmaps do. false when
+ * answered with an error. */
+static bool fill_self(struct wm_coord_api *a, struct wm_coord_sconn *c,
+			struct wm_netmap_self *self, const struct wm_store_node *node)
+{
+	wm_coord_node_self(self, node);
+	if (wm_store_node_approved_routes(a->store, node->id, self->approved_routes,
+					  &self->n_approved_routes)) {
+		internal_error(a, c, "routes");
+		return false;
+	}
+	return true;
+}
+
 static void do_register(struct wm_coord_api *a, struct wm_coord_sconn *c,
 			const struct wm_coord_request *req, int64_t now)
 {
@@ -107,7 +121,8 @@ static void do_register(struct wm_coord_api *a, struct wm_coord_sconn *c,
 	}
 	a->wake(a->ctx, WM_COORD_WAKE_URGENT_S);
 	memcpy(resp.id, req->id, sizeof(resp.id));
-	wm_coord_node_self(&resp.self, &node);
+	if (!fill_self(a, c, &resp.self, &node))
+		return;
 	relays = wm_store_relays_get(a->store);
 	if (relays && wm_coord_relay_map_parse(&resp.relays, relays, strlen(relays), NULL, 0))
 		memset(&resp.relays, 0, sizeof(resp.relays));
@@ -144,7 +159,8 @@ static void do_rotate(struct wm_coord_api *a, struct wm_coord_sconn *c,
 	}
 	a->wake(a->ctx, WM_COORD_WAKE_URGENT_S);
 	memcpy(resp.id, req->id, sizeof(resp.id));
-	wm_coord_node_self(&resp.self, &node);
+	if (!fill_self(a, c, &resp.self, &node))
+		return;
 	text = wm_coord_register_resp_encode(&resp, WM_COORD_ROTATE);
 	answer_sealed(c, text, text ? strlen(text) : 0);
 }
@@ -180,7 +196,7 @@ static void do_logout(struct wm_coord_api *a, struct wm_coord_sconn *c,
 
 	if (!known_node(a, c, &node, now))
 		return;
-	if (wm_store_node_delete(a->store, node.id)) {
+	if (wm_store_node_delete(a->store, node.id, now)) {
 		internal_error(a, c, "logout");
 		return;
 	}
@@ -237,8 +253,7 @@ static void do_poll(struct wm_coord_api *a, struct wm_coord_sconn *c,
 
 	if (!known_node(a, c, &node, now))
 		return;
-	if (wm_store_node_polled(a->store, node.id, p->endpoints, p->n_endpoints, p->home_relay,
-				 now, &urgent, &lazy)) {
+	if (wm_store_node_polled(a->store, node.id, p, now, &urgent, &lazy)) {
 		internal_error(a, c, "poll");
 		return;
 	}

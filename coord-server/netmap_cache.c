@@ -34,7 +34,7 @@ void wm_coord_node_peer(struct wm_netmap_peer *out, const struct wm_store_node *
 	memcpy(out->disco_key, n->disco_key, WM_KEY_LEN);
 	out->ipv4.s_addr = htonl(n->ipv4);
 	wm_coord_ipv6_for(&out->ipv6, out->ipv4);
-	/* Its own /32 and /128 until access policy brings subnet routes. */
+	/* Its own /32 and /128; the subnet routes it serves are apart (routes, not allowed_ips). */
 	out->allowed_ips[0].family = AF_INET;
 	memcpy(out->allowed_ips[0].addr, &out->ipv4, 4);
 	out->allowed_ips[0].cidr = 32;
@@ -51,6 +51,30 @@ void wm_coord_node_peer(struct wm_netmap_peer *out, const struct wm_store_node *
 	out->expired = n->key_expiry && now >= n->key_expiry;
 }
 
+static int cmp_route_node(const void *key, const void *elem)
+{
+	int64_t id = *(const int64_t *)key, other = ((const struct wm_store_route *)elem)->node_id;
+
+	return id < other ? -1 : id > other;
+}
+
+size_t wm_coord_node_routes(const struct wm_store_route *routes, size_t n, int64_t id,
+			    bool served, struct wm_netmap_prefix out[WM_NETMAP_MAX_ROUTES])
+{
+	const struct wm_store_route *r = n ? bsearch(&id, routes, n, sizeof(*routes),
+						     cmp_route_node) : NULL;
+	size_t count = 0;
+
+	if (!r)
+		return 0;
+	while (r > routes && r[-1].node_id == id)
+		r--;
+	for (; r < routes + n && r->node_id == id && count < WM_NETMAP_MAX_ROUTES; r++)
+		if (r->advertised && r->approved && (!served || r->primary))
+			out[count++] = r->prefix;
+	return count;
+}
+
 static void free_frags(char **frag, size_t n)
 {
 	for (size_t i = 0; frag && i < n; i++)
@@ -63,6 +87,7 @@ void wm_coord_cache_free(struct wm_coord_cache *c)
 	free_frags(c->frag, c->n);
 	free(c->frag_len);
 	free(c->nodes);
+	free(c->routes);
 	free(c->relays);
 	wm_policy_free(c->policy);
 	free(c->policy_text);
@@ -135,6 +160,10 @@ int wm_coord_cache_rebuild(struct wm_coord_cache *c, struct wm_store *s, int64_t
 	ret = wm_store_nodes_load(s, &fresh.nodes, &fresh.n);
 	if (ret)
 		return ret;
+	if ((ret = wm_store_routes_load(s, &fresh.routes, &fresh.n_routes))) {
+		wm_coord_cache_free(&fresh);
+		return ret;
+	}
 	fresh.relays = checked_relays(s);
 	if ((ret = load_policy(&fresh, c, s, &reuse))) {
 		wm_coord_cache_free(&fresh);
@@ -146,6 +175,8 @@ int wm_coord_cache_rebuild(struct wm_coord_cache *c, struct wm_store *s, int64_t
 		goto nomem;
 	for (size_t i = 0; i < fresh.n; i++) {
 		wm_coord_node_peer(&peer, &fresh.nodes[i], now);
+		peer.n_routes = wm_coord_node_routes(fresh.routes, fresh.n_routes,
+						     fresh.nodes[i].id, true, peer.routes);
 		fresh.frag[i] = wm_coord_peer_encode(&peer);
 		if (!fresh.frag[i])
 			goto nomem;
@@ -205,6 +236,8 @@ char *wm_coord_cache_netmap(const struct wm_coord_cache *c, const struct wm_stor
 		wm_policy_visible(c->policy, self_idx, seen, (c->n + 63) / 64 + 1);
 	}
 	wm_coord_node_self(&self, node);
+	self.n_approved_routes = wm_coord_node_routes(c->routes, c->n_routes, node->id, false,
+						      self.approved_routes);
 	self_json = wm_coord_self_encode(&self);
 	if (!self_json) {
 		free(filter);

@@ -53,6 +53,19 @@ static const char *const migrations[] = {
 	"  created INTEGER NOT NULL,"
 	"  current INTEGER NOT NULL DEFAULT 0 CHECK (current IN (0, 1)));"
 	"CREATE UNIQUE INDEX policy_current ON policy (current) WHERE current = 1;",
+	/*
+	 * 2 -> 3: subnet routes (docs/routes.md): a row per prefix a node advertises or had
+	 * approved; prefix as wm_netmap_prefix_format() writes it; the election marks at most one
+	 * primary a prefix.
+	 */
+	"CREATE TABLE routes ("
+	"  node_id INTEGER NOT NULL REFERENCES nodes(id) ON DELETE CASCADE,"
+	"  prefix TEXT NOT NULL,"
+	"  advertised INTEGER NOT NULL DEFAULT 0 CHECK (advertised IN (0, 1)),"
+	"  approved INTEGER NOT NULL DEFAULT 0 CHECK (approved IN (0, 1)),"
+	"  is_primary INTEGER NOT NULL DEFAULT 0 CHECK (is_primary IN (0, 1)),"
+	"  PRIMARY KEY (node_id, prefix)) WITHOUT ROWID;"
+	"CREATE INDEX routes_prefix ON routes (prefix);",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == WM_STORE_SCHEMA_VERSION,

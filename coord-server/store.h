@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * wiremesh-coord's state in SQLite: schema versions and migrations, the server key, auth keys,
- * nodes, the relay map, the access policy with its history, and the netmap version. WAL mode,
+ * nodes, the relay map, the access policy with its history, subnet routes, and the netmap
+ * version. WAL mode,
  * foreign keys on, a busy timeout so that the admin commands and `serve` share the file. Every
  * change a netmap shows bumps the netmap version in the same transaction; a process that did
  * not make the change notices it through wm_store_changed(). Times are unix seconds, passed in.
@@ -17,7 +18,7 @@
 #include "coord-client/coord_msg.h"
 #include "coord-client/netmap.h"
 
-#define WM_STORE_SCHEMA_VERSION 2
+#define WM_STORE_SCHEMA_VERSION 3
 #define WM_STORE_NODE_KEY_LIFETIME (180 * 86400)	/* node keys expire after 180 days */
 #define WM_STORE_TAG_MAX 64
 #define WM_STORE_AUTHKEY_PREFIX "wmauth-"
@@ -128,10 +129,13 @@ int wm_store_node_find(struct wm_store *s, const char *which, struct wm_store_no
 /* All nodes, by id (malloc'd array in *out, count in *n). 0 or errno. */
 int wm_store_nodes_load(struct wm_store *s, struct wm_store_node **out, size_t *n);
 
-/* Records a poll: last_seen = now, online, endpoints, home relay. Sets *urgent or *lazy when
- * the version was bumped for a change peers must see soon / may see later (online). */
-int wm_store_node_polled(struct wm_store *s, int64_t id, const struct wm_endpoint *eps,
-			 size_t n_eps, int home_relay, int64_t now, bool *urgent, bool *lazy);
+/*
+ * Records a poll: last_seen = now, online, endpoints, home relay, the advertised routes (which
+ * replace the ones before). Sets *urgent or *lazy when the version was bumped for a change
+ * peers must see soon (endpoints, an approved route, a primary router) / may see later (online).
+ */
+int wm_store_node_polled(struct wm_store *s, int64_t id, const struct wm_coord_poll_req *p,
+			 int64_t now, bool *urgent, bool *lazy);
 
 /* last_seen = now for many nodes, in one transaction. */
 int wm_store_nodes_touch(struct wm_store *s, const int64_t *ids, size_t n, int64_t now);
@@ -145,10 +149,41 @@ int wm_store_nodes_touch(struct wm_store *s, const int64_t *ids, size_t n, int64
 int wm_store_sweep(struct wm_store *s, const int64_t *held, size_t n_held, int64_t now,
 		   int64_t since, int64_t grace, int64_t ephemeral_after);
 
-int wm_store_node_delete(struct wm_store *s, int64_t id);
+/* Removes the node and its routes (their primaries move on, judged at now). */
+int wm_store_node_delete(struct wm_store *s, int64_t id, int64_t now);
 /* -EEXIST when another node has the name, -EINVAL when it is not a DNS label. */
 int wm_store_node_rename(struct wm_store *s, int64_t id, const char *name);
 int wm_store_node_expire(struct wm_store *s, int64_t id, int64_t now);
+
+/* --- subnet routes (store_routes.c, docs/routes.md) --- */
+
+/* One prefix of one node: advertised by it now, approved by an administrator, and whether the
+ * node is the prefix's primary router (the one peers get it from). */
+struct wm_store_route {
+	int64_t node_id;
+	struct wm_netmap_prefix prefix;
+	bool advertised, approved, primary;
+};
+
+/* Every route, by node id then prefix (malloc'd array in *out). 0 or negative errno. */
+int wm_store_routes_load(struct wm_store *s, struct wm_store_route **out, size_t *n);
+
+/* One node's routes, by prefix. 0 or negative errno. */
+int wm_store_node_routes(struct wm_store *s, int64_t node_id, struct wm_store_route **out,
+			 size_t *n);
+
+/* The prefixes the node advertises and an administrator approved (its netmap's
+ * self.approved_routes), by prefix. 0 or negative errno. */
+int wm_store_node_approved_routes(struct wm_store *s, int64_t node_id,
+				  struct wm_netmap_prefix out[WM_NETMAP_MAX_ROUTES], size_t *n);
+
+/*
+ * Approves (or withdraws the approval of) a prefix on a node, re-elects the primaries at now and
+ * bumps the version. 0; -ENOENT when approving a prefix the node does not advertise, or
+ * unapproving one that is not approved; -EALREADY when it is approved already; negative errno.
+ */
+int wm_store_route_approve(struct wm_store *s, int64_t node_id,
+			   const struct wm_netmap_prefix *prefix, bool approve, int64_t now);
 
 /* --- access policy (store_policy.c) --- */
 

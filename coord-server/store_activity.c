@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* What nodes do over time: polls, presence, ephemeral nodes going away, keys expiring. */
+/* What nodes do over time: polls, presence, ephemeral nodes going away, keys expiring; and
+ * with them which router serves a subnet route. */
 #include "coord-server/store_int.h"
 
 #include <errno.h>
@@ -19,13 +20,13 @@ static void endpoints_text(char *out, size_t cap, const struct wm_endpoint *eps,
 	}
 }
 
-static int poll_locked(struct wm_store *s, int64_t id, const char *eps, int home_relay,
-		       int64_t now, bool *urgent, bool *lazy)
+static int poll_locked(struct wm_store *s, int64_t id, const struct wm_coord_poll_req *p,
+		       const char *eps, int64_t now, bool *urgent, bool *lazy)
 {
 	sqlite3_stmt *st = wm_store_prepare(s, "SELECT endpoints, home_relay, online FROM nodes "
 					       "WHERE id = ?");
-	bool moved, came_online;
-	int rc;
+	bool moved, came_online, served = false;
+	int rc, elected = 0;
 
 	if (!st)
 		return -EIO;
@@ -36,7 +37,7 @@ static int poll_locked(struct wm_store *s, int64_t id, const char *eps, int home
 		return rc == SQLITE_DONE ? -ENOENT : wm_store_fail(s, -EIO);
 	}
 	moved = strcmp((const char *)sqlite3_column_text(st, 0), eps) ||
-		sqlite3_column_int(st, 1) != home_relay;
+		sqlite3_column_int(st, 1) != p->home_relay;
 	came_online = !sqlite3_column_int(st, 2);
 	sqlite3_finalize(st);
 	st = wm_store_prepare(s, "UPDATE nodes SET endpoints = ?, home_relay = ?, online = 1, "
@@ -44,19 +45,24 @@ static int poll_locked(struct wm_store *s, int64_t id, const char *eps, int home
 	if (!st)
 		return -EIO;
 	sqlite3_bind_text(st, 1, eps, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(st, 2, home_relay);
+	sqlite3_bind_int(st, 2, p->home_relay);
 	sqlite3_bind_int64(st, 3, now);
 	sqlite3_bind_int64(st, 4, id);
 	rc = wm_store_step_done(s, st);
-	if (!rc && (moved || came_online))
+	if (!rc)
+		rc = wm_store_routes_advertise(s, id, p->routes, p->n_routes, &served);
+	/* Back online, or a route it serves came or went: a prefix may change hands. */
+	if (!rc && (came_online || served))
+		rc = wm_store_routes_elect(s, now, &elected);
+	if (!rc && (moved || came_online || served || elected))
 		rc = wm_store_bump(s);
-	*urgent = moved;
+	*urgent = moved || served || elected;
 	*lazy = came_online;
 	return rc;
 }
 
-int wm_store_node_polled(struct wm_store *s, int64_t id, const struct wm_endpoint *eps,
-			 size_t n_eps, int home_relay, int64_t now, bool *urgent, bool *lazy)
+int wm_store_node_polled(struct wm_store *s, int64_t id, const struct wm_coord_poll_req *p,
+			 int64_t now, bool *urgent, bool *lazy)
 {
 	char text[WM_NETMAP_MAX_ENDPOINTS * WM_ENDPOINT_STR_LEN];
 	int ret = wm_store_begin(s);
@@ -64,8 +70,8 @@ int wm_store_node_polled(struct wm_store *s, int64_t id, const struct wm_endpoin
 	*urgent = *lazy = false;
 	if (ret)
 		return ret;
-	endpoints_text(text, sizeof(text), eps, n_eps);
-	ret = poll_locked(s, id, text, home_relay, now, urgent, lazy);
+	endpoints_text(text, sizeof(text), p->endpoints, p->n_endpoints);
+	ret = poll_locked(s, id, p, text, now, urgent, lazy);
 	if (ret) {
 		wm_store_rollback(s);
 		return ret;
@@ -179,6 +185,9 @@ int wm_store_sweep(struct wm_store *s, const int64_t *held, size_t n_held, int64
 				 "DELETE FROM nodes WHERE id = ?", &changes);
 	if (!ret)
 		ret = count_expired(s, since, now, &changes);
+	/* Gone offline, removed or expired: their prefixes may go to another router. */
+	if (!ret && changes)
+		ret = wm_store_routes_elect(s, now, NULL);
 	if (!ret && changes)
 		ret = wm_store_bump(s);
 	if (ret) {

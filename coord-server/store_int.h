@@ -36,6 +36,23 @@ int wm_store_bump(struct wm_store *s);
 int wm_store_authkey_use(struct wm_store *s, const char *key, int64_t now,
 			 struct wm_store_authkey *out, struct wm_store_refusal *why);
 
+/*
+ * Inside the caller's transaction: re-elects every prefix's primary router (docs/routes.md,
+ * "The coordination server"): the primary stays while it is online; else the lowest online
+ * node id among the eligible routers (advertised, approved, key not expired at now); with none
+ * online, the primary while it is eligible, else the lowest eligible id. Adds the number of
+ * prefixes whose primary changed to *changes (may be NULL). 0 or negative errno.
+ */
+int wm_store_routes_elect(struct wm_store *s, int64_t now, int *changes);
+
+/*
+ * Inside the caller's transaction: the node now advertises exactly these n prefixes (checked
+ * by the codec). Approvals stay on prefixes it stops advertising; other rows of those go.
+ * *served_changed: an approved prefix started or stopped being advertised (netmaps change).
+ */
+int wm_store_routes_advertise(struct wm_store *s, int64_t id,
+			      const struct wm_netmap_prefix *routes, size_t n, bool *served_changed);
+
 /* Records the error text of the last failing call. Returns err. */
 int wm_store_fail(struct wm_store *s, int err);
 

@@ -310,8 +310,10 @@ static int register_locked(struct wm_store *s, const uint8_t key[WM_KEY_LEN],
 	ret = wm_store_authkey_use(s, req->auth_key, now, &ak, why);
 	if (ret)
 		return ret;
+	/* An expired router renewed: its approved routes count again. */
 	if (known)
-		ret = refresh_node(s, node, req, now + WM_STORE_NODE_KEY_LIFETIME);
+		ret = refresh_node(s, node, req, now + WM_STORE_NODE_KEY_LIFETIME) ?:
+		      wm_store_routes_elect(s, now, NULL);
 	else
 		ret = insert_node(s, key, req, &ak, now, &id) ?: wm_store_bump(s);
 	if (ret == -ENOSPC) {
@@ -394,8 +396,11 @@ int wm_store_node_rotate(struct wm_store *s, const uint8_t old_key[WM_KEY_LEN],
 
 /* --- admin changes ---------------------------------------------------------------------- */
 
-/* Runs one UPDATE/DELETE on node id with a version bump. 0, -ENOENT, -EEXIST, -EIO. */
-static int change_node(struct wm_store *s, sqlite3_stmt *st)
+/*
+ * Runs one UPDATE/DELETE on node id with a version bump, and when the node's eligibility as a
+ * router changes, an election of primaries at elect_at (0: none). 0, -ENOENT, -EEXIST, -EIO.
+ */
+static int change_node(struct wm_store *s, sqlite3_stmt *st, int64_t elect_at)
 {
 	int ret = wm_store_begin(s);
 
@@ -406,6 +411,8 @@ static int change_node(struct wm_store *s, sqlite3_stmt *st)
 	ret = wm_store_step_done(s, st);
 	if (!ret && sqlite3_changes(s->db) == 0)
 		ret = -ENOENT;
+	if (!ret && elect_at)
+		ret = wm_store_routes_elect(s, elect_at, NULL);
 	if (!ret)
 		ret = wm_store_bump(s);
 	if (ret) {
@@ -415,14 +422,15 @@ static int change_node(struct wm_store *s, sqlite3_stmt *st)
 	return wm_store_commit(s);
 }
 
-int wm_store_node_delete(struct wm_store *s, int64_t id)
+int wm_store_node_delete(struct wm_store *s, int64_t id, int64_t now)
 {
+	/* Its routes go with it (ON DELETE CASCADE). */
 	sqlite3_stmt *st = wm_store_prepare(s, "DELETE FROM nodes WHERE id = ?");
 
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
-	return change_node(s, st);
+	return change_node(s, st, now);
 }
 
 int wm_store_node_rename(struct wm_store *s, int64_t id, const char *name)
@@ -440,7 +448,7 @@ int wm_store_node_rename(struct wm_store *s, int64_t id, const char *name)
 		return -EIO;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 2, id);
-	return change_node(s, st);
+	return change_node(s, st, 0);
 }
 
 int wm_store_node_expire(struct wm_store *s, int64_t id, int64_t now)
@@ -451,5 +459,5 @@ int wm_store_node_expire(struct wm_store *s, int64_t id, int64_t now)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int64(st, 2, id);
-	return change_node(s, st);
+	return change_node(s, st, now);
 }

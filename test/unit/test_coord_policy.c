@@ -897,15 +897,16 @@ START_TEST(store_migrates_v1)
 	sqlite3 *db;
 	int64_t id;
 
-	/* A version 1 file (before policy): migrated in place on open. */
+	/* A version 1 file (before policy and routes): migrated in place on open. */
 	wm_store_close(s);
 	s = NULL;
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(db, "DROP TABLE policy; UPDATE schema_version SET version = 1",
+	ck_assert_int_eq(sqlite3_exec(db, "DROP TABLE routes; DROP TABLE policy; "
+				      "UPDATE schema_version SET version = 1",
 				      NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	ck_assert_msg(wm_store_open(&s, path, 1000, err, sizeof(err)) == 0, "%s", err);
-	ck_assert_int_eq(wm_store_schema_version(s), 2);
+	ck_assert_int_eq(wm_store_schema_version(s), WM_STORE_SCHEMA_VERSION);
 	ck_assert_int_eq(wm_store_policy_set(s, "{\"acls\":[]}", NOW, NULL, NULL, &id), 0);
 	ck_assert_int_eq(wm_store_policy_current(s, &cur), 0);
 	ck_assert_str_eq(cur.text, "{\"acls\":[]}");
@@ -948,7 +949,7 @@ START_TEST(cache_serves_policy)
 	char web_key[WM_STORE_AUTHKEY_LEN + 1], key[WM_STORE_AUTHKEY_LEN + 1], *text;
 	struct wm_coord_cache c = { 0 };
 	struct wm_coord_poll_resp r;
-	struct wm_endpoint ep;
+	struct wm_coord_poll_req poll = { 0 };
 	const struct wm_policy *compiled;
 	bool urgent, lazy;
 	sqlite3 *db;
@@ -990,8 +991,9 @@ START_TEST(cache_serves_policy)
 
 	/* Endpoints change: the compiled policy is kept; a rename recompiles it. */
 	compiled = c.policy;
-	ck_assert_int_eq(wm_endpoint_parse(&ep, "192.0.2.1:41641"), 0);
-	ck_assert_int_eq(wm_store_node_polled(s, 1, &ep, 1, 0, NOW, &urgent, &lazy), 0);
+	ck_assert_int_eq(wm_endpoint_parse(&poll.endpoints[0], "192.0.2.1:41641"), 0);
+	poll.n_endpoints = 1;
+	ck_assert_int_eq(wm_store_node_polled(s, 1, &poll, NOW, &urgent, &lazy), 0);
 	ck_assert_int_eq(wm_coord_cache_rebuild(&c, s, NOW, 2), 0);
 	ck_assert_ptr_eq(c.policy, compiled);
 	ck_assert_int_eq(wm_store_node_rename(s, 3, "laptop-2"), 0);
