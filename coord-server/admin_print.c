@@ -173,6 +173,110 @@ int wm_coord_print_authkeys(struct wm_store *s, bool json, int64_t now)
 	return ret;
 }
 
+static int cmp_node_id(const void *key, const void *elem)
+{
+	int64_t id = *(const int64_t *)key, other = ((const struct wm_store_node *)elem)->id;
+
+	return id < other ? -1 : id > other;
+}
+
+/* nodes as wm_store_nodes_load() gives them: by id. */
+static const struct wm_store_node *node_of(const struct wm_store_node *nodes, size_t n,
+					   int64_t id)
+{
+	return n ? bsearch(&id, nodes, n, sizeof(*nodes), cmp_node_id) : NULL;
+}
+
+static int cmp_route_prefix(const void *a, const void *b)
+{
+	const struct wm_store_route *x = a, *y = b;
+	int c = wm_netmap_prefix_cmp(&x->prefix, &y->prefix);
+
+	return c ? c : x->node_id < y->node_id ? -1 : x->node_id > y->node_id;
+}
+
+static const char *yes(bool b)
+{
+	return b ? "yes" : "no";
+}
+
+/* The rows, by prefix then node, as a table; *waiting counts those awaiting approval. */
+static void route_rows(const struct wm_store_route *r, size_t n, const struct wm_store_node *nodes,
+		       size_t n_nodes, size_t *waiting)
+{
+	char prefix[WM_NETMAP_PREFIX_TEXT_MAX];
+
+	printf("%-5s %-20s %-24s %-10s %-8s %s\n", "ID", "NODE", "PREFIX", "ADVERTISED",
+	       "APPROVED", "PRIMARY");
+	for (size_t i = 0; i < n; i++) {
+		const struct wm_store_node *node = node_of(nodes, n_nodes, r[i].node_id);
+
+		wm_netmap_prefix_format(&r[i].prefix, prefix, sizeof(prefix));
+		printf("%-5lld %-20s %-24s %-10s %-8s %s\n", (long long)r[i].node_id,
+		       node ? node->name : "?", prefix, yes(r[i].advertised), yes(r[i].approved),
+		       yes(r[i].primary));
+		*waiting += r[i].advertised && !r[i].approved;
+	}
+}
+
+static json_t *routes_json(const struct wm_store_route *r, size_t n,
+			   const struct wm_store_node *nodes, size_t n_nodes)
+{
+	char prefix[WM_NETMAP_PREFIX_TEXT_MAX];
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr && i < n; i++) {
+		const struct wm_store_node *node = node_of(nodes, n_nodes, r[i].node_id);
+
+		wm_netmap_prefix_format(&r[i].prefix, prefix, sizeof(prefix));
+		if (json_array_append_new(arr, json_pack("{sI ss ss sb sb sb sb}", "node_id",
+							 (json_int_t)r[i].node_id, "node",
+							 node ? node->name : "", "prefix", prefix,
+							 "advertised", r[i].advertised, "approved",
+							 r[i].approved, "primary", r[i].primary,
+							 "online", node && node->online))) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
+int wm_coord_print_routes(struct wm_store *s, bool json)
+{
+	struct wm_store_node *nodes = NULL;
+	struct wm_store_route *routes = NULL;
+	size_t n_nodes = 0, n = 0, waiting = 0;
+	json_t *arr;
+	int ret = wm_store_nodes_load(s, &nodes, &n_nodes);
+
+	if (!ret)
+		ret = wm_store_routes_load(s, &routes, &n);
+	if (ret) {
+		free(nodes);
+		return ret;
+	}
+	if (n)
+		qsort(routes, n, sizeof(*routes), cmp_route_prefix);
+	if (json) {
+		arr = routes_json(routes, n, nodes, n_nodes);
+		if (!arr || json_dumpf(arr, stdout, JSON_INDENT(2)) < 0)
+			ret = -ENOMEM;
+		printf("\n");
+		json_decref(arr);
+	} else {
+		route_rows(routes, n, nodes, n_nodes, &waiting);
+		if (!n)
+			printf("(no routes: a node offers them with wiremesh up --advertise-routes PREFIX,...)\n");
+		else if (waiting)
+			printf("(%zu route%s wait%s for approval: wiremesh-coord routes approve --db PATH NODE PREFIX)\n",
+			       waiting, waiting == 1 ? "" : "s", waiting == 1 ? "s" : "");
+	}
+	free(routes);
+	free(nodes);
+	return ret;
+}
+
 struct policy_print {
 	json_t *arr;
 	size_t count;

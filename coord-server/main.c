@@ -23,6 +23,8 @@ static void usage(FILE *f)
 		"  relays set FILE|get          the relay (DERP) map nodes receive\n"
 		"  policy check|set FILE|get|history|clear|explain\n"
 		"                               who may reach whom (docs/policy.md)\n"
+		"  routes list|approve|unapprove\n"
+		"                               subnet routes nodes offer (docs/routes.md)\n"
 		"  key                          the server's public key (hex), for ?key= in URLs\n"
 		"\n"
 		"Every command takes --db PATH and --help. The admin commands work while serve runs.\n");
@@ -54,6 +56,8 @@ int main(int argc, char **argv)
 		return wm_coord_admin_relays(argc - 1, argv + 1);
 	if (!strcmp(cmd, "policy"))
 		return wm_coord_admin_policy(argc - 1, argv + 1);
+	if (!strcmp(cmd, "routes"))
+		return wm_coord_admin_routes(argc - 1, argv + 1);
 	if (!strcmp(cmd, "key"))
 		return wm_coord_admin_key(argc - 1, argv + 1);
 	fprintf(stderr, "wiremesh-coord: unknown command '%s'\n", cmd);
