@@ -186,6 +186,39 @@ static bool is_relay_endpoint(const struct wm_endpoint *ep)
 	return wm_relays_is_relay_endpoint(ep, &region);
 }
 
+/*
+ * An address inside some peer's allowed IPs is routed into the mesh interface (mesh mode
+ * routes every allowed IP there), so it can never be a direct path: a router's LAN address,
+ * once this node accepts that LAN as a subnet route, would carry the disco pings through the
+ * tunnel itself, answer them, and then swallow the WireGuard packets sent to it.
+ */
+static bool routed_into_the_mesh(const struct wm_paths *ps, const struct wm_endpoint *ep)
+{
+	const struct wm_allowedips *a = &ps->node->dev->allowedips;
+	const uint8_t *v6;
+
+	if (ep->addr.sa.sa_family == AF_INET)
+		return wm_allowedips_lookup(a, AF_INET, (const uint8_t *)&ep->addr.in4.sin_addr);
+	if (ep->addr.sa.sa_family != AF_INET6)
+		return false;
+	v6 = ep->addr.in6.sin6_addr.s6_addr;
+	if (IN6_IS_ADDR_V4MAPPED(&ep->addr.in6.sin6_addr))
+		return wm_allowedips_lookup(a, AF_INET, v6 + 12);
+	return wm_allowedips_lookup(a, AF_INET6, v6);
+}
+
+/* Copies to out those of in[0..n) that may be direct paths; returns how many. */
+static size_t usable_candidates(const struct wm_paths *ps, const struct wm_endpoint *in, size_t n,
+				struct wm_endpoint *out)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++)
+		if (!routed_into_the_mesh(ps, &in[i]))
+			out[k++] = in[i];
+	return k;
+}
+
 static void enforce(struct wm_paths *ps, struct wm_mesh_peer *mp, struct wm_peer *wg, uint64_t now)
 {
 	struct wm_endpoint want, cur = wg->endpoint;
@@ -206,7 +239,7 @@ static void enforce(struct wm_paths *ps, struct wm_mesh_peer *mp, struct wm_peer
 		break;
 	}
 	if (wm_endpoint_is_set(&cur) && !wm_endpoint_equal(&cur, &mp->last_set) &&
-	    !is_relay_endpoint(&cur)) {
+	    !is_relay_endpoint(&cur) && !routed_into_the_mesh(ps, &cur)) {
 		/*
 		 * WireGuard roamed: authenticated packets came from a new direct address (the
 		 * peer's NAT rebound, or it found us first). Use it for a while, and find out
@@ -339,7 +372,8 @@ static void handle_disco(struct wm_paths *ps, struct wm_mesh_peer *mp, const str
 		pong.src = *from;
 		pong.src.src_ifindex = 0;
 		memset(&pong.src.src, 0, sizeof(pong.src.src));
-		wm_path_learn(&mp->path, from, WM_PATH_FROM_PING, now);
+		if (!routed_into_the_mesh(ps, from))
+			wm_path_learn(&mp->path, from, WM_PATH_FROM_PING, now);
 		send_disco(ps, mp, &pong, from, false);
 		break;
 	case WM_DISCO_PONG:
@@ -357,12 +391,17 @@ static void handle_disco(struct wm_paths *ps, struct wm_mesh_peer *mp, const str
 		reply_ping_result(mp, from, via_relay, region, latency);
 		tick_peer(ps, mp, now);
 		break;
-	case WM_DISCO_CALL_ME_MAYBE:
+	case WM_DISCO_CALL_ME_MAYBE: {
+		struct wm_endpoint usable[sizeof(msg->endpoints) / sizeof(msg->endpoints[0])];
+
 		if (!via_relay)
 			return;		/* only believed through the relay (spec §3.3) */
-		wm_path_call_me_maybe(&mp->path, msg->endpoints, msg->n_endpoints, now);
+		wm_path_call_me_maybe(&mp->path, usable,
+				      usable_candidates(ps, msg->endpoints, msg->n_endpoints, usable),
+				      now);
 		tick_peer(ps, mp, now);
 		break;
+	}
 	}
 	wm_node_rearm_timer(ps->node);
 }
@@ -458,6 +497,7 @@ void wm_paths_ping(struct wm_paths *ps, struct wm_mesh_peer *mp, struct wm_contr
 
 static void update_peer(struct wm_paths *ps, struct wm_mesh_peer *mp, const struct wm_netmap_peer *p)
 {
+	struct wm_endpoint usable[WM_NETMAP_MAX_ENDPOINTS];
 	bool new_disco = sodium_memcmp(mp->disco_key, p->disco_key, WM_KEY_LEN) != 0;
 
 	snprintf(mp->name, sizeof(mp->name), "%s", p->name);
@@ -475,7 +515,8 @@ static void update_peer(struct wm_paths *ps, struct wm_mesh_peer *mp, const stru
 	}
 	mp->home_relay = p->home_relay > 0 && p->home_relay <= 65535 ? (uint16_t)p->home_relay : 0;
 	mp->path.has_relay = relay_for_peer(ps, mp) != 0;
-	wm_path_set_candidates(&mp->path, WM_PATH_FROM_NETMAP, p->endpoints, p->n_endpoints);
+	wm_path_set_candidates(&mp->path, WM_PATH_FROM_NETMAP, usable,
+			       usable_candidates(ps, p->endpoints, p->n_endpoints, usable));
 }
 
 static void free_peer(struct wm_mesh_peer *mp)
