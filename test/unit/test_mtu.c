@@ -54,7 +54,8 @@ static size_t tcp_packet(uint8_t *b, int v, uint8_t flags, const uint8_t *opts, 
 	t[12] = (uint8_t)((tl / 4) << 4);
 	t[13] = flags;
 	wm_put_be16(t + 14, 64240);
-	memcpy(t + 20, opts, optlen);
+	if (optlen)
+		memcpy(t + 20, opts, optlen);
 	sum = v == 4 ? wm_checksum_pseudo(SRC4, DST4, 4, WM_IPPROTO_TCP, tl + payload)
 		     : wm_checksum_pseudo(SRC6, DST6, 16, WM_IPPROTO_TCP, tl + payload);
 	wm_put_be16(t + 16, (uint16_t)~wm_checksum_fold((uint64_t)sum +
