@@ -403,6 +403,27 @@ wm() {
 # coord_admin ARGS...: wiremesh-coord's admin commands on the scenario's database.
 coord_admin() { "$COORD_BIN" "$@" --db "$(db)"; }
 
+# start_hub: wiremesh-coord (on $HUB:$COORD_PORT) and wiremesh-relay (on $HUB:$RELAY_PORT, STUN
+# on 3478) in namespace $NS_HUB, logging to $WORKDIR; a relay map of that one relay, and a
+# reusable auth key in AUTHKEY. Sets COORD_PID and RELAY_PID.
+start_hub() {
+	ip netns exec "$NS_HUB" "$COORD_BIN" serve --db "$(db)" --plain \
+		--listen "$HUB:$COORD_PORT" -v >>"$WORKDIR/coord.log" 2>&1 &
+	COORD_PID=$!
+	STARTED_PIDS+=("$COORD_PID")
+	ip netns exec "$NS_HUB" "$RELAY_BIN" --plain --listen "$HUB:$RELAY_PORT" \
+		--stun "$HUB:3478" >"$WORKDIR/relay.log" 2>&1 &
+	RELAY_PID=$!
+	STARTED_PIDS+=("$RELAY_PID")
+	wait_for 5 n "$NS_HUB" curl -sf "http://$HUB:$COORD_PORT/health" &&
+		wait_for 5 n "$NS_HUB" curl -sf "http://$HUB:$RELAY_PORT/generate_204" || return 1
+	coord_admin relays set - <<-EOF || return 1
+	{"regions": [{"id": 1, "code": "hub", "name": "Hub",
+	  "relays": [{"url": "http://$HUB:$RELAY_PORT/derp", "stun": "$HUB:3478"}]}]}
+	EOF
+	AUTHKEY=$(coord_admin authkey create --reusable) && [[ $AUTHKEY == wmauth-* ]]
+}
+
 # status_query NODE EXPR: EXPR (python over NODE's status JSON s and its peers by name p)
 # printed; fails when it is false.
 status_query() {

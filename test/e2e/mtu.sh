@@ -34,7 +34,6 @@ set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-
 NS_SW=wmu-$RUN_ID-sw
 NS_HUB=wmu-$RUN_ID-hub
 HUB=192.0.2.100
@@ -91,24 +90,6 @@ create_topology() {
 	}
 	EOF
 	wait_for 5 n "$(ns_of a)" ping -n -q -c 1 -W 1 "$HUB"
-}
-
-start_servers() {
-	ip netns exec "$NS_HUB" "$COORD_BIN" serve --db "$(db)" --plain \
-		--listen "$HUB:$COORD_PORT" -v >>"$WORKDIR/coord.log" 2>&1 &
-	COORD_PID=$!
-	STARTED_PIDS+=("$COORD_PID")
-	ip netns exec "$NS_HUB" "$RELAY_BIN" --plain --listen "$HUB:$RELAY_PORT" \
-		--stun "$HUB:3478" >"$WORKDIR/relay.log" 2>&1 &
-	RELAY_PID=$!
-	STARTED_PIDS+=("$RELAY_PID")
-	wait_for 5 n "$NS_HUB" curl -sf "$URL/health" &&
-		wait_for 5 n "$NS_HUB" curl -sf "http://$HUB:$RELAY_PORT/generate_204" || return 1
-	coord_admin relays set - <<-EOF || return 1
-	{"regions": [{"id": 1, "code": "hub", "name": "Hub",
-	  "relays": [{"url": "http://$HUB:$RELAY_PORT/derp", "stun": "$HUB:3478"}]}]}
-	EOF
-	AUTHKEY=$(coord_admin authkey create --reusable) && [[ $AUTHKEY == wmauth-* ]]
 }
 
 # up NODE ARGS...: `wiremesh up` for NODE, logging verbosely to $WORKDIR/NODE.log.
@@ -307,7 +288,7 @@ are_built "mtu" "$WM_BIN" "$COORD_BIN" "$RELAY_BIN" || exit 0
 set_up_run
 RUN_START=$(now_ms)
 
-if ! create_topology >"$WORKDIR/setup.log" 2>&1 || ! start_servers >>"$WORKDIR/setup.log" 2>&1
+if ! create_topology >"$WORKDIR/setup.log" 2>&1 || ! start_hub >>"$WORKDIR/setup.log" 2>&1
 then
 	not_ok "mtu: namespaces, bridge, nftables, coordination server and relay"
 	indent <"$WORKDIR/setup.log"

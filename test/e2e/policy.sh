@@ -23,11 +23,12 @@ set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-
 NS_SW=wmp-$RUN_ID-sw
 NS_HUB=wmp-$RUN_ID-hub
 HUB=192.0.2.100
-URL=http://$HUB:8080
+COORD_PORT=8080
+RELAY_PORT=3340
+URL=http://$HUB:$COORD_PORT
 NODES=(web db laptop)
 declare -A ADDR=([web]=192.0.2.1 [db]=192.0.2.2 [laptop]=192.0.2.3)
 declare -A PORTS=([web]="80 22" [db]="5432 22" [laptop]="22")
@@ -60,21 +61,6 @@ create_topology() {
 	for node in "${NODES[@]}"; do
 		attach "$(ns_of "$node")" "${ADDR[$node]}" || return 1
 	done
-}
-
-start_servers() {
-	ip netns exec "$NS_HUB" "$COORD_BIN" serve --db "$(db)" --plain --listen "$HUB:8080" -v \
-		>>"$WORKDIR/coord.log" 2>&1 &
-	STARTED_PIDS+=($!)
-	ip netns exec "$NS_HUB" "$RELAY_BIN" --plain --listen "$HUB:3340" --stun "$HUB:3478" \
-		>"$WORKDIR/relay.log" 2>&1 &
-	STARTED_PIDS+=($!)
-	wait_for 5 n "$NS_HUB" curl -sf "$URL/health" || return 1
-	coord_admin relays set - <<-EOF || return 1
-	{"regions": [{"id": 1, "code": "hub", "name": "Hub",
-	  "relays": [{"url": "http://$HUB:3340/derp", "stun": "$HUB:3478"}]}]}
-	EOF
-	AUTHKEY=$(coord_admin authkey create --reusable) && [[ $AUTHKEY == wmauth-* ]]
 }
 
 up() {
@@ -282,7 +268,7 @@ RUN_START=$(now_ms)
 for_all
 write_policy1
 
-if ! create_topology >"$WORKDIR/setup.log" 2>&1 || ! start_servers >>"$WORKDIR/setup.log" 2>&1
+if ! create_topology >"$WORKDIR/setup.log" 2>&1 || ! start_hub >>"$WORKDIR/setup.log" 2>&1
 then
 	not_ok "policy: namespaces, coordination server and relay"
 	indent <"$WORKDIR/setup.log"

@@ -46,7 +46,6 @@ set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-
 NS_SW=wmr-$RUN_ID-sw
 NS_HUB=wmr-$RUN_ID-hub
 NS_LAN=wmr-$RUN_ID-lan
@@ -122,24 +121,6 @@ create_topology() {
 	wait_for 5 n "$(ns_of a)" ping -n -q -c 1 -W 1 "$HUB" &&
 		wait_for 5 n "$(ns_of b)" ping -n -q -c 1 -W 1 "$LAN_HOST" &&
 		wait_for 5 n "$(ns_of c)" ping -n -q -c 1 -W 1 "$LAN_HOST"
-}
-
-start_servers() {
-	ip netns exec "$NS_HUB" "$COORD_BIN" serve --db "$(db)" --plain \
-		--listen "$HUB:$COORD_PORT" -v >>"$WORKDIR/coord.log" 2>&1 &
-	COORD_PID=$!
-	STARTED_PIDS+=("$COORD_PID")
-	ip netns exec "$NS_HUB" "$RELAY_BIN" --plain --listen "$HUB:$RELAY_PORT" \
-		--stun "$HUB:3478" >"$WORKDIR/relay.log" 2>&1 &
-	RELAY_PID=$!
-	STARTED_PIDS+=("$RELAY_PID")
-	wait_for 5 n "$NS_HUB" curl -sf "$URL/health" &&
-		wait_for 5 n "$NS_HUB" curl -sf "http://$HUB:$RELAY_PORT/generate_204" || return 1
-	coord_admin relays set - <<-EOF || return 1
-	{"regions": [{"id": 1, "code": "hub", "name": "Hub",
-	  "relays": [{"url": "http://$HUB:$RELAY_PORT/derp", "stun": "$HUB:3478"}]}]}
-	EOF
-	AUTHKEY=$(coord_admin authkey create --reusable) && [[ $AUTHKEY == wmauth-* ]]
 }
 
 # The LAN host's web server; its log (stderr) names each client's address.
@@ -432,7 +413,7 @@ are_built "routes" "$WM_BIN" "$COORD_BIN" "$RELAY_BIN" || exit 0
 set_up_run
 RUN_START=$(now_ms)
 
-if ! create_topology >"$WORKDIR/setup.log" 2>&1 || ! start_servers >>"$WORKDIR/setup.log" 2>&1 ||
+if ! create_topology >"$WORKDIR/setup.log" 2>&1 || ! start_hub >>"$WORKDIR/setup.log" 2>&1 ||
 	! start_http >>"$WORKDIR/setup.log" 2>&1
 then
 	not_ok "routes: namespaces, bridges, coordination server, relay and h's web server"
