@@ -152,6 +152,10 @@ $(BUILD)/test/test_control: $(BUILD)/test/unit/test_control.o $(BUILD)/daemon/co
 		$(INPROC_OBJS) $(LIB)
 	$(call quiet,LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(DEPS_LIBS)
 
+$(BUILD)/test/test_routes: $(BUILD)/test/unit/test_routes.o $(BUILD)/daemon/routes.o \
+		$(BUILD)/daemon/snat.o $(INPROC_OBJS) $(LIB)
+	$(call quiet,LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(DEPS_LIBS)
+
 $(DEMO): $(BUILD)/test/demo.o $(INPROC_OBJS) $(LIB)
 	$(call quiet,LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPS_LIBS)
 
