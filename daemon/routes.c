@@ -55,7 +55,8 @@ int wm_routes_start(struct wm_routes *r, const char *ifname, const struct wm_rou
 		snprintf(err, errlen, "at most %d advertised routes", WM_NETMAP_MAX_ROUTES);
 		return -1;
 	}
-	memcpy(r->advertise, opt->advertise, opt->n_advertise * sizeof(*opt->advertise));
+	if (opt->n_advertise)
+		memcpy(r->advertise, opt->advertise, opt->n_advertise * sizeof(*opt->advertise));
 	r->n_advertise = opt->n_advertise;
 	r->accept = opt->accept;
 	r->snat = r->n_advertise && !opt->no_snat;
