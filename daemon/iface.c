@@ -44,17 +44,9 @@ static void del_route(const struct wm_iface *ifc, const struct wm_netmap_prefix 
 		wm_iface_log_failure(err, "remove the route", p->family, p->addr, p->cidr);
 }
 
-static int compare_prefixes(const void *pa, const void *pb)
+static int compare_prefixes(const void *a, const void *b)
 {
-	const struct wm_netmap_prefix *a = pa, *b = pb;
-	int c;
-
-	if (a->family != b->family)
-		return a->family < b->family ? -1 : 1;
-	c = memcmp(a->addr, b->addr, sizeof(a->addr));
-	if (c)
-		return c;
-	return (a->cidr > b->cidr) - (a->cidr < b->cidr);
+	return wm_netmap_prefix_cmp(a, b);
 }
 
 void wm_iface_sync_routes(const struct wm_iface *ifc, struct wm_netmap_prefix *old, size_t n_old,

@@ -48,7 +48,7 @@ static void apply_netmap(struct wm_mesh *m, const struct wm_netmap *nm)
 	}
 	wm_iface_set_addresses(&m->iface, &fresh.self);
 	apply_relays(m, &fresh.relays);
-	wm_mesh_apply_peers(m, &d, m->have_netmap ? &m->applied : NULL, &fresh);
+	wm_mesh_apply_peers(m, &d, &fresh);
 	wm_log_verbose("netmap %llu: %zu peer(s); %zu joined, %zu left, %zu changed",
 		       (unsigned long long)fresh.version, fresh.n_peers, d.n_added, d.n_removed,
 		       d.n_changed);
@@ -600,5 +600,8 @@ void wm_mesh_stop(struct wm_mesh *m)
 		wm_netmap_free(&m->applied);
 		m->have_netmap = false;
 	}
+	free(m->routed);
+	m->routed = NULL;
+	m->n_routed = 0;
 	m->node = NULL;
 }

@@ -77,6 +77,8 @@ struct wm_mesh {
 	struct wm_iface iface;		/* its addresses and routes */
 	struct wm_routes routes;	/* subnet routes, as router and as client */
 	bool routes_started;
+	struct wm_netmap_prefix *routed;	/* the interface's routes now, sorted (mesh_peers.c) */
+	size_t n_routed;
 
 	struct wm_endpoint candidates[WM_NETMAP_MAX_ENDPOINTS];
 	size_t n_candidates;
@@ -115,10 +117,10 @@ void wm_mesh_stop(struct wm_mesh *m);
 char *wm_mesh_status_json(struct wm_mesh *m);
 char *wm_mesh_ip_json(struct wm_mesh *m, const char *name);
 
-/* For apply_netmap: the diff d from old (NULL: none) to new, to the engine and routes
- * (mesh_peers.c). */
+/* For apply_netmap: the diff d (to the netmap new) to the engine, and new's routes to the
+ * interface (mesh_peers.c). */
 void wm_mesh_apply_peers(struct wm_mesh *m, const struct wm_netmap_diff *d,
-			 const struct wm_netmap *old, const struct wm_netmap *new);
+			 const struct wm_netmap *new);
 
 /* Serves one control request (mesh_control.c). */
 void wm_mesh_control_request(void *ctx, struct wm_control_conn *conn, const char *line);

@@ -46,19 +46,20 @@ static struct wm_netmap_prefix *routed_prefixes(struct wm_mesh *m, const struct 
 	return v;
 }
 
-static void sync_routes(struct wm_mesh *m, const struct wm_netmap *old, const struct wm_netmap *new)
+/* The interface's routes from the set applied last (m->routed) to new's, which is kept. */
+static void sync_routes(struct wm_mesh *m, const struct wm_netmap *new)
 {
-	static const struct wm_netmap none;
-	size_t n_old, n_new;
-	struct wm_netmap_prefix *vo = routed_prefixes(m, old ? old : &none, &n_old);
+	size_t n_new;
 	struct wm_netmap_prefix *vn = routed_prefixes(m, new, &n_new);
 
-	if (vo && vn)
-		wm_iface_sync_routes(&m->iface, vo, n_old, vn, n_new);
-	else
+	if (!vn) {
 		wm_log_error("out of memory: the interface's routes were not updated");
-	free(vo);
-	free(vn);
+		return;
+	}
+	wm_iface_sync_routes(&m->iface, m->routed, m->n_routed, vn, n_new);
+	free(m->routed);
+	m->routed = vn;
+	m->n_routed = n_new;
 }
 
 static void add_peer(struct wm_mesh *m, const struct wm_netmap_peer *p)
@@ -116,7 +117,7 @@ static void update_peer(struct wm_mesh *m, const struct wm_netmap_change *c)
 }
 
 void wm_mesh_apply_peers(struct wm_mesh *m, const struct wm_netmap_diff *d,
-			 const struct wm_netmap *old, const struct wm_netmap *new)
+			 const struct wm_netmap *new)
 {
 	size_t i;
 
@@ -126,5 +127,5 @@ void wm_mesh_apply_peers(struct wm_mesh *m, const struct wm_netmap_diff *d,
 		update_peer(m, &d->changed[i]);
 	for (i = 0; i < d->n_added; i++)
 		add_peer(m, d->added[i]);
-	sync_routes(m, old, new);
+	sync_routes(m, new);
 }

@@ -7,12 +7,6 @@
 
 #include "common/log.h"
 
-static bool same_prefix(const struct wm_netmap_prefix *a, const struct wm_netmap_prefix *b)
-{
-	return a->family == b->family && a->cidr == b->cidr &&
-	       !memcmp(a->addr, b->addr, a->family == AF_INET ? 4 : 16);
-}
-
 static bool has_family(const struct wm_netmap_prefix *v, size_t n, int family)
 {
 	size_t i;
@@ -108,7 +102,7 @@ json_t *wm_routes_json(const struct wm_routes *r, const struct wm_netmap_self *s
 		bool approved = false;
 
 		for (k = 0; self && k < self->n_approved_routes; k++)
-			approved = approved || same_prefix(&self->approved_routes[k], &r->advertise[i]);
+			approved = approved || !wm_netmap_prefix_cmp(&self->approved_routes[k], &r->advertise[i]);
 		wm_netmap_prefix_format(&r->advertise[i], text, sizeof(text));
 		json_array_append_new(adv, json_pack("{ss sb}", "prefix", text, "approved",
 						     approved));
@@ -155,7 +149,7 @@ int wm_routes_parse_list(const char *text, struct wm_netmap_prefix *out, size_t 
 			return -1;
 		}
 		for (size_t k = 0; k < *n; k++)
-			if (same_prefix(&out[k], &out[*n])) {
+			if (!wm_netmap_prefix_cmp(&out[k], &out[*n])) {
 				snprintf(err, errlen, "'%s' is given twice", item);
 				return -1;
 			}
