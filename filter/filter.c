@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "filter/dest.h"
 #include "filter/match.h"
 #include "filter/pkt.h"
 
@@ -25,7 +26,7 @@ struct reach_peer {
 };
 
 struct wm_filter {
-	struct wm_match *match;
+	struct wm_dest *dest;
 	struct wm_filter_rule *rules;
 	size_t n_rules;
 	struct reach_peer *reach;
@@ -177,25 +178,25 @@ static int parse_ports(struct parser *ps, const json_t *v, const char *at,
 	return 0;
 }
 
-static int parse_src(struct parser *ps, const json_t *v, const char *at, struct wm_filter_rule *r)
+/* A list of prefixes ("src" or "dst"), "*" standing for both families' everything. */
+static int parse_prefixes(struct parser *ps, const json_t *v, const char *at, const char *name,
+			  const struct wm_filter_prefix **list, size_t *count)
 {
 	struct wm_filter_prefix *out = ps->f->prefixes + ps->n_prefixes;
 	size_t i, n = 0;
 	bool host_bits;
 	json_t *e;
 
-	if (!v)
-		return fail(ps, "%s: \"src\" is missing", at);
 	if (!json_is_array(v))
-		return fail(ps, "%s.src: must be an array of prefixes", at);
+		return fail(ps, "%s.%s: must be an array of prefixes", at, name);
 	if (json_array_size(v) > WM_FILTER_MAX_SRC)
-		return fail(ps, "%s.src: %zu prefixes, at most %d", at, json_array_size(v),
+		return fail(ps, "%s.%s: %zu prefixes, at most %d", at, name, json_array_size(v),
 			    WM_FILTER_MAX_SRC);
 	json_array_foreach(v, i, e) {
 		const char *s = json_string_value(e);
 
 		if (!s)
-			return fail(ps, "%s.src[%zu]: must be a string", at, i);
+			return fail(ps, "%s.%s[%zu]: must be a string", at, name, i);
 		if (!strcmp(s, "*")) {
 			memset(&out[n], 0, 2 * sizeof(*out));
 			out[n++].family = AF_INET;
@@ -203,14 +204,38 @@ static int parse_src(struct parser *ps, const json_t *v, const char *at, struct 
 			continue;
 		}
 		if (!parse_cidr(s, &out[n], &host_bits))
-			return fail(ps, "%s.src[%zu]: \"%.64s\" %s", at, i, s,
+			return fail(ps, "%s.%s[%zu]: \"%.64s\" %s", at, name, i, s,
 				    host_bits ? "has bits set past its prefix length"
 					      : "is not an address or prefix");
 		n++;
 	}
-	r->src = out;
-	r->n_src = n;
+	*list = out;
+	*count = n;
 	ps->n_prefixes += n;
+	return 0;
+}
+
+static int parse_src(struct parser *ps, const json_t *v, const char *at, struct wm_filter_rule *r)
+{
+	if (!v)
+		return fail(ps, "%s: \"src\" is missing", at);
+	return parse_prefixes(ps, v, at, "src", &r->src, &r->n_src);
+}
+
+/*
+ * "dst": the destinations the rule opens. Absent (a server from before destinations) means any;
+ * present, it must name something: an empty list would read as "any" to the matcher.
+ */
+static int parse_dst(struct parser *ps, const json_t *v, const char *at, struct wm_filter_rule *r)
+{
+	int ret;
+
+	if (!v)
+		return 0;
+	if ((ret = parse_prefixes(ps, v, at, "dst", &r->dst, &r->n_dst)))
+		return ret;
+	if (!r->n_dst)
+		return fail(ps, "%s.dst: must name at least one prefix", at);
 	return 0;
 }
 
@@ -226,12 +251,13 @@ static int parse_rule(struct parser *ps, const json_t *o, const char *at, bool r
 	if (!json_is_object(o))
 		return fail(ps, "%s: must be an object", at);
 	json_object_foreach((json_t *)o, key, v) {
-		if (!reach && strcmp(key, "src") && strcmp(key, "proto") && strcmp(key, "ports") &&
-		    strcmp(key, "acl"))
+		if (!reach && strcmp(key, "src") && strcmp(key, "dst") && strcmp(key, "proto") &&
+		    strcmp(key, "ports") && strcmp(key, "acl"))
 			return fail(ps, "%s: unknown field \"%.32s\"", at, key);
 	}
 	if ((ret = parse_proto(ps, json_object_get(o, "proto"), at, &r->proto)) ||
 	    (!reach && (ret = parse_src(ps, json_object_get(o, "src"), at, r))) ||
+	    (!reach && (ret = parse_dst(ps, json_object_get(o, "dst"), at, r))) ||
 	    (ret = parse_ports(ps, json_object_get(o, "ports"), at, r)))
 		return ret;
 	v = json_object_get(o, "acl");
@@ -318,6 +344,7 @@ static int size_pools(struct parser *ps, const json_t *rules, const json_t *reac
 
 	json_array_foreach(rules, i, r) {
 		ps->cap_prefixes += 2 * json_array_size(json_object_get(r, "src"));
+		ps->cap_prefixes += 2 * json_array_size(json_object_get(r, "dst"));
 		ps->cap_ranges += json_array_size(json_object_get(r, "ports"));
 	}
 	if (json_is_object(reach))
@@ -360,7 +387,7 @@ static int parse_filter(struct parser *ps, const json_t *root)
 	f->n_rules = n;
 	if ((ret = parse_reach(ps, reach)))
 		return ret;
-	return wm_match_build(&f->match, f->rules, f->n_rules);
+	return wm_dest_build(&f->dest, f->rules, f->n_rules);
 }
 
 int wm_filter_parse(struct wm_filter **out, const char *text, size_t len, char *err, size_t errlen)
@@ -400,7 +427,7 @@ void wm_filter_free(struct wm_filter *f)
 {
 	if (!f)
 		return;
-	wm_match_free(f->match);
+	wm_dest_free(f->dest);
 	free(f->rules);
 	free(f->reach);
 	free(f->reach_rules);
@@ -426,8 +453,8 @@ static bool related(const struct wm_filter *f, struct wm_conntrack *ct, const st
 		return false;
 	if (ct && wm_conntrack_sent(ct, &q, now))
 		return true;
-	return wm_match_lookup(f->match, q.family, q.dst, wm_match_class_of(q.family, q.proto),
-			       q.sport);
+	return wm_dest_lookup(f->dest, q.family, q.dst, q.src, wm_match_class_of(q.family, q.proto),
+			      q.sport);
 }
 
 enum wm_filter_verdict wm_filter_inbound(const struct wm_filter *f, struct wm_conntrack *ct,
@@ -454,7 +481,7 @@ enum wm_filter_verdict wm_filter_inbound(const struct wm_filter *f, struct wm_co
 	c = wm_match_class_of(p.family, p.proto);
 	if (ct && wm_conntrack_inbound(ct, &p, now))
 		r = WM_FILTER_OK_FLOW;
-	else if (wm_match_lookup(f->match, p.family, p.src, c, p.dport))
+	else if (wm_dest_lookup(f->dest, p.family, p.src, p.dst, c, p.dport))
 		r = WM_FILTER_OK_RULE;
 	else if (wm_pkt_is_icmp_error(&p))
 		r = related(f, ct, &p, pkt, now) ? WM_FILTER_OK_RELATED : WM_FILTER_DROP_UNRELATED;
@@ -468,14 +495,14 @@ out:
 	return r < WM_FILTER_DROP_NO_RULE ? WM_FILTER_ACCEPT : WM_FILTER_DROP;
 }
 
-bool wm_filter_allows(const struct wm_filter *f, int family, const uint8_t *addr, uint8_t proto,
-		      uint16_t port)
+bool wm_filter_allows(const struct wm_filter *f, int family, const uint8_t *addr,
+		      const uint8_t *dst, uint8_t proto, uint16_t port)
 {
 	if (!f)
 		return true;
 	if (family != AF_INET && family != AF_INET6)
 		return false;
-	return wm_match_lookup(f->match, family, addr, wm_match_class_of(family, proto), port);
+	return wm_dest_lookup(f->dest, family, addr, dst, wm_match_class_of(family, proto), port);
 }
 
 const char *wm_filter_reason_name(enum wm_filter_reason r)
@@ -504,19 +531,10 @@ const struct wm_filter_rule *wm_filter_rules(const struct wm_filter *f, size_t *
 	return f ? f->rules : NULL;
 }
 
-static bool prefix_covers(const struct wm_filter_prefix *p, int family, const uint8_t *addr)
-{
-	size_t full = p->len / 8, rest = p->len % 8;
-
-	if (p->family != family || memcmp(p->addr, addr, full))
-		return false;
-	return !rest || !((p->addr[full] ^ addr[full]) & (uint8_t)(0xff << (8 - rest)));
-}
-
 static bool src_covers(const struct wm_filter_rule *r, int family, const uint8_t *addr)
 {
 	for (size_t j = 0; addr && j < r->n_src; j++)
-		if (prefix_covers(&r->src[j], family, addr))
+		if (wm_filter_prefix_covers(&r->src[j], family, addr))
 			return true;
 	return false;
 }

@@ -16,7 +16,8 @@
  *      datagrams that were dropped. The cost: fragments arriving before their first fragment
  *      are dropped (the tunnel keeps a peer's packets in order, so this is rare);
  *   3. a packet of a flow this node started (conntrack.h) passes;
- *   4. a packet a rule allows passes: its source in the rule's src prefixes and, by proto,
+ *   4. a packet a rule allows passes: its source in the rule's src prefixes, its destination in
+ *      the rule's dst prefixes (a rule without dst: any destination) and, by proto,
  *      "tcp"/"udp" with the destination port in the rule's ranges, "icmp" for ICMP in IPv4 and
  *      ICMPv6 in IPv6 (any type), "*" for anything (ports ignored);
  *   5. an ICMP error (v4 unreachable, time exceeded, parameter problem; v6 unreachable, packet
@@ -41,7 +42,7 @@
 /* Bounds of a packet_filter (docs/policy.md, "the compiled filter"). */
 #define WM_FILTER_TEXT_MAX (1 << 20)
 #define WM_FILTER_MAX_RULES 4096
-#define WM_FILTER_MAX_SRC 64		/* src prefixes per rule */
+#define WM_FILTER_MAX_SRC 64		/* src (and dst) prefixes per rule */
 #define WM_FILTER_MAX_PORT_RANGES 64	/* port ranges per rule */
 #define WM_FILTER_MAX_REACH 65536	/* "reach" entries over all peers */
 
@@ -87,9 +88,10 @@ enum wm_filter_verdict wm_filter_inbound(const struct wm_filter *f, struct wm_co
 					 const uint8_t *pkt, size_t len, uint64_t now,
 					 enum wm_filter_reason *why);
 
-/* Whether a rule lets addr (4 or 16 bytes by family) send proto (IANA number) to port. */
-bool wm_filter_allows(const struct wm_filter *f, int family, const uint8_t *addr, uint8_t proto,
-		      uint16_t port);
+/* Whether a rule lets addr (4 or 16 bytes by family) send proto (IANA number) to port at dst
+ * (same family; NULL: at any destination a rule opens). */
+bool wm_filter_allows(const struct wm_filter *f, int family, const uint8_t *addr,
+		      const uint8_t *dst, uint8_t proto, uint16_t port);
 
 const char *wm_filter_reason_name(enum wm_filter_reason r);
 

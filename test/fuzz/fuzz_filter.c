@@ -140,11 +140,14 @@ static void as_policy(const uint8_t *data, size_t size)
 		CHECK(n <= WM_FILTER_MAX_RULES && (n == 0 || rules));
 		for (size_t i = 0; i < n; i++)
 			CHECK(rules[i].n_src <= 2 * WM_FILTER_MAX_SRC &&
+			      rules[i].n_dst <= 2 * WM_FILTER_MAX_SRC &&
 			      rules[i].n_ports <= WM_FILTER_MAX_PORT_RANGES);
 		CHECK(wm_filter_rules_for_source(f, AF_INET, a4, idx, 4) <= n);
 		CHECK(wm_filter_rules_for_source(f, AF_INET6, a6, idx, 4) <= n);
 		wm_filter_reach(f, 2, &n);
-		wm_filter_allows(f, AF_INET, a4, WM_IPPROTO_TCP, 22);
+		wm_filter_allows(f, AF_INET, a4, NULL, WM_IPPROTO_TCP, 22);
+		CHECK(!wm_filter_allows(f, AF_INET6, a6, a6, WM_IPPROTO_UDP, 53) ||
+		      wm_filter_allows(f, AF_INET6, a6, NULL, WM_IPPROTO_UDP, 53));
 		/* The input is also a packet for this filter. */
 		judge(f, NULL, data, size, 0);
 		wm_filter_free(f);

@@ -674,15 +674,19 @@ static struct wm_filter *served_filter(const struct wm_policy *p, size_t i, char
 	return f;
 }
 
-static bool node_allows(const struct wm_filter *f, const struct wm_store_node *from, int family,
-			uint8_t proto, uint16_t port)
+/* Whether f (the filter of node to) lets from reach to's own address in family. */
+static bool node_allows(const struct wm_filter *f, const struct wm_store_node *from,
+			const struct wm_store_node *to, int family, uint8_t proto, uint16_t port)
 {
-	struct in_addr a4 = { .s_addr = htonl(from->ipv4) };
-	struct in6_addr a6;
+	struct in_addr a4 = { .s_addr = htonl(from->ipv4) }, b4 = { .s_addr = htonl(to->ipv4) };
+	struct in6_addr a6, b6;
 
 	wm_coord_ipv6_for(&a6, a4);
-	return family == AF_INET ? wm_filter_allows(f, AF_INET, (const uint8_t *)&a4, proto, port)
-				 : wm_filter_allows(f, AF_INET6, a6.s6_addr, proto, port);
+	wm_coord_ipv6_for(&b6, b4);
+	return family == AF_INET
+		       ? wm_filter_allows(f, AF_INET, (const uint8_t *)&a4, (const uint8_t *)&b4,
+					  proto, port)
+		       : wm_filter_allows(f, AF_INET6, a6.s6_addr, b6.s6_addr, proto, port);
 }
 
 /* The served policy's invariants (p compiled against nodes); the filters' texts into texts. */
@@ -697,8 +701,8 @@ static void check_served(const struct wm_policy *p, const char *file, char *text
 		struct wm_filter *f = served_filter(p, i, &texts[i]);
 
 		if (i == web) {
-			v4 = node_allows(f, &nodes[laptop], AF_INET, 6, 80);
-			v6 = node_allows(f, &nodes[laptop], AF_INET6, 6, 80);
+			v4 = node_allows(f, &nodes[laptop], &nodes[web], AF_INET, 6, 80);
+			v6 = node_allows(f, &nodes[laptop], &nodes[web], AF_INET6, 6, 80);
 		}
 		wm_filter_free(f);
 		vis[i] = 0;

@@ -249,7 +249,7 @@ START_TEST(test_parse_null)
 	/* No policy: everything passes, even what would not parse. */
 	expect(NULL, NULL, &k, 0, WM_FILTER_OK_NO_POLICY);
 	ck_assert_int_eq(judge_raw(NULL, NULL, (const uint8_t *)"x", 1, 0), WM_FILTER_OK_NO_POLICY);
-	ck_assert(wm_filter_allows(NULL, AF_INET, (const uint8_t *)"\1\2\3\4", 6, 22));
+	ck_assert(wm_filter_allows(NULL, AF_INET, (const uint8_t *)"\1\2\3\4", NULL, 6, 22));
 	wm_filter_free(NULL);
 }
 END_TEST
@@ -341,18 +341,18 @@ START_TEST(test_parse_lenient)
 	ck_assert_uint_eq(r[0].src[1].len, 128);
 	ck_assert_uint_eq(r[3].n_ports, 0);	/* ports mean nothing for icmp and "*" */
 	addr(4, "100.64.0.9", a);
-	ck_assert(wm_filter_allows(f, AF_INET, a, 6, 1));
+	ck_assert(wm_filter_allows(f, AF_INET, a, NULL, 6, 1));
 	addr(4, "100.64.0.10", a);
-	ck_assert(!wm_filter_allows(f, AF_INET, a, 6, 1));	/* tcp with no ports: nothing */
+	ck_assert(!wm_filter_allows(f, AF_INET, a, NULL, 6, 1));	/* tcp with no ports: nothing */
 	addr(4, "100.64.0.11", a);
-	ck_assert(wm_filter_allows(f, AF_INET, a, 1, 0));
+	ck_assert(wm_filter_allows(f, AF_INET, a, NULL, 1, 0));
 	addr(4, "100.64.0.12", a);
-	ck_assert(wm_filter_allows(f, AF_INET, a, 6, 8));	/* "*" ignores ports */
+	ck_assert(wm_filter_allows(f, AF_INET, a, NULL, 6, 8));	/* "*" ignores ports */
 	wm_filter_free(f);
 
 	f = policy("{'rules': []}");	/* a policy allowing nothing */
 	addr(4, "100.64.0.9", a);
-	ck_assert(!wm_filter_allows(f, AF_INET, a, 6, 1));
+	ck_assert(!wm_filter_allows(f, AF_INET, a, NULL, 6, 1));
 	ck_assert_ptr_null(wm_filter_reach(f, 1, &n));
 	wm_filter_free(f);
 }
@@ -404,7 +404,11 @@ static const struct bad_case bad_cases[] = {
 	{ "{'rules': [{'src': [], 'proto': 'icmp', 'ports': [[9, 1]]}]}", "reversed range" },
 	{ "{'rules': [{'src': [], 'proto': '*', 'acl': 'x'}]}", "rules[0].acl: must be" },
 	{ "{'rules': [{'src': [], 'proto': '*', 'acl': -1}]}", "rules[0].acl: must be" },
-	{ "{'rules': [{'src': [], 'proto': '*', 'dst': ['x']}]}", "rules[0]: unknown field \"dst\"" },
+	{ "{'rules': [{'src': [], 'proto': '*', 'dest': ['x']}]}", "rules[0]: unknown field \"dest\"" },
+	{ "{'rules': [{'src': [], 'proto': '*', 'dst': ['x']}]}", "rules[0].dst[0]: \"x\" is not" },
+	{ "{'rules': [{'src': [], 'proto': '*', 'dst': []}]}", "rules[0].dst: must name at least" },
+	{ "{'rules': [{'src': [], 'proto': '*', 'dst': '10.0.0.0/8'}]}", "rules[0].dst: must be an array" },
+	{ "{'rules': [{'src': [], 'proto': '*', 'dst': ['10.0.0.1/8']}]}", "rules[0].dst[0]: \"10.0.0.1/8\" has bits" },
 	{ "{'rules': [{'src': [], 'proto': '*'}, {'src': [], 'proto': 'tcp', "
 	  "'ports': [[1, 2], [3, 4], [6, 5]]}]}", "rules[1].ports[2]: reversed range [6, 5]" },
 	{ "{'rules': [], 'reach': []}", "reach: must be an object" },
@@ -559,11 +563,74 @@ START_TEST(test_match_table)
 		uint8_t a[16];
 
 		addr(c->v, c->src, a);
-		ck_assert_msg(wm_filter_allows(f, c->v == 4 ? AF_INET : AF_INET6, a, c->proto,
+		ck_assert_msg(wm_filter_allows(f, c->v == 4 ? AF_INET : AF_INET6, a, NULL, c->proto,
 					       c->port) == c->want,
 			      "case %zu: %s proto %u port %u: want %d", i, c->src, c->proto, c->port,
 			      c->want);
 	}
+	wm_filter_free(f);
+}
+END_TEST
+
+/*
+ * Destinations: a router's rules open its own address, one subnet behind it (to another source
+ * and port) and, as an exit node, the internet; each rule opens only its own destinations.
+ */
+static const char *const routed =
+	"{'rules': ["
+	"{'src': ['100.64.0.2/32'], 'dst': ['100.64.0.1/32', 'fd77::1:1/128'], 'proto': 'tcp',"
+	" 'ports': [[22, 22]]},"
+	"{'src': ['100.64.0.3/32'], 'dst': ['192.168.50.0/24'], 'proto': 'tcp', 'ports': [[80, 80]]},"
+	"{'src': ['100.64.0.2/32'], 'dst': ['192.168.50.0/24'], 'proto': 'icmp', 'ports': []},"
+	"{'src': ['100.64.0.4/32'], 'dst': ['8.0.0.0/7', '2000::/3'], 'proto': '*', 'ports': []},"
+	"{'src': ['100.64.0.5/32'], 'proto': 'udp', 'ports': [[53, 53]]}]}";
+
+static const struct dst_case {
+	const char *src, *dst;
+	uint8_t proto;
+	uint16_t port;
+	bool want;
+} dst_cases[] = {
+	{ "100.64.0.2", "100.64.0.1", 6, 22, true },
+	{ "100.64.0.2", "192.168.50.7", 6, 22, false },	/* port 22 opens the router only */
+	{ "100.64.0.3", "192.168.50.7", 6, 80, true },
+	{ "100.64.0.3", "192.168.51.7", 6, 80, false },	/* outside the routed prefix */
+	{ "100.64.0.3", "100.64.0.1", 6, 80, false },	/* the subnet rule does not open the router */
+	{ "100.64.0.2", "192.168.50.7", 1, 0, true },
+	{ "100.64.0.3", "192.168.50.7", 1, 0, false },
+	{ "100.64.0.4", "9.9.9.9", 17, 443, true },
+	{ "100.64.0.4", "10.1.1.1", 17, 443, false },	/* not in its internet prefixes */
+	{ "100.64.0.4", "100.64.0.1", 6, 22, false },
+	{ "100.64.0.5", "203.0.113.9", 17, 53, true },	/* no dst: any destination */
+	{ "100.64.0.5", "100.64.0.1", 17, 54, false },
+};
+
+START_TEST(test_match_destinations)
+{
+	struct wm_filter *f = policy(routed);
+	uint8_t a[16], d[16];
+
+	for (size_t i = 0; i < sizeof(dst_cases) / sizeof(dst_cases[0]); i++) {
+		const struct dst_case *c = &dst_cases[i];
+		struct pk k = {
+			.v = 4, .src = c->src, .dst = c->dst, .proto = c->proto, .sport = 40000,
+			.dport = c->port, .flags = WM_TCP_SYN, .type = c->proto == 1 ? 8 : 0,
+			.payload = 10,
+		};
+		enum wm_filter_reason got = judge(f, NULL, &k, 0);
+
+		addr(4, c->src, a);
+		addr(4, c->dst, d);
+		ck_assert_msg((got == WM_FILTER_OK_RULE) == c->want, "case %zu: %s -> %s proto %u port %u: got %s",
+			      i, c->src, c->dst, c->proto, c->port, wm_filter_reason_name(got));
+		ck_assert_msg(wm_filter_allows(f, AF_INET, a, d, c->proto, c->port) == c->want,
+			      "case %zu: wm_filter_allows", i);
+		/* Without a destination, what some rule opens somewhere. */
+		ck_assert(wm_filter_allows(f, AF_INET, a, NULL, c->proto, c->port) >= c->want);
+	}
+	addr(6, "2001:db8::5", d);
+	addr(6, "fd77::1:1", a);
+	ck_assert(!wm_filter_allows(f, AF_INET6, a, d, 6, 22));
 	wm_filter_free(f);
 }
 END_TEST
@@ -743,7 +810,7 @@ START_TEST(test_match_random_oracle)
 				port = (uint16_t)rnd(&seed);
 			}
 			want = oracle(rules, n, family, a, proto, port);
-			got = wm_filter_allows(f, family, a, proto, port);
+			got = wm_filter_allows(f, family, a, NULL, proto, port);
 			hits += want;
 			if (got != want)
 				ck_abort_msg("round %d query %d: proto %u port %u: got %d want %d",
@@ -1379,6 +1446,7 @@ static Suite *filter_suite(void)
 	suite_add_tcase(s, tp);
 	tcase_add_test(tm, test_match_table);
 	tcase_add_test(tm, test_match_packets);
+	tcase_add_test(tm, test_match_destinations);
 	tcase_add_test(tm, test_match_random_oracle);
 	tcase_set_timeout(tm, 120);	/* the naive oracle, under the sanitizers */
 	suite_add_tcase(s, tm);
