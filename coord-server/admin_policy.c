@@ -37,7 +37,9 @@ int wm_coord_policy_compile(void *ctx, struct wm_store *s)
 {
 	struct wm_coord_policy_job *job = ctx;
 	struct wm_store_node *nodes = NULL;
+	struct wm_store_route *routes = NULL;
 	struct tag_list tags = { 0 };
+	size_t n_routes = 0;
 	int ret;
 
 	wm_policy_free(job->pol);
@@ -46,6 +48,7 @@ int wm_coord_policy_compile(void *ctx, struct wm_store *s)
 	if (ret)
 		return ret;
 	if ((ret = wm_store_nodes_load(s, &nodes, &job->n_nodes)) ||
+	    (ret = wm_store_routes_load(s, &routes, &n_routes)) ||
 	    (ret = wm_store_authkey_list(s, collect_tag, &tags)))
 		goto out;
 	if (tags.oom) {
@@ -53,8 +56,9 @@ int wm_coord_policy_compile(void *ctx, struct wm_store *s)
 		snprintf(job->err, sizeof(job->err), "out of memory");
 		goto out;
 	}
-	ret = wm_policy_compile(job->pol, nodes, job->n_nodes, (const char *const *)tags.v, tags.n,
-				job->strict, job->err, sizeof(job->err));
+	ret = wm_policy_compile(job->pol, nodes, job->n_nodes, routes, n_routes,
+				(const char *const *)tags.v, tags.n, job->strict, job->err,
+				sizeof(job->err));
 	if (!ret && job->tests)
 		ret = wm_policy_run_tests(job->pol, job->err, sizeof(job->err));
 out:
@@ -62,6 +66,7 @@ out:
 		free(tags.v[i]);
 	free(tags.v);
 	free(nodes);
+	free(routes);
 	return ret;
 }
 
@@ -72,13 +77,19 @@ int wm_coord_policy_recheck(void *ctx, struct wm_store *s)
 {
 	struct wm_coord_policy_job *job = ctx;
 	struct wm_store_node *nodes;
-	size_t n;
+	struct wm_store_route *routes = NULL;
+	size_t n, n_routes = 0;
 	bool same;
 	int ret = wm_store_nodes_load(s, &nodes, &n);
 
 	if (ret)
 		return ret;
-	same = wm_policy_same_nodes(job->pol, nodes, n);
+	if ((ret = wm_store_routes_load(s, &routes, &n_routes))) {
+		free(nodes);
+		return ret;
+	}
+	same = wm_policy_same_nodes(job->pol, nodes, n, routes, n_routes);
 	free(nodes);
+	free(routes);
 	return same ? 0 : wm_coord_policy_compile(job, s);
 }

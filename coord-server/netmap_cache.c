@@ -124,13 +124,15 @@ static int load_policy(struct wm_coord_cache *fresh, const struct wm_coord_cache
 		return ret;
 	fresh->policy_text = sp.text;
 	if (old->policy && !strcmp(old->policy_text, sp.text) &&
-	    wm_policy_same_nodes(old->policy, fresh->nodes, fresh->n)) {
+	    wm_policy_same_nodes(old->policy, fresh->nodes, fresh->n, fresh->routes,
+				 fresh->n_routes)) {
 		*reuse = true;
 		return 0;
 	}
 	ret = wm_policy_parse(&fresh->policy, sp.text, strlen(sp.text), err, sizeof(err));
 	if (!ret)
-		ret = wm_policy_compile(fresh->policy, fresh->nodes, fresh->n, NULL, 0, false, err,
+		ret = wm_policy_compile(fresh->policy, fresh->nodes, fresh->n, fresh->routes,
+					fresh->n_routes, NULL, 0, false, err,
 					sizeof(err));
 	/* It was checked when set; what fails now is a hand-edited database: deny everything. */
 	if (ret && ret != -ENOMEM) {
@@ -140,7 +142,8 @@ static int load_policy(struct wm_coord_cache *fresh, const struct wm_coord_cache
 		wm_policy_free(fresh->policy);
 		ret = wm_policy_parse(&fresh->policy, DENY_ALL, strlen(DENY_ALL), NULL, 0);
 		if (!ret)
-			ret = wm_policy_compile(fresh->policy, fresh->nodes, fresh->n, NULL, 0,
+			ret = wm_policy_compile(fresh->policy, fresh->nodes, fresh->n, fresh->routes,
+						fresh->n_routes, NULL, 0,
 						false, NULL, 0);
 	}
 	return ret;

@@ -209,6 +209,9 @@ static int parse_acl(struct wm_policy *p, struct pol_acl *acl, const json_t *o, 
 		if (ret)
 			return ret;
 		acl->n_src++;
+		if (acl->src[i].kind == AL_INTERNET)
+			return pol_fail(err, errlen, "%s: autogroup:internet is a destination only (traffic from the internet comes through no exit node)",
+				    where);
 	}
 	for (size_t i = 0; i < json_array_size(dst); i++) {
 		struct pol_dst *d = &acl->dst[i];
@@ -287,9 +290,9 @@ static int parse_test(struct wm_policy *p, struct pol_test *t, const json_t *o, 
 	snprintf(where, sizeof(where), "tests[%zu].src", idx);
 	if ((ret = pol_alias_parse(p, &t->src, json_string_value(src), where, err, errlen)))
 		return ret;
-	if (t->src.kind == AL_ALL)
-		return pol_fail(err, errlen, "%s: \"*\" cannot be a test's source: name a node, tag, group or address",
-			    where);
+	if (t->src.kind == AL_ALL || t->src.kind == AL_INTERNET)
+		return pol_fail(err, errlen, "%s: \"%s\" cannot be a test's source: name a node, tag, group or address",
+			    where, t->src.text);
 	if (t->src.kind == AL_PREFIX &&
 	    t->src.pfx.cidr != (t->src.pfx.family == AF_INET ? 32 : 128))
 		return pol_fail(err, errlen, "%s: a test's source must be one address, not the prefix \"%s\"",
@@ -336,7 +339,8 @@ static int parse_array(struct wm_policy *p, const json_t *v, bool acls, char *er
 
 static int parse_top(struct wm_policy *p, const json_t *o, char *err, size_t errlen)
 {
-	static const char *const keys[] = { "groups", "tags", "hosts", "acls", "tests", NULL };
+	static const char *const keys[] = { "groups", "tags", "hosts", "acls", "tests",
+					    "autoApprovers", NULL };
 	const char *key;
 	json_t *v;
 	int ret;
@@ -347,7 +351,7 @@ static int parse_top(struct wm_policy *p, const json_t *o, char *err, size_t err
 		for (int i = 0; keys[i]; i++)
 			ok |= !strcmp(key, keys[i]);
 		if (!ok)
-			return pol_fail(err, errlen, "unknown top-level key \"%.60s\" (known: groups, tags, hosts, acls, tests)",
+			return pol_fail(err, errlen, "unknown top-level key \"%.60s\" (known: groups, tags, hosts, acls, tests, autoApprovers)",
 				    key);
 	}
 	if (!json_object_get(o, "acls"))
@@ -362,6 +366,8 @@ static int parse_top(struct wm_policy *p, const json_t *o, char *err, size_t err
 	if ((ret = parse_array(p, json_object_get(o, "acls"), true, err, errlen)))
 		return ret;
 	if ((v = json_object_get(o, "tests")) && (ret = parse_array(p, v, false, err, errlen)))
+		return ret;
+	if ((v = json_object_get(o, "autoApprovers")) && (ret = pol_auto_parse(p, v, err, errlen)))
 		return ret;
 	return 0;
 }
@@ -452,6 +458,7 @@ void wm_policy_free(struct wm_policy *p)
 		free(t->accept);
 		free(t->deny);
 	}
+	pol_auto_free(p);
 	free(p->hosts);
 	free(p->groups);
 	free(p->tagdefs);

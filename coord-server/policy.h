@@ -51,7 +51,8 @@ void wm_policy_free(struct wm_policy *p);
 
 /*
  * Resolves the policy against nodes (their names, addresses and auth-key tags are copied, so
- * the array may go away afterwards; node i here is index i in every call below). strict (the
+ * the array may go away afterwards; node i here is index i in every call below) and the routes
+ * they may serve (routes: the approved ones that are advertised count). strict (the
  * admin's check): a node name that is no node, a tag that no node, auth key (known_tags) or
  * "tags" entry carries, a host named like a node, or a node whose filter would exceed the
  * bounds is an error. Otherwise (serving a policy already in force) unknown names match
@@ -59,13 +60,14 @@ void wm_policy_free(struct wm_policy *p);
  * 0, -EBADMSG (err), -ENOMEM.
  */
 int wm_policy_compile(struct wm_policy *p, const struct wm_store_node *nodes, size_t n,
+		      const struct wm_store_route *routes, size_t n_routes,
 		      const char *const *known_tags, size_t n_known, bool strict, char *err,
 		      size_t errlen);
 
-/* Whether nodes has the same ids, names, addresses and tags, in order, as the last compile
- * (then the compiled policy can serve them as is). */
+/* Whether nodes has the same ids, names, addresses and tags, in order, and routes the same
+ * approved routes, as the last compile (then the compiled policy can serve them as is). */
 bool wm_policy_same_nodes(const struct wm_policy *p, const struct wm_store_node *nodes,
-			  size_t n);
+			  size_t n, const struct wm_store_route *routes, size_t n_routes);
 
 /* The packet_filter JSON of node (compact, malloc'd), or NULL when out of memory. *truncated
  * says whether rules had to be left out to keep within the bounds (they deny, never allow). */
@@ -88,6 +90,14 @@ int wm_policy_run_tests(const struct wm_policy *p, char *err, size_t errlen);
  */
 int wm_policy_explain(struct wm_policy *p, const char *src, const char *dst,
 		      enum wm_policy_proto proto, char **out, char *err, size_t errlen);
+
+/*
+ * Whether the policy's "autoApprovers" approve route (a subnet prefix, or 0.0.0.0/0 or ::/0 of
+ * an exit node) when node advertises it: a "routes" entry whose prefix holds route names the
+ * node (by name, tag or group), or for a default route the "exitNode" list does.
+ */
+bool wm_policy_auto_approves(const struct wm_policy *p, size_t node,
+			     const struct wm_netmap_prefix *route);
 
 /* Counts, for messages. */
 size_t wm_policy_n_acls(const struct wm_policy *p);

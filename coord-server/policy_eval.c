@@ -126,7 +126,179 @@ static void put_proto_ports(struct sbuf *b, enum wm_policy_proto proto,
 	sb_put(b, "}", 1);
 }
 
-/* Rules whose destination is node: per ACL naming it, its source chunks × port chunks. */
+/*
+ * The destinations an ACL opens on a node, each becoming rules of its own with the ports its
+ * entries give it: the node itself (the entries that name it), everything ("*"), the public
+ * internet (autogroup:internet, on an exit node), and the subnets a prefix entry overlaps (one
+ * target per entry). Kept apart so a port opened on the router does not open its LAN.
+ */
+enum target_kind {
+	T_SELF,
+	T_ALL,
+	T_INTERNET,
+	T_SUBNET,
+};
+
+struct target {
+	enum target_kind kind;
+	const struct pol_dst *entry;	/* T_SUBNET */
+};
+
+static void put_prefix(struct sbuf *b, const struct wm_netmap_prefix *pfx, bool first)
+{
+	char text[WM_NETMAP_PREFIX_TEXT_MAX];
+
+	wm_netmap_prefix_format(pfx, text, sizeof(text));
+	sb_puts(b, first ? "\"" : ",\"");
+	sb_puts(b, text);
+	sb_put(b, "\"", 1);
+}
+
+/* "dst":[…], for target t of node (its prefixes are the narrower of entry and route). */
+static void put_dst(struct sbuf *b, const struct wm_policy *p, size_t node,
+		    const struct target *t)
+{
+	const struct pol_node *n = &p->nodes[node];
+	const struct wm_netmap_prefix *net;
+	struct wm_netmap_prefix own;
+	bool first = true;
+
+	sb_puts(b, "\"dst\":[");
+	switch (t->kind) {
+	case T_ALL:
+		sb_puts(b, "\"*\"");
+		break;
+	case T_SELF:
+		own = (struct wm_netmap_prefix){ .family = AF_INET, .cidr = 32 };
+		memcpy(own.addr, n->v4, 4);
+		put_prefix(b, &own, true);
+		own = (struct wm_netmap_prefix){ .family = AF_INET6, .cidr = 128 };
+		memcpy(own.addr, n->v6, 16);
+		put_prefix(b, &own, false);
+		break;
+	case T_INTERNET:
+		for (int f = 0; f < 2; f++) {
+			size_t k = (f ? n->exit6 : n->exit4) ? pol_internet(f ? AF_INET6 : AF_INET, &net) : 0;
+
+			for (size_t i = 0; i < k; i++, first = false)
+				put_prefix(b, &net[i], first);
+		}
+		break;
+	case T_SUBNET:
+		for (size_t r = 0; r < n->n_routes; r++) {
+			const struct wm_netmap_prefix *rt = &n->routes[r], *pfx = &t->entry->a.pfx;
+
+			if (pol_prefix_contains(pfx, rt->family, rt->addr) && pfx->cidr <= rt->cidr)
+				put_prefix(b, rt, first);
+			else if (pol_prefix_contains(rt, pfx->family, pfx->addr) && rt->cidr <= pfx->cidr)
+				put_prefix(b, pfx, first);
+			else
+				continue;
+			first = false;
+		}
+		break;
+	}
+	sb_put(b, "],", 2);
+}
+
+/* Whether entry d gives ports to target t of node. */
+static bool entry_serves(const struct wm_policy *p, size_t node, const struct pol_dst *d,
+			 const struct target *t)
+{
+	switch (t->kind) {
+	case T_SELF:
+		return d->a.kind != AL_ALL && pol_alias_has(p, &d->a, node);
+	case T_ALL:
+		return d->a.kind == AL_ALL;
+	case T_INTERNET:
+		return d->a.kind == AL_INTERNET;
+	case T_SUBNET:
+		return d == t->entry;
+	}
+	return false;
+}
+
+/* The ports of target t (merged into out); false when no entry of acl serves it. */
+static bool target_ports(const struct wm_policy *p, size_t node, const struct pol_acl *acl,
+			 const struct target *t, struct pol_range *out, size_t *np)
+{
+	bool any = false;
+
+	*np = 0;
+	for (size_t j = 0; j < acl->n_dst; j++) {
+		const struct pol_dst *d = &acl->dst[j];
+
+		if (!entry_serves(p, node, d, t))
+			continue;
+		any = true;
+		for (size_t k = 0; k < d->n_ports && *np < p->max_ports; k++)
+			out[(*np)++] = d->ports[k];
+	}
+	*np = pol_ranges_merge(out, *np);
+	return any;
+}
+
+/* The targets acl has on node (room for 3 + n_dst). */
+static size_t acl_targets(const struct wm_policy *p, size_t node, const struct pol_acl *acl,
+			  struct target *out)
+{
+	const struct pol_node *n = &p->nodes[node];
+	size_t k = 0;
+
+	out[k++] = (struct target){ T_SELF, NULL };
+	out[k++] = (struct target){ T_ALL, NULL };
+	if (n->exit4 || n->exit6)
+		out[k++] = (struct target){ T_INTERNET, NULL };
+	for (size_t j = 0; n->n_routes && j < acl->n_dst; j++) {
+		const struct pol_alias *a = &acl->dst[j].a;
+
+		if (a->kind == AL_PREFIX && pol_dst_has(p, a, node))
+			out[k++] = (struct target){ T_SUBNET, &acl->dst[j] };
+	}
+	return k;
+}
+
+/* One target's rules: its source chunks × port chunks. false when the bounds are reached. */
+static bool put_target(const struct wm_policy *p, size_t node, size_t i, const struct target *t,
+		       struct sbuf *b, struct pol_range *ports, size_t *rules, bool *truncated)
+{
+	const struct pol_acl *acl = &p->acls[i];
+	size_t np = 0, parts = 1;
+
+	if (!target_ports(p, node, acl, t, ports, &np))
+		return true;
+	if (has_ports(acl->proto))
+		parts = (np + WM_POLICY_RULE_PORTS_MAX - 1) / WM_POLICY_RULE_PORTS_MAX;
+	else
+		np = 0;
+	for (size_t c = 0; c < acl->n_chunks; c++) {
+		for (size_t k = 0; k < parts; k++) {
+			size_t mark = b->len, first = k * WM_POLICY_RULE_PORTS_MAX;
+			size_t cnt = np - first;
+
+			if (cnt > WM_POLICY_RULE_PORTS_MAX)
+				cnt = WM_POLICY_RULE_PORTS_MAX;
+			if (*rules == WM_POLICY_MAX_RULES) {
+				*truncated = true;
+				return false;
+			}
+			sb_puts(b, *rules ? ",{\"src\":" : "{\"src\":");
+			sb_put(b, acl->chunk[c], acl->chunk_len[c]);
+			sb_put(b, ",", 1);
+			put_dst(b, p, node, t);
+			put_proto_ports(b, acl->proto, ports + first, np ? cnt : 0, i);
+			if (b->len + TAIL_RESERVE > WM_PACKET_FILTER_MAX) {
+				b->len = mark;
+				*truncated = true;
+				return false;
+			}
+			(*rules)++;
+		}
+	}
+	return true;
+}
+
+/* Rules for traffic through node: per ACL that names it or something behind it, per target. */
 static void put_rules(const struct wm_policy *p, size_t node, struct sbuf *b,
 		      struct pol_range *ports, bool *truncated)
 {
@@ -134,38 +306,22 @@ static void put_rules(const struct wm_policy *p, size_t node, struct sbuf *b,
 
 	for (size_t i = 0; i < p->n_acls; i++) {
 		const struct pol_acl *acl = &p->acls[i];
-		size_t np = 0, parts = 1;
+		struct target *t;
+		size_t n;
+		bool more = true;
 
 		if (!pol_bit(acl->dst_nodes, node))
 			continue;
-		if (has_ports(acl->proto)) {
-			np = pol_acl_ports(p, acl, node, ports, p->max_ports);
-			parts = (np + WM_POLICY_RULE_PORTS_MAX - 1) / WM_POLICY_RULE_PORTS_MAX;
+		if (!(t = malloc((acl->n_dst + 3) * sizeof(*t)))) {
+			b->oom = true;
+			return;
 		}
-		for (size_t c = 0; c < acl->n_chunks; c++) {
-			for (size_t k = 0; k < parts; k++) {
-				size_t mark = b->len, first = k * WM_POLICY_RULE_PORTS_MAX;
-				size_t cnt = np - first;
-
-				if (cnt > WM_POLICY_RULE_PORTS_MAX)
-					cnt = WM_POLICY_RULE_PORTS_MAX;
-
-				if (rules == WM_POLICY_MAX_RULES) {
-					*truncated = true;
-					return;
-				}
-				sb_puts(b, rules ? ",{\"src\":" : "{\"src\":");
-				sb_put(b, acl->chunk[c], acl->chunk_len[c]);
-				sb_put(b, ",", 1);
-				put_proto_ports(b, acl->proto, ports + first, np ? cnt : 0, i);
-				if (b->len + TAIL_RESERVE > WM_PACKET_FILTER_MAX) {
-					b->len = mark;
-					*truncated = true;
-					return;
-				}
-				rules++;
-			}
-		}
+		n = acl_targets(p, node, acl, t);
+		for (size_t k = 0; k < n && more; k++)
+			more = put_target(p, node, i, &t[k], b, ports, &rules, truncated);
+		free(t);
+		if (!more)
+			return;
 	}
 }
 
@@ -286,11 +442,26 @@ static bool applies(const struct wm_policy *p, size_t i, size_t node, const stru
 	       (acl->proto == WM_POLICY_ANY || acl->proto == proto) && acl_from(acl, s);
 }
 
+/* Whether some dst entry of acl opens daddr on node (whatever its ports). */
+static bool opens_anything(const struct wm_policy *p, const struct pol_acl *acl, size_t node,
+			   int family, const uint8_t *daddr)
+{
+	struct pol_range one;
+
+	for (size_t j = 0; j < acl->n_dst; j++) {
+		const struct pol_acl single = { .dst = &acl->dst[j], .n_dst = 1 };
+
+		if (pol_acl_ports_at(p, &single, node, family, daddr, &one, 1))
+			return true;
+	}
+	return false;
+}
+
 /* The first ACL letting s reach node over proto on a port of want (any port when icmp), with
  * the port in *port; -1 when none does. */
-static int first_allowing(const struct wm_policy *p, size_t node, const struct source *s,
-			  enum wm_policy_proto proto, const struct pol_dst *want,
-			  struct pol_range *scratch, long *port)
+static int first_allowing(const struct wm_policy *p, size_t node, const uint8_t *daddr,
+			  const struct source *s, enum wm_policy_proto proto,
+			  const struct pol_dst *want, struct pol_range *scratch, long *port)
 {
 	for (size_t i = 0; i < p->n_acls; i++) {
 		size_t np;
@@ -298,9 +469,12 @@ static int first_allowing(const struct wm_policy *p, size_t node, const struct s
 		if (!applies(p, i, node, s, proto))
 			continue;
 		*port = want->ports[0].lo;
+		if (!opens_anything(p, &p->acls[i], node, s->family, daddr))
+			continue;
 		if (!has_ports(proto) || p->acls[i].proto == WM_POLICY_ANY)
 			return (int)i;
-		np = pol_acl_ports(p, &p->acls[i], node, scratch, p->max_ports);
+		np = pol_acl_ports_at(p, &p->acls[i], node, s->family, daddr, scratch,
+				      p->max_ports);
 		for (size_t a = 0; a < np; a++)
 			for (size_t w = 0; w < want->n_ports; w++) {
 				uint16_t lo = scratch[a].lo > want->ports[w].lo ? scratch[a].lo
@@ -323,9 +497,9 @@ struct ranges {
 
 /* The first port of want that no ACL lets s reach on node over proto, or -1 when all are
  * allowed (for icmp: -1 when any ACL allows it); -2 when out of memory. */
-static long first_denied(const struct wm_policy *p, size_t node, const struct source *s,
-			 enum wm_policy_proto proto, const struct pol_dst *want,
-			 struct pol_range *scratch, struct ranges *all)
+static long first_denied(const struct wm_policy *p, size_t node, const uint8_t *daddr,
+			 const struct source *s, enum wm_policy_proto proto,
+			 const struct pol_dst *want, struct pol_range *scratch, struct ranges *all)
 {
 	size_t a = 0;
 
@@ -335,9 +509,12 @@ static long first_denied(const struct wm_policy *p, size_t node, const struct so
 
 		if (!applies(p, i, node, s, proto))
 			continue;
+		np = pol_acl_ports_at(p, &p->acls[i], node, s->family, daddr, scratch,
+				      p->max_ports);
+		if (!np && !opens_anything(p, &p->acls[i], node, s->family, daddr))
+			continue;
 		if (!has_ports(proto) || p->acls[i].proto == WM_POLICY_ANY)
 			return -1;
-		np = pol_acl_ports(p, &p->acls[i], node, scratch, p->max_ports);
 		if (all->n + np > all->cap) {
 			size_t cap = (all->n + np) * 2;
 			struct pol_range *grown = realloc(all->r, cap * sizeof(*grown));
@@ -395,30 +572,57 @@ struct work {
 	struct ranges all;
 };
 
+/*
+ * Where entry e's traffic from s goes on node d: d's own address of s's family when e names d,
+ * else e's address when it is behind d (a subnet d routes, the internet through it); NULL when
+ * d is not a destination of e for s.
+ */
+static const uint8_t *test_destination(const struct wm_policy *p, const struct pol_dst *e,
+				       size_t d, const struct source *s)
+{
+	const struct pol_node *n = &p->nodes[d];
+
+	if (pol_alias_has(p, &e->a, d))
+		return s->family == AF_INET ? n->v4 : n->v6;
+	if (e->a.kind == AL_PREFIX && e->a.pfx.family == s->family &&
+	    pol_behind(p, d, s->family, e->a.pfx.addr))
+		return e->a.pfx.addr;
+	return NULL;
+}
+
 static int run_entry(const struct wm_policy *p, const struct pol_test *t, size_t ti,
 		     const struct pol_dst *e, size_t ei, bool accept, struct work *wk,
 		     size_t n_src, char *err, size_t errlen)
 {
 	const char *list = accept ? "accept" : "deny";
 	size_t pairs = 0, dsts = 0;
-	char addr[INET6_ADDRSTRLEN], port_text[24] = "";
+	char addr[INET6_ADDRSTRLEN], to[WM_NETMAP_NAME_MAX + INET6_ADDRSTRLEN + 8];
+	char port_text[24] = "";
 
+	if (e->a.kind == AL_INTERNET) {
+		snprintf(err, errlen, "tests[%zu].%s[%zu]: test a public address (\"198.51.100.1:443\") rather than autogroup:internet",
+			 ti, list, ei);
+		return -EBADMSG;
+	}
 	for (size_t d = 0; d < p->n; d++) {
-		if (!pol_alias_has(p, &e->a, d))
-			continue;
-		dsts++;
+		bool named = false;
+
 		for (size_t k = 0; k < n_src; k++) {
 			const struct source *s = &wk->src[k];
+			const uint8_t *daddr = test_destination(p, e, d, s);
 			long port = -1;
 			int acl = -1;
 
+			if (!daddr)
+				continue;
+			named = true;
 			if (s->node == (int)d)
 				continue;
 			pairs++;
 			if (accept)
-				port = first_denied(p, d, s, t->proto, e, wk->ports, &wk->all);
+				port = first_denied(p, d, daddr, s, t->proto, e, wk->ports, &wk->all);
 			else
-				acl = first_allowing(p, d, s, t->proto, e, wk->ports, &port);
+				acl = first_allowing(p, d, daddr, s, t->proto, e, wk->ports, &port);
 			if (port == -2)
 				return -ENOMEM;
 			if (accept ? port < 0 : acl < 0)
@@ -426,21 +630,26 @@ static int run_entry(const struct wm_policy *p, const struct pol_test *t, size_t
 			inet_ntop(s->family, s->addr, addr, sizeof(addr));
 			if (has_ports(t->proto))
 				snprintf(port_text, sizeof(port_text), ", port %ld", port);
+			if (pol_alias_has(p, &e->a, d))
+				snprintf(to, sizeof(to), "%s", p->nodes[d].name);
+			else
+				snprintf(to, sizeof(to), "%s via %s", e->a.text, p->nodes[d].name);
 			if (accept) {
 				snprintf(err, errlen, "tests[%zu].accept[%zu]: expected \"%s\" (%s) to be accepted from \"%s\", but no ACL allows it (%s to %s%s)",
-					 ti, ei, e->text, proto_name(t->proto), t->src.text, addr,
-					 p->nodes[d].name, port_text);
+					 ti, ei, e->text, proto_name(t->proto), t->src.text, addr, to,
+					 port_text);
 				return -EBADMSG;
 			}
 			snprintf(err, errlen, "tests[%zu].deny[%zu]: expected \"%s\" (%s) to be denied from \"%s\", but acls[%d] allows it (%s to %s%s)",
-				 ti, ei, e->text, proto_name(t->proto), t->src.text, acl, addr,
-				 p->nodes[d].name, port_text);
+				 ti, ei, e->text, proto_name(t->proto), t->src.text, acl, addr, to,
+				 port_text);
 			return -EBADMSG;
 		}
+		dsts += named;
 	}
 	if (!dsts) {
-		snprintf(err, errlen, "tests[%zu].%s[%zu]: \"%s\" is no node (nothing to test)", ti,
-			 list, ei, e->a.text);
+		snprintf(err, errlen, "tests[%zu].%s[%zu]: \"%s\" is no node, nor behind one (nothing to test)",
+			 ti, list, ei, e->a.text);
 		return -EBADMSG;
 	}
 	if (!pairs) {
@@ -501,6 +710,11 @@ static void explain_line(const struct wm_policy *p, struct sbuf *b, const char *
 	sb_printf(b, "allowed by acls[%d]: ", acl);
 	sb_put(b, p->acls[acl].text, strlen(p->acls[acl].text));
 	sb_put(b, "\n", 1);
+}
+
+static const uint8_t *own_of(const struct wm_policy *p, size_t d, int family)
+{
+	return family == AF_INET ? p->nodes[d].v4 : p->nodes[d].v6;
 }
 
 /* Resolves an alias typed on the command line; -EBADMSG when it names nothing. */
@@ -569,11 +783,12 @@ int wm_policy_explain(struct wm_policy *p, const char *src, const char *dst,
 
 			if (s[k].node == (int)d)
 				continue;
-			acl = first_allowing(p, d, &s[k], proto, &da, scratch, &unused);
+			acl = first_allowing(p, d, own_of(p, d, s[k].family), &s[k], proto, &da,
+					     scratch, &unused);
 			/* A node's two addresses on one line when they get the same answer. */
 			if (sa.kind != AL_PREFIX)
-				acl6 = first_allowing(p, d, &s[k + 1], proto, &da, scratch,
-						      &unused);
+				acl6 = first_allowing(p, d, own_of(p, d, s[k + 1].family), &s[k + 1],
+						      proto, &da, scratch, &unused);
 			if (lines++ >= EXPLAIN_MAX_LINES) {
 				more++;
 				k += sa.kind != AL_PREFIX;

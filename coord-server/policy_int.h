@@ -15,6 +15,7 @@ enum pol_kind {
 	AL_TAG,			/* "tag:X" */
 	AL_GROUP,		/* "group:X" */
 	AL_PREFIX,		/* a host, an address or a prefix */
+	AL_INTERNET,		/* "autogroup:internet": public addresses through exit nodes */
 };
 
 struct pol_alias {
@@ -75,6 +76,15 @@ struct pol_host {
 	struct wm_netmap_prefix pfx;
 };
 
+/* An "autoApprovers" entry: the routes inside pfx (exit: the default routes of an exit node)
+ * are approved without an administrator when a node that who names advertises them. */
+struct pol_auto {
+	struct wm_netmap_prefix pfx;
+	bool exit;
+	struct pol_alias *who;
+	size_t n;
+};
+
 struct pol_test {
 	struct pol_alias src;
 	enum wm_policy_proto proto;
@@ -89,7 +99,14 @@ struct pol_node {
 	char tag[POL_TAG_MAX + 1];	/* "tag:X" from its auth key, or "" */
 	int tag_idx;			/* in the tag table, -1 for none */
 	uint8_t v4[4], v6[16];
+	/* Its approved, advertised routes: subnets, and the default routes of an exit node. */
+	struct wm_netmap_prefix routes[WM_NETMAP_MAX_ROUTES];
+	size_t n_routes;
+	bool exit4, exit6;
 };
+
+/* "autogroup:internet" as prefixes: the public address space (policy_internet.c). */
+#define POL_INTERNET_MAX 64
 
 struct wm_policy {
 	struct pol_group *groups;
@@ -97,7 +114,8 @@ struct wm_policy {
 	struct pol_host *hosts;
 	struct pol_acl *acls;
 	struct pol_test *tests;
-	size_t n_groups, n_tagdefs, n_hosts, n_acls, n_tests;
+	struct pol_auto *autos;
+	size_t n_groups, n_tagdefs, n_hosts, n_acls, n_tests, n_autos;
 	size_t refs;			/* aliases parsed so far (bounded) */
 	size_t max_ports;		/* the most port ranges an ACL's dsts have together */
 	/* Set by compiling: */
@@ -151,6 +169,32 @@ bool pol_prefix_contains(const struct wm_netmap_prefix *pfx, int family, const u
  * sorted and merged. Returns the count. */
 size_t pol_acl_ports(const struct wm_policy *p, const struct pol_acl *acl, size_t i,
 		     struct pol_range *out, size_t cap);
+
+/* The ports acl opens on node i at the destination address addr (family's bytes: one of the
+ * node's own, or one behind it), into out as pol_acl_ports. */
+size_t pol_acl_ports_at(const struct wm_policy *p, const struct pol_acl *acl, size_t i,
+			int family, const uint8_t *addr, struct pol_range *out, size_t cap);
+
+/* Whether destination alias a reaches node i in any way: the node itself, a subnet it routes,
+ * or the internet through it. */
+bool pol_dst_has(const struct wm_policy *p, const struct pol_alias *a, size_t i);
+
+/* Whether addr is a destination behind node i: inside its subnet routes, or public when it is
+ * an exit node for the family. */
+bool pol_behind(const struct wm_policy *p, size_t i, int family, const uint8_t *addr);
+
+/* policy_internet.c: the public address space of family as prefixes (the addresses an exit
+ * node serves under autogroup:internet); returns the count (at most POL_INTERNET_MAX). */
+size_t pol_internet(int family, const struct wm_netmap_prefix **out);
+
+/* Whether addr is public (inside pol_internet of its family). */
+bool pol_is_internet(int family, const uint8_t *addr);
+
+/* policy_auto.c: the "autoApprovers" section, parsed (0 or -EBADMSG), resolved against the
+ * compiled nodes (as pol_alias_resolve), and freed. */
+int pol_auto_parse(struct wm_policy *p, const json_t *v, char *err, size_t errlen);
+int pol_auto_resolve(struct wm_policy *p, char *err, size_t errlen);
+void pol_auto_free(struct wm_policy *p);
 
 /* Sorts and merges ranges in place; returns the new count. */
 size_t pol_ranges_merge(struct pol_range *r, size_t n);

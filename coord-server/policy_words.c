@@ -251,6 +251,11 @@ int pol_alias_parse(struct wm_policy *p, struct pol_alias *a, const char *text, 
 		return pol_fail(err, errlen, "%s: empty alias", where);
 	if (!strcmp(text, "*")) {
 		a->kind = AL_ALL;
+	} else if (!strcmp(text, "autogroup:internet")) {
+		a->kind = AL_INTERNET;
+	} else if (!strncmp(text, "autogroup:", 10)) {
+		return pol_fail(err, errlen, "%s: unknown autogroup \"%.80s\" (the one there is: autogroup:internet)",
+			    where, text);
 	} else if (!strncmp(text, "tag:", 4)) {
 		if (!pol_word_valid(text + 4, WM_STORE_TAG_MAX, true))
 			return pol_fail(err, errlen, "%s: \"%.80s\" is not a tag (tag:NAME, NAME 1-%d of A-Z a-z 0-9 : _ . -)",

@@ -72,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		make_nodes();
 	if (wm_policy_parse(&p, (const char *)data, size, err, sizeof(err)))
 		return 0;
-	if (!wm_policy_compile(p, nodes, N, NULL, 0, false, err, sizeof(err))) {
+	if (!wm_policy_compile(p, nodes, N, NULL, 0, NULL, 0, false, err, sizeof(err))) {
 		check_served(p);
 		for (size_t k = 0; k < sizeof(asks) / sizeof(asks[0]); k++)
 			if (!wm_policy_explain(p, asks[k][0], asks[k][1],
@@ -80,7 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					       sizeof(err)))
 				free(out);
 	}
-	if (!wm_policy_compile(p, nodes, N, NULL, 0, true, err, sizeof(err)))
+	if (!wm_policy_compile(p, nodes, N, NULL, 0, NULL, 0, true, err, sizeof(err)))
 		wm_policy_run_tests(p, err, sizeof(err));
 	wm_policy_free(p);
 	return 0;

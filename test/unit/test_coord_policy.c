@@ -62,7 +62,7 @@ static struct wm_policy *load(const char *text, bool strict, char err[ERR_LEN], 
 	int r = wm_policy_parse(&p, text, strlen(text), err, ERR_LEN);
 
 	if (!r)
-		r = wm_policy_compile(p, nodes, N_NODES, NULL, 0, strict, err, ERR_LEN);
+		r = wm_policy_compile(p, nodes, N_NODES, NULL, 0, NULL, 0, strict, err, ERR_LEN);
 	if (ret)
 		*ret = r;
 	if (r) {
@@ -214,9 +214,9 @@ START_TEST(known_tags_and_limits)
 
 	/* A tag only an auth key carries (no node joined with it yet) may be used. */
 	ck_assert_int_eq(wm_policy_parse(&p, text, strlen(text), err, sizeof(err)), 0);
-	ck_assert_int_eq(wm_policy_compile(p, nodes, N_NODES, NULL, 0, true, err, sizeof(err)),
+	ck_assert_int_eq(wm_policy_compile(p, nodes, N_NODES, NULL, 0, NULL, 0, true, err, sizeof(err)),
 			 -EBADMSG);
-	ck_assert_int_eq(wm_policy_compile(p, nodes, N_NODES, known, 2, true, err, sizeof(err)), 0);
+	ck_assert_int_eq(wm_policy_compile(p, nodes, N_NODES, NULL, 0, known, 2, true, err, sizeof(err)), 0);
 	wm_policy_free(p);
 
 	/* Over 1 MiB: refused before parsing, with the size. */
@@ -488,8 +488,8 @@ START_TEST(example_filters)
 		"  {\"src\": \"web\", \"accept\": [\"db:5432\"], \"deny\": [\"db:22\", \"laptop:22\"]},"
 		"  {\"src\": \"db\", \"deny\": [\"web:80\", \"laptop:22\"]}]}";
 	static const char *const want[3] = {
-		"{\"rules\":[{\"src\":[\"100.64.0.2/32\",\"fd77:6d65:7368::6440:2/128\"],\"proto\":\"tcp\",\"ports\":[[5432,5432]],\"acl\":1}],\"reach\":{}}",
-		"{\"rules\":[{\"src\":[\"100.64.0.3/32\",\"fd77:6d65:7368::6440:3/128\"],\"proto\":\"tcp\",\"ports\":[[80,80]],\"acl\":0}],\"reach\":{\"1\":[{\"proto\":\"tcp\",\"ports\":[[5432,5432]],\"acl\":1}]}}",
+		"{\"rules\":[{\"src\":[\"100.64.0.2/32\",\"fd77:6d65:7368::6440:2/128\"],\"dst\":[\"100.64.0.1/32\",\"fd77:6d65:7368::6440:1/128\"],\"proto\":\"tcp\",\"ports\":[[5432,5432]],\"acl\":1}],\"reach\":{}}",
+		"{\"rules\":[{\"src\":[\"100.64.0.3/32\",\"fd77:6d65:7368::6440:3/128\"],\"dst\":[\"100.64.0.2/32\",\"fd77:6d65:7368::6440:2/128\"],\"proto\":\"tcp\",\"ports\":[[80,80]],\"acl\":0}],\"reach\":{\"1\":[{\"proto\":\"tcp\",\"ports\":[[5432,5432]],\"acl\":1}]}}",
 		"{\"rules\":[],\"reach\":{\"2\":[{\"proto\":\"tcp\",\"ports\":[[80,80]],\"acl\":0}]}}",
 	};
 	struct wm_store_node ex[3] = { mk(1, "db", ""), mk(2, "web", "web"), mk(3, "laptop", "") };
@@ -497,7 +497,7 @@ START_TEST(example_filters)
 	char err[ERR_LEN];
 
 	ck_assert_int_eq(wm_policy_parse(&p, example, strlen(example), err, sizeof(err)), 0);
-	ck_assert_msg(wm_policy_compile(p, ex, 3, NULL, 0, true, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(wm_policy_compile(p, ex, 3, NULL, 0, NULL, 0, true, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_msg(wm_policy_run_tests(p, err, sizeof(err)) == 0, "%s", err);
 	for (size_t i = 0; i < 3; i++) {
 		char *text = filter_of(p, i);
@@ -508,9 +508,9 @@ START_TEST(example_filters)
 		wm_policy_visible(p, i, &bits, 1);
 		ck_assert_uint_eq(bits, i == 1 ? 0x5 : 0x2);	/* web sees both; they see web */
 	}
-	ck_assert(wm_policy_same_nodes(p, ex, 3));
+	ck_assert(wm_policy_same_nodes(p, ex, 3, NULL, 0));
 	snprintf(ex[2].name, sizeof(ex[2].name), "laptop-2");
-	ck_assert(!wm_policy_same_nodes(p, ex, 3));
+	ck_assert(!wm_policy_same_nodes(p, ex, 3, NULL, 0));
 	wm_policy_free(p);
 }
 END_TEST
@@ -525,12 +525,12 @@ START_TEST(prefixes_aggregated)
 	char *text = filter_of(p, 0);
 
 	/* .2 and .3: one /31 (and /127); the duplicates gone; ports merged. */
-	ck_assert_str_eq(text, "{\"rules\":[{\"src\":[\"100.64.0.2/31\",\"fd77:6d65:7368::6440:2/127\"],\"proto\":\"udp\",\"ports\":[[52,53]],\"acl\":0}],\"reach\":{\"6\":[{\"proto\":\"icmp\",\"ports\":[],\"acl\":1},{\"proto\":\"*\",\"ports\":[],\"acl\":2}]}}");
+	ck_assert_str_eq(text, "{\"rules\":[{\"src\":[\"100.64.0.2/31\",\"fd77:6d65:7368::6440:2/127\"],\"dst\":[\"100.64.0.1/32\",\"fd77:6d65:7368::6440:1/128\"],\"proto\":\"udp\",\"ports\":[[52,53]],\"acl\":0}],\"reach\":{\"6\":[{\"proto\":\"icmp\",\"ports\":[],\"acl\":1},{\"proto\":\"*\",\"ports\":[],\"acl\":2}]}}");
 	free(text);
 	/* "*" covers the rest; .1-.4 is .1/32 .2/31 .4/32. */
 	text = filter_of(p, 5);
-	ck_assert_str_eq(text, "{\"rules\":[{\"src\":[\"0.0.0.0/0\",\"::/0\"],\"proto\":\"icmp\",\"ports\":[],\"acl\":1},"
-			       "{\"src\":[\"100.64.0.1/32\",\"100.64.0.2/31\",\"100.64.0.4/32\",\"fd77:6d65:7368::6440:1/128\",\"fd77:6d65:7368::6440:2/127\",\"fd77:6d65:7368::6440:4/128\"],\"proto\":\"*\",\"ports\":[],\"acl\":2}],\"reach\":{}}");
+	ck_assert_str_eq(text, "{\"rules\":[{\"src\":[\"0.0.0.0/0\",\"::/0\"],\"dst\":[\"100.64.0.6/32\",\"fd77:6d65:7368::6440:6/128\"],\"proto\":\"icmp\",\"ports\":[],\"acl\":1},"
+			       "{\"src\":[\"100.64.0.1/32\",\"100.64.0.2/31\",\"100.64.0.4/32\",\"fd77:6d65:7368::6440:1/128\",\"fd77:6d65:7368::6440:2/127\",\"fd77:6d65:7368::6440:4/128\"],\"dst\":[\"100.64.0.6/32\",\"fd77:6d65:7368::6440:6/128\"],\"proto\":\"*\",\"ports\":[],\"acl\":2}],\"reach\":{}}");
 	free(text);
 	wm_policy_free(p);
 }
@@ -568,7 +568,7 @@ START_TEST(rules_split_at_bounds)
 	}
 	len += (size_t)sprintf(text + len, "]}]}");
 	ck_assert_int_eq(wm_policy_parse(&p, text, len, err, sizeof(err)), 0);
-	ck_assert_msg(wm_policy_compile(p, v, 70, NULL, 0, true, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(wm_policy_compile(p, v, 70, NULL, 0, NULL, 0, true, err, sizeof(err)) == 0, "%s", err);
 	filter = wm_policy_filter(p, 0, &len, &truncated);
 	ck_assert(!truncated);
 	o = json_loads(filter, 0, NULL);
@@ -606,10 +606,10 @@ START_TEST(filter_over_bounds)
 	len += (size_t)sprintf(text + len, "]}");
 	ck_assert_int_eq(wm_policy_parse(&p, text, len, err, sizeof(err)), 0);
 	/* Strict (policy set): refused, naming the node. */
-	ck_assert_int_eq(wm_policy_compile(p, v, 200, NULL, 0, true, err, sizeof(err)), -EBADMSG);
+	ck_assert_int_eq(wm_policy_compile(p, v, 200, NULL, 0, NULL, 0, true, err, sizeof(err)), -EBADMSG);
 	ck_assert_msg(strstr(err, "node \"n0\": its filter would be over the bounds"), "%s", err);
 	/* In force (serving): cut short, still valid JSON, within the node's limit. */
-	ck_assert_int_eq(wm_policy_compile(p, v, 200, NULL, 0, false, err, sizeof(err)), 0);
+	ck_assert_int_eq(wm_policy_compile(p, v, 200, NULL, 0, NULL, 0, false, err, sizeof(err)), 0);
 	filter = wm_policy_filter(p, 0, &flen, &truncated);
 	ck_assert(truncated);
 	ck_assert_uint_le(flen, WM_PACKET_FILTER_MAX);
@@ -768,12 +768,12 @@ START_TEST(mutations_hold_invariants)
 		parsed++;
 		ck_assert_ptr_nonnull(p);
 		/* As served: unknown names match nothing, so it always compiles. */
-		ck_assert_msg(wm_policy_compile(p, nodes, N_NODES, NULL, 0, false, err,
+		ck_assert_msg(wm_policy_compile(p, nodes, N_NODES, NULL, 0, NULL, 0, false, err,
 						sizeof(err)) == 0, "served: %s\n%s", err, text);
 		check_served(p, text, first);
 		/* The same text parses and compiles to the same filters. */
 		ck_assert_int_eq(wm_policy_parse(&again, text, len, err, sizeof(err)), 0);
-		ck_assert_int_eq(wm_policy_compile(again, nodes, N_NODES, NULL, 0, false, err,
+		ck_assert_int_eq(wm_policy_compile(again, nodes, N_NODES, NULL, 0, NULL, 0, false, err,
 						   sizeof(err)), 0);
 		check_served(again, text, second);
 		for (size_t i = 0; i < N_NODES; i++) {
@@ -784,7 +784,7 @@ START_TEST(mutations_hold_invariants)
 		wm_policy_free(again);
 		/* As checked: compiles (and its tests pass or fail naming one) or names the place. */
 		err[0] = '\0';
-		ret = wm_policy_compile(p, nodes, N_NODES, NULL, 0, strict, err, sizeof(err));
+		ret = wm_policy_compile(p, nodes, N_NODES, NULL, 0, NULL, 0, strict, err, sizeof(err));
 		if (ret) {
 			ck_assert_msg(ret == -EBADMSG, "compile returned %d\n%s", ret, text);
 			ck_assert_msg(names_place(err), "the error names no place: \"%s\"\n%s", err,
