@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "common/clock.h"
+#include "coord-server/policy.h"
 #include "common/encoding.h"
 #include "common/log.h"
 #include "coord-client/coord_msg.h"
@@ -242,6 +243,17 @@ long long wm_coord_api_answer_held(struct wm_coord_api *a, struct wm_coord_sconn
 	}
 	answer_sealed(c, text, len);
 	return id;
+}
+
+bool wm_coord_api_auto_approves(void *ctx, int64_t node_id, const struct wm_netmap_prefix *prefix)
+{
+	const struct wm_coord_api *a = ctx;
+	const struct wm_store_node *node = wm_coord_cache_node(&a->cache, node_id);
+
+	/* The compiled policy of the last netmap build: a node that joined since is approved at
+	 * its next poll, once the cache holds it. */
+	return node && a->cache.policy &&
+	       wm_policy_auto_approves(a->cache.policy, (size_t)(node - a->cache.nodes), prefix);
 }
 
 static void do_poll(struct wm_coord_api *a, struct wm_coord_sconn *c,

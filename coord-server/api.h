@@ -44,6 +44,10 @@ struct wm_coord_api {
 /* Unix time now (the protocol's clock). */
 int64_t wm_coord_api_now(void);
 
+/* The store's auto-approver (wm_store_set_auto_approver, ctx the api): the policy in force's
+ * autoApprovers, as compiled for the netmaps. */
+bool wm_coord_api_auto_approves(void *ctx, int64_t node_id, const struct wm_netmap_prefix *prefix);
+
 /* A complete request on c: answers it or holds it (a poll). */
 void wm_coord_api_handle(struct wm_coord_api *a, struct wm_coord_sconn *c);
 

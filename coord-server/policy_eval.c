@@ -325,7 +325,17 @@ static void put_rules(const struct wm_policy *p, size_t node, struct sbuf *b,
 	}
 }
 
-/* For each peer, what node may reach on it: the ACLs with node among their sources. */
+/* Whether some dst entry of acl names the node i itself (not only what is behind it). */
+static bool names_itself(const struct wm_policy *p, const struct pol_acl *acl, size_t i)
+{
+	for (size_t j = 0; j < acl->n_dst; j++)
+		if (pol_alias_has(p, &acl->dst[j].a, i))
+			return true;
+	return false;
+}
+
+/* For each peer, what node may reach on it: the ACLs with node among their sources (what it
+ * may reach behind a router is in that router's rules, not here). */
 static void put_reach(const struct wm_policy *p, size_t node, struct sbuf *b,
 		      struct pol_range *ports, bool *truncated)
 {
@@ -349,7 +359,7 @@ static void put_reach(const struct wm_policy *p, size_t node, struct sbuf *b,
 			const struct pol_acl *acl = &p->acls[mine[k]];
 			size_t np = 0;
 
-			if (!pol_bit(acl->dst_nodes, peer))
+			if (!pol_bit(acl->dst_nodes, peer) || !names_itself(p, acl, peer))
 				continue;
 			if (!any) {
 				sb_puts(b, first ? "\"" : ",\"");

@@ -313,6 +313,7 @@ static int setup(struct wm_coord_server *srv, const struct serve_opts *o)
 		fprintf(stderr, "wiremesh-coord: %s\n", srv->api.store ? wm_store_error(srv->api.store) : err);
 		return 1;
 	}
+	wm_store_set_auto_approver(srv->api.store, wm_coord_api_auto_approves, &srv->api);
 	if (!o->plain && !(srv->tls = wm_tls_server_config_new(o->cert, o->key, err, sizeof(err)))) {
 		fprintf(stderr, "wiremesh-coord: %s\n", err);
 		return 1;

@@ -165,6 +165,16 @@ struct wm_store_route {
 	bool advertised, approved, primary;
 };
 
+/*
+ * Whether a prefix a node advertises is approved without an administrator (the policy's
+ * "autoApprovers"). The store asks it, inside the poll's transaction, about each advertised
+ * prefix that is not approved; one it approves counts as approved from that poll on.
+ */
+typedef bool (*wm_store_auto_approve_fn)(void *ctx, int64_t node_id,
+					 const struct wm_netmap_prefix *prefix);
+
+void wm_store_set_auto_approver(struct wm_store *s, wm_store_auto_approve_fn fn, void *ctx);
+
 /* Every route, by node id then prefix (malloc'd array in *out). 0 or negative errno. */
 int wm_store_routes_load(struct wm_store *s, struct wm_store_route **out, size_t *n);
 

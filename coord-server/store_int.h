@@ -11,6 +11,8 @@ struct wm_store {
 	sqlite3 *db;
 	int64_t data_version;
 	char error[256];
+	wm_store_auto_approve_fn auto_approve;	/* the policy's autoApprovers; may be NULL */
+	void *auto_ctx;
 };
 
 /* Prepares sql; NULL with s->error set. */

@@ -263,6 +263,17 @@ static int withdraw(struct wm_store *s, int64_t id, const char *prefix, bool app
 		   id, prefix);
 }
 
+void wm_store_set_auto_approver(struct wm_store *s, wm_store_auto_approve_fn fn, void *ctx)
+{
+	s->auto_approve = fn;
+	s->auto_ctx = ctx;
+}
+
+static bool auto_approved(struct wm_store *s, int64_t id, const struct wm_netmap_prefix *prefix)
+{
+	return s->auto_approve && s->auto_approve(s->auto_ctx, id, prefix);
+}
+
 int wm_store_routes_advertise(struct wm_store *s, int64_t id,
 			      const struct wm_netmap_prefix *routes, size_t n, bool *served_changed)
 {
@@ -280,8 +291,17 @@ int wm_store_routes_advertise(struct wm_store *s, int64_t id,
 	if ((ret = wm_store_node_routes(s, id, &rows, &n_rows)))
 		return ret;
 	for (size_t i = 0; !ret && i < n_rows; i++) {
+		bool offered;
+
 		wm_netmap_prefix_format(&rows[i].prefix, text, sizeof(text));
-		if (rows[i].advertised == listed(want, n, text))
+		offered = listed(want, n, text);
+		if (offered && !rows[i].approved && auto_approved(s, id, &rows[i].prefix)) {
+			*served_changed = true;
+			ret = run(s, "UPDATE routes SET advertised = 1, approved = 1 "
+				  "WHERE node_id = ?1 AND prefix = ?2", id, text);
+			continue;
+		}
+		if (rows[i].advertised == offered)
 			continue;
 		*served_changed = *served_changed || rows[i].approved;
 		if (rows[i].advertised)
@@ -297,6 +317,12 @@ int wm_store_routes_advertise(struct wm_store *s, int64_t id,
 			known = !wm_netmap_prefix_cmp(&rows[k].prefix, &routes[i]);
 		if (known)
 			continue;
+		if (auto_approved(s, id, &routes[i])) {
+			*served_changed = true;
+			ret = run(s, "INSERT OR IGNORE INTO routes (node_id, prefix, advertised, approved) "
+				  "VALUES (?1, ?2, 1, 1)", id, want[i]);
+			continue;
+		}
 		ret = run(s, "INSERT OR IGNORE INTO routes (node_id, prefix, advertised) "
 			  "VALUES (?1, ?2, 1)", id, want[i]);
 	}

@@ -475,6 +475,172 @@ static char *filter_of(struct wm_policy *p, size_t node)
 }
 
 /* The worked example of docs/policy.md, byte for byte. */
+/* --- destinations behind routers and exit nodes ------------------------------------------ */
+
+static struct wm_filter *served_filter(const struct wm_policy *p, size_t i, char **text);
+
+static struct wm_store_route rt(int64_t node, const char *prefix, bool approved)
+{
+	struct wm_store_route r = { .node_id = node, .advertised = true, .approved = approved };
+
+	ck_assert(wm_netmap_prefix_parse(&r.prefix, prefix));
+	return r;
+}
+
+static bool routed_allows(const struct wm_filter *f, int family, const char *src, const char *dst,
+			  uint8_t proto, uint16_t port)
+{
+	uint8_t a[16], d[16];
+
+	ck_assert(inet_pton(family, src, a) == 1 && inet_pton(family, dst, d) == 1);
+	return wm_filter_allows(f, family, a, d, proto, port);
+}
+
+/* gw (100.64.0.1) routes 192.168.50.0/24, ex (.2) is an exit node, laptop .3, phone .4; an
+ * unapproved route of laptop's counts for nothing. */
+START_TEST(routed_destinations)
+{
+	static const char text[] =
+		"{\"acls\": ["
+		" {\"action\": \"accept\", \"src\": [\"laptop\"], \"proto\": \"tcp\", \"dst\": [\"gw:22\"]},"
+		" {\"action\": \"accept\", \"src\": [\"laptop\"], \"proto\": \"tcp\", \"dst\": [\"192.168.50.0/25:80\"]},"
+		" {\"action\": \"accept\", \"src\": [\"phone\"], \"dst\": [\"autogroup:internet:*\"]},"
+		" {\"action\": \"accept\", \"src\": [\"laptop\"], \"proto\": \"udp\", \"dst\": [\"10.9.0.0/16:53\"]}],"
+		" \"tests\": ["
+		"  {\"src\": \"laptop\", \"accept\": [\"192.168.50.10:80\", \"gw:22\"],"
+		"   \"deny\": [\"192.168.50.200:80\", \"192.168.50.10:22\", \"198.51.100.1:80\"]},"
+		"  {\"src\": \"phone\", \"accept\": [\"198.51.100.1:443\"], \"deny\": [\"192.168.50.10:80\", \"ex:22\"]}]}";
+	struct wm_store_node ns[4] = { mk(1, "gw", ""), mk(2, "ex", ""), mk(3, "laptop", ""),
+				       mk(4, "phone", "") };
+	struct wm_store_route routes[4] = { rt(1, "192.168.50.0/24", true), rt(2, "0.0.0.0/0", true),
+					    rt(2, "::/0", true), rt(3, "10.9.0.0/16", false) };
+	struct wm_policy *p = NULL;
+	struct wm_filter *gw, *ex, *laptop;
+	char err[ERR_LEN] = "", *t;
+	uint64_t bits;
+
+	ck_assert_int_eq(wm_policy_parse(&p, text, strlen(text), err, sizeof(err)), 0);
+	ck_assert_msg(wm_policy_compile(p, ns, 4, routes, 4, NULL, 0, true, err, sizeof(err)) == 0,
+		      "%s", err);
+	ck_assert_msg(wm_policy_run_tests(p, err, sizeof(err)) == 0, "%s", err);
+	gw = served_filter(p, 0, &t);
+	ck_assert_msg(strstr(t, "\"dst\":[\"192.168.50.0/25\"]"), "%s", t);	/* the narrower */
+	free(t);
+	ex = served_filter(p, 1, &t);
+	free(t);
+	laptop = served_filter(p, 2, &t);
+	ck_assert_str_eq(t, "{\"rules\":[],\"reach\":{\"1\":[{\"proto\":\"tcp\",\"ports\":[[22,22]],\"acl\":0}]}}");
+	free(t);
+
+	/* The router: its own port 22, and port 80 on the lower half of its LAN only. */
+	ck_assert(routed_allows(gw, AF_INET, "100.64.0.3", "100.64.0.1", 6, 22));
+	ck_assert(routed_allows(gw, AF_INET, "100.64.0.3", "192.168.50.10", 6, 80));
+	ck_assert(!routed_allows(gw, AF_INET, "100.64.0.3", "192.168.50.10", 6, 22));
+	ck_assert(!routed_allows(gw, AF_INET, "100.64.0.3", "192.168.50.200", 6, 80));
+	ck_assert(!routed_allows(gw, AF_INET, "100.64.0.3", "100.64.0.1", 6, 80));
+	ck_assert(!routed_allows(gw, AF_INET, "100.64.0.4", "192.168.50.10", 6, 80));
+	/* The exit node: public addresses for phone, not its own address nor private ones. */
+	ck_assert(routed_allows(ex, AF_INET, "100.64.0.4", "9.9.9.9", 6, 443));
+	ck_assert(routed_allows(ex, AF_INET, "100.64.0.4", "198.51.100.1", 17, 53));
+	ck_assert(routed_allows(ex, AF_INET6, "fd77:6d65:7368::6440:4", "2001:db8::1", 6, 443));
+	ck_assert(!routed_allows(ex, AF_INET, "100.64.0.4", "100.64.0.2", 6, 22));
+	ck_assert(!routed_allows(ex, AF_INET, "100.64.0.4", "10.1.2.3", 6, 443));
+	ck_assert(!routed_allows(ex, AF_INET, "100.64.0.4", "192.168.1.1", 6, 443));
+	ck_assert(!routed_allows(ex, AF_INET, "100.64.0.4", "127.0.0.1", 6, 443));
+	ck_assert(!routed_allows(ex, AF_INET, "100.64.0.4", "224.0.0.1", 17, 443));
+	ck_assert(!routed_allows(ex, AF_INET6, "fd77:6d65:7368::6440:4", "fd77:6d65:7368::6440:2", 6, 22));
+	ck_assert(!routed_allows(ex, AF_INET, "100.64.0.3", "9.9.9.9", 6, 443));
+	/* Peers: laptop sees gw only, phone ex only; the unapproved route makes laptop nothing. */
+	wm_policy_visible(p, 2, &bits, 1);
+	ck_assert_uint_eq(bits, 0x1);
+	wm_policy_visible(p, 3, &bits, 1);
+	ck_assert_uint_eq(bits, 0x2);
+	ck_assert(wm_policy_same_nodes(p, ns, 4, routes, 4));
+	routes[0].approved = false;
+	ck_assert(!wm_policy_same_nodes(p, ns, 4, routes, 4));
+	wm_filter_free(gw);
+	wm_filter_free(ex);
+	wm_filter_free(laptop);
+	wm_policy_free(p);
+}
+END_TEST
+
+static void expect_refused(const char *text, const char *want)
+{
+	struct wm_policy *p = NULL;
+	char err[ERR_LEN] = "";
+	int ret = wm_policy_parse(&p, text, strlen(text), err, sizeof(err));
+
+	wm_policy_free(p);
+	ck_assert_msg(ret == -EBADMSG, "accepted: %s", text);
+	ck_assert_msg(strstr(err, want), "error \"%s\" does not say \"%s\"", err, want);
+}
+
+START_TEST(routed_refusals)
+{
+	expect_refused("{\"acls\": [{\"action\": \"accept\", \"src\": [\"autogroup:internet\"], \"dst\": [\"*:*\"]}]}",
+		       "acls[0].src[0]: autogroup:internet is a destination only");
+	expect_refused("{\"acls\": [{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"autogroup:lan:*\"]}]}",
+		       "unknown autogroup \"autogroup:lan\"");
+	expect_refused("{\"acls\": [], \"autoApprovers\": {\"routes\": {\"0.0.0.0/0\": [\"gw\"]}}}",
+		       "a default route is an exit node");
+	expect_refused("{\"acls\": [], \"autoApprovers\": {\"routes\": {\"192.168.1.1/24\": [\"gw\"]}}}",
+		       "autoApprovers.routes[\"192.168.1.1/24\"]: has bits set");
+	expect_refused("{\"acls\": [], \"autoApprovers\": {\"routes\": {\"100.64.1.0/24\": [\"gw\"]}}}",
+		       "autoApprovers.routes[\"100.64.1.0/24\"]: ");
+	expect_refused("{\"acls\": [], \"autoApprovers\": {\"routes\": {\"10.0.0.0/8\": [\"10.1.0.0/16\"]}}}",
+		       "is not a node name, tag or group");
+	expect_refused("{\"acls\": [], \"autoApprovers\": {\"exitNode\": []}}",
+		       "autoApprovers.exitNode: must be a non-empty list");
+	expect_refused("{\"acls\": [], \"autoApprovers\": {\"exitnode\": [\"gw\"]}}",
+		       "autoApprovers: unknown key \"exitnode\"");
+	expect_refused("{\"acls\": [], \"tests\": [{\"src\": \"autogroup:internet\", \"accept\": [\"gw:22\"]}]}",
+		       "cannot be a test's source");
+}
+END_TEST
+
+START_TEST(auto_approvers)
+{
+	static const char text[] =
+		"{\"acls\": [], \"groups\": {\"group:ops\": [\"tag:router\"]},"
+		" \"autoApprovers\": {\"routes\": {\"192.168.0.0/16\": [\"gw\"], \"10.0.0.0/8\": [\"group:ops\"]},"
+		" \"exitNode\": [\"ex\"]}}";
+	struct wm_store_node ns[3] = { mk(1, "gw", ""), mk(2, "ex", ""), mk(3, "r2", "router") };
+	struct wm_netmap_prefix lan, wide, ten, def4, def6;
+	struct wm_policy *p = NULL;
+	char err[ERR_LEN] = "";
+
+	ck_assert(wm_netmap_prefix_parse(&lan, "192.168.50.0/24"));
+	ck_assert(wm_netmap_prefix_parse(&wide, "192.0.0.0/8"));
+	ck_assert(wm_netmap_prefix_parse(&ten, "10.20.0.0/16"));
+	ck_assert(wm_netmap_prefix_parse(&def4, "0.0.0.0/0"));
+	ck_assert(wm_netmap_prefix_parse(&def6, "::/0"));
+	ck_assert_int_eq(wm_policy_parse(&p, text, strlen(text), err, sizeof(err)), 0);
+	ck_assert(!wm_policy_auto_approves(p, 0, &lan));	/* not compiled yet */
+	ck_assert_msg(wm_policy_compile(p, ns, 3, NULL, 0, NULL, 0, true, err, sizeof(err)) == 0,
+		      "%s", err);
+	ck_assert(wm_policy_auto_approves(p, 0, &lan));
+	ck_assert(!wm_policy_auto_approves(p, 0, &wide));	/* wider than the entry */
+	ck_assert(!wm_policy_auto_approves(p, 0, &ten));
+	ck_assert(!wm_policy_auto_approves(p, 0, &def4));
+	ck_assert(wm_policy_auto_approves(p, 1, &def4));
+	ck_assert(wm_policy_auto_approves(p, 1, &def6));
+	ck_assert(!wm_policy_auto_approves(p, 1, &lan));
+	ck_assert(wm_policy_auto_approves(p, 2, &ten));	/* through its tag's group */
+	ck_assert(!wm_policy_auto_approves(p, 2, &lan));
+	ck_assert(!wm_policy_auto_approves(p, 7, &lan));
+	wm_policy_free(p);
+	/* A name that is no node is an error when checked, nothing when served. */
+	p = NULL;
+	ck_assert_int_eq(wm_policy_parse(&p, text, strlen(text), err, sizeof(err)), 0);
+	ck_assert_int_eq(wm_policy_compile(p, ns + 1, 2, NULL, 0, NULL, 0, true, err, sizeof(err)),
+			 -EBADMSG);
+	ck_assert_msg(strstr(err, "autoApprovers.routes[0]"), "%s", err);
+	ck_assert_int_eq(wm_policy_compile(p, ns + 1, 2, NULL, 0, NULL, 0, false, err, sizeof(err)), 0);
+	wm_policy_free(p);
+}
+END_TEST
+
 START_TEST(example_filters)
 {
 	static const char example[] =
@@ -1056,6 +1222,9 @@ int main(void)
 	tcase_add_test(tc, prefixes_aggregated);
 	tcase_add_test(tc, rules_split_at_bounds);
 	tcase_add_test(tc, filter_over_bounds);
+	tcase_add_test(tc, routed_destinations);
+	tcase_add_test(tc, routed_refusals);
+	tcase_add_test(tc, auto_approvers);
 	tcase_add_test(tc, mutations_hold_invariants);
 	suite_add_tcase(su, tc);
 	tcase_add_checked_fixture(ts, store_setup, store_teardown);

@@ -458,6 +458,41 @@ START_TEST(routes_advertised_and_approved)
 }
 END_TEST
 
+/* An approver standing for autoApprovers {"routes": {"10.0.0.0/8": ["gw"]}} with gw node 1. */
+static bool approve_tens_of_one(void *ctx, int64_t id, const struct wm_netmap_prefix *p)
+{
+	(*(int *)ctx)++;
+	return id == 1 && p->family == AF_INET && p->addr[0] == 10 && p->cidr >= 8;
+}
+
+START_TEST(routes_auto_approved)
+{
+	struct wm_store_node node;
+	struct wm_store_refusal why;
+	char *k = new_authkey(true, false, 0);
+	bool urgent;
+	int asked = 0;
+
+	ck_assert_int_eq(join(1, k, "gw", &node, &why), 0);
+	ck_assert_int_eq(join(2, k, "other", &node, &why), 0);
+	/* Advertised before the policy said so: waits, then approved by the next poll. */
+	poll_routes(1, NOW, &urgent, NULL, "10.1.0.0/16", NULL);
+	ck_assert_str_eq(rows_of(1), "10.1.0.0/16:a");
+	wm_store_set_auto_approver(s, approve_tens_of_one, &asked);
+	poll_routes(1, NOW + 1, &urgent, NULL, "10.1.0.0/16", "10.2.0.0/16", "192.168.9.0/24", NULL);
+	ck_assert(urgent);	/* served routes changed: peers must hear of them */
+	ck_assert_str_eq(rows_of(1), "10.1.0.0/16:aAP 10.2.0.0/16:aAP 192.168.9.0/24:a");
+	/* Once approved it is not asked again; another node's prefix is not approved. */
+	asked = 0;
+	poll_routes(1, NOW + 2, &urgent, NULL, "10.1.0.0/16", "10.2.0.0/16", "192.168.9.0/24", NULL);
+	ck_assert(!urgent);
+	ck_assert_int_eq(asked, 1);
+	poll_routes(2, NOW + 2, &urgent, NULL, "10.3.0.0/16", NULL);
+	ck_assert_str_eq(rows_of(2), "10.3.0.0/16:a");
+	wm_store_set_auto_approver(s, NULL, NULL);
+}
+END_TEST
+
 START_TEST(routes_primary_and_failover)
 {
 	struct wm_store_node node;
@@ -668,6 +703,7 @@ int main(void)
 	tcase_add_test(tr, routes_lowest_id_without_primary);
 	tcase_add_test(tr, routes_in_netmaps);
 	tcase_add_test(tr, routes_migrated_from_v2);
+	tcase_add_test(tr, routes_auto_approved);
 	suite_add_tcase(su, tr);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
