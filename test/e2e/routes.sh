@@ -28,6 +28,10 @@
 #              e ignores it (no route, not in WireGuard's allowed IPs, h unreachable) but
 #              still pings b; b's nftables table exists; approving a prefix b does not
 #              advertise is refused
+#   policy     a pings h; a policy that lets a reach h's HTTP port (a LAN address as destination) and
+#              nothing else: a still reaches h over HTTP, its ping of h is dropped by b; moved
+#              to another port, a no longer reaches h; its autoApprovers entry approves
+#              10.77.0.0/16 when b advertises it, without routes approve; policy clear
 #   no SNAT    b again with --snat-subnet-routes=false: no table, and with a route back in h,
 #              h sees a's mesh address; then b again with source NAT
 #   failover   c advertises the same prefix and is approved: one primary (b); kill -9 of b
@@ -330,6 +334,49 @@ approve() {
 	return 0
 }
 
+# policy_file PORT: a may reach h's PORT over TCP, nothing else; b's 10.77.0.0/16 is approved
+# by autoApprovers.
+policy_file() {
+	cat <<EOF
+{"autoApprovers": {"routes": {"10.77.0.0/16": ["b"]}},
+ "acls": [{"action": "accept", "src": ["a"], "proto": "tcp", "dst": ["$LAN_HOST:$1"]}],
+ "tests": [{"src": "a", "accept": ["$LAN_HOST:$1"], "deny": ["$LAN_HOST:22", "b:$1"]}]}
+EOF
+}
+
+# approved_77: routes list --json shows b's 10.77.0.0/16 approved.
+approved_77() {
+	coord_admin routes list --json | "$PYTHON" -c 'import json, sys
+rs = [r for r in json.load(sys.stdin) if r["prefix"] == "10.77.0.0/16"]
+sys.exit(0 if len(rs) == 1 and rs[0]["node"] == "b" and rs[0]["approved"] else 1)'
+}
+
+policy() {
+	local start
+	check "policy: before any policy, a pings h" ping_within 10 "$(ns_of a)" "$LAN_HOST"
+	policy_file "$HTTP_PORT" >"$WORKDIR/policy.json"
+	check "policy: a policy naming h ($LAN_HOST:$HTTP_PORT) as a's only destination is set" \
+		coord_admin policy set "$WORKDIR/policy.json"
+	check "policy: within 10 s b drops a's ping of h (the policy opens TCP $HTTP_PORT only)" \
+		wait_for 10 eval "! n $(ns_of a) ping -c 1 -W 1 $LAN_HOST"
+	check_not "policy: and keeps dropping it" n "$(ns_of a)" ping -c 2 -W 2 "$LAN_HOST"
+	start=$(now_ms)
+	check "policy: a still reaches h over HTTP (within 15 s)" reaches_h a 15
+	echo "# a reached h $(seconds_since "$start") s after its ping was dropped"
+	policy_file $((HTTP_PORT + 1)) >"$WORKDIR/policy.json"
+	check "policy: moved to port $((HTTP_PORT + 1))" coord_admin policy set "$WORKDIR/policy.json"
+	check "policy: then a does not reach h over HTTP (within 10 s)" wait_for 10 eval \
+		"! n $(ns_of a) curl -sSf --max-time 2 -o /dev/null $H_URL"
+	check "policy: b up again advertising 10.77.0.0/16 as well" eval \
+		"wm b down && comes_up b --advertise-routes '$PREFIX,10.77.0.0/16'"
+	check "policy: autoApprovers approved b's 10.77.0.0/16 (routes list), nobody ran approve" \
+		wait_for 10 approved_77
+	check "policy: wiremesh-coord policy clear" coord_admin policy clear
+	check "policy: without a policy a reaches h again (within 40 s)" eval \
+		"wait_for 30 routes_under a b \"['10.77.0.0/16', '$PREFIX']\" && reaches_h a 40"
+	return 0
+}
+
 no_snat() {
 	local start
 	check "no SNAT: b down" wm b down
@@ -427,6 +474,7 @@ bad_input
 if forwarding_off; then
 	unapproved
 	approve
+	policy
 	no_snat && failover && down
 fi
 
