@@ -310,6 +310,11 @@ static bool routes_overlap(const struct pol_node *n, const struct wm_netmap_pref
 	return false;
 }
 
+bool pol_routes_overlap(const struct wm_policy *p, size_t i, const struct wm_netmap_prefix *pfx)
+{
+	return routes_overlap(&p->nodes[i], pfx);
+}
+
 static bool routes_hold(const struct pol_node *n, int family, const uint8_t *addr)
 {
 	for (size_t r = 0; r < n->n_routes; r++)

@@ -252,7 +252,7 @@ static size_t acl_targets(const struct wm_policy *p, size_t node, const struct p
 	for (size_t j = 0; n->n_routes && j < acl->n_dst; j++) {
 		const struct pol_alias *a = &acl->dst[j].a;
 
-		if (a->kind == AL_PREFIX && pol_dst_has(p, a, node))
+		if (a->kind == AL_PREFIX && pol_routes_overlap(p, node, &a->pfx))
 			out[k++] = (struct target){ T_SUBNET, &acl->dst[j] };
 	}
 	return k;

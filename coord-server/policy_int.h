@@ -179,6 +179,9 @@ size_t pol_acl_ports_at(const struct wm_policy *p, const struct pol_acl *acl, si
  * or the internet through it. */
 bool pol_dst_has(const struct wm_policy *p, const struct pol_alias *a, size_t i);
 
+/* Whether pfx overlaps a subnet route of node i. */
+bool pol_routes_overlap(const struct wm_policy *p, size_t i, const struct wm_netmap_prefix *pfx);
+
 /* Whether addr is a destination behind node i: inside its subnet routes, or public when it is
  * an exit node for the family. */
 bool pol_behind(const struct wm_policy *p, size_t i, int family, const uint8_t *addr);

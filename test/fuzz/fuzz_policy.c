@@ -2,8 +2,9 @@
 /*
  * libFuzzer: the access policy parser and compiler (coord-server/policy*.c). The input is a
  * policy file, compiled against a fixed mesh of six nodes as it is served (unknown names
- * tolerated) and as `policy set` checks it (strict, with its tests). Beyond not crashing: every
- * node's filter is valid JSON within the node's bounds, and no node sees itself.
+ * tolerated) and as `policy set` checks it (strict, with its tests); web routes two subnets,
+ * db is an exit node. Beyond not crashing: every node's filter is valid JSON within the node's
+ * bounds that the node's own parser takes, and no node sees itself; autoApprovers are asked.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,12 +13,16 @@
 #include <jansson.h>
 
 #include "coord-server/policy.h"
+#include "filter/filter.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define N 6
 
 static struct wm_store_node nodes[N];
+static struct wm_store_route routes[5];
+static const char *const route_text[5] = { "192.168.50.0/24", "10.0.0.0/8", "0.0.0.0/0", "::/0",
+					   "172.16.0.0/12" };
 
 static void make_nodes(void)
 {
@@ -31,6 +36,12 @@ static void make_nodes(void)
 		snprintf(nodes[i].tag, sizeof(nodes[i].tag), "%s", tags[i]);
 		/* Two neighbours share a /31, so prefixes aggregate. */
 		nodes[i].ipv4 = 0x64400001u + (uint32_t)(i < 4 ? i : 2 * i);
+	}
+	for (int i = 0; i < 5; i++) {
+		routes[i].node_id = i < 2 ? 1 : i < 4 ? 2 : 3;
+		routes[i].advertised = true;
+		routes[i].approved = i != 4;	/* laptop's is not approved */
+		wm_netmap_prefix_parse(&routes[i].prefix, route_text[i]);
 	}
 }
 
@@ -52,6 +63,17 @@ static void check_served(struct wm_policy *p)
 		    !json_is_object(json_object_get(o, "reach")))
 			abort();
 		json_decref(o);
+		{
+			struct wm_filter *f = NULL;
+
+			char why[256];
+
+			if (wm_filter_parse(&f, text, len, why, sizeof(why))) {
+				fprintf(stderr, "node %zu refuses its filter: %s\n", i, why);
+				abort();
+			}	/* the node would refuse what the server sends */
+			wm_filter_free(f);
+		}
 		free(text);
 		wm_policy_visible(p, i, &bits, 1);
 		if (bits >> i & 1 || bits >> N)
@@ -72,15 +94,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		make_nodes();
 	if (wm_policy_parse(&p, (const char *)data, size, err, sizeof(err)))
 		return 0;
-	if (!wm_policy_compile(p, nodes, N, NULL, 0, NULL, 0, false, err, sizeof(err))) {
+	if (!wm_policy_compile(p, nodes, N, routes, 5, NULL, 0, false, err, sizeof(err))) {
 		check_served(p);
+		for (size_t k = 0; k < 5; k++)
+			wm_policy_auto_approves(p, k, &routes[k].prefix);
 		for (size_t k = 0; k < sizeof(asks) / sizeof(asks[0]); k++)
 			if (!wm_policy_explain(p, asks[k][0], asks[k][1],
 					       k == 3 ? WM_POLICY_ICMP : WM_POLICY_TCP, &out, err,
 					       sizeof(err)))
 				free(out);
 	}
-	if (!wm_policy_compile(p, nodes, N, NULL, 0, NULL, 0, true, err, sizeof(err)))
+	if (!wm_policy_compile(p, nodes, N, routes, 5, NULL, 0, true, err, sizeof(err)))
 		wm_policy_run_tests(p, err, sizeof(err));
 	wm_policy_free(p);
 	return 0;
