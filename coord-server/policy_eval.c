@@ -706,13 +706,15 @@ int wm_policy_run_tests(const struct wm_policy *p, char *err, size_t errlen)
 /* --- explain ------------------------------------------------------------------------------ */
 
 static void explain_line(const struct wm_policy *p, struct sbuf *b, const char *who,
-			 const char *dst, int port, enum wm_policy_proto proto, int acl)
+			 const char *dst, const char *via, int port, enum wm_policy_proto proto,
+			 int acl)
 {
 	char where[32] = "";
 
 	if (has_ports(proto))
 		snprintf(where, sizeof(where), ":%d", port);
-	sb_printf(b, "%s -> %s%s (%s): ", who, dst, where, proto_name(proto));
+	sb_printf(b, "%s -> %s%s%s%s (%s): ", who, dst, where, via ? " via " : "", via ? via : "",
+		  proto_name(proto));
 	if (acl < 0) {
 		sb_printf(b, "denied: no ACL allows it\n");
 		return;
@@ -725,6 +727,40 @@ static void explain_line(const struct wm_policy *p, struct sbuf *b, const char *
 static const uint8_t *own_of(const struct wm_policy *p, size_t d, int family)
 {
 	return family == AF_INET ? p->nodes[d].v4 : p->nodes[d].v6;
+}
+
+/* Lines for a destination address behind routers (a LAN host, a public address through an exit
+ * node): one per router serving it and source address of its family. Returns the count. */
+static size_t explain_behind(const struct wm_policy *p, struct sbuf *b, const struct pol_dst *da,
+			     const struct source *s, size_t n_src, enum wm_policy_proto proto,
+			     int port, struct pol_range *scratch)
+{
+	char who[WM_NETMAP_NAME_MAX + INET6_ADDRSTRLEN + 4];
+	char addr[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+	size_t lines = 0;
+
+	if (da->a.kind != AL_PREFIX)
+		return 0;
+	inet_ntop(da->a.pfx.family, da->a.pfx.addr, dst, sizeof(dst));
+	for (size_t d = 0; d < p->n && lines < EXPLAIN_MAX_LINES; d++) {
+		for (size_t k = 0; k < n_src && lines < EXPLAIN_MAX_LINES; k++) {
+			long unused;
+			int acl;
+
+			if (s[k].node == (int)d || pol_alias_has(p, &da->a, d) ||
+			    !test_destination(p, da, d, &s[k]))
+				continue;
+			acl = first_allowing(p, d, da->a.pfx.addr, &s[k], proto, da, scratch, &unused);
+			inet_ntop(s[k].family, s[k].addr, addr, sizeof(addr));
+			if (s[k].node >= 0)
+				snprintf(who, sizeof(who), "%s (%s)", p->nodes[s[k].node].name, addr);
+			else
+				snprintf(who, sizeof(who), "%s", addr);
+			explain_line(p, b, who, dst, p->nodes[d].name, port, proto, acl);
+			lines++;
+		}
+	}
+	return lines;
 }
 
 /* Resolves an alias typed on the command line; -EBADMSG when it names nothing. */
@@ -783,6 +819,8 @@ int wm_policy_explain(struct wm_policy *p, const char *src, const char *dst,
 		ret = s && scratch ? 0 : -ENOMEM;
 	}
 	n_src = ret ? 0 : sources(p, &sa, s);
+	if (!ret)
+		lines += explain_behind(p, &b, &da, s, n_src, proto, port, scratch);
 	for (size_t d = 0; !ret && d < p->n; d++) {
 		if (!pol_alias_has(p, &da.a, d))
 			continue;
@@ -806,20 +844,20 @@ int wm_policy_explain(struct wm_policy *p, const char *src, const char *dst,
 			}
 			inet_ntop(s[k].family, s[k].addr, addr, sizeof(addr));
 			if (sa.kind == AL_PREFIX) {
-				explain_line(p, &b, src, p->nodes[d].name, port, proto, acl);
+				explain_line(p, &b, src, p->nodes[d].name, NULL, port, proto, acl);
 				continue;
 			}
 			k++;
 			if (acl == acl6) {
 				explain_line(p, &b, p->nodes[s[k].node].name, p->nodes[d].name,
-					     port, proto, acl);
+					     NULL, port, proto, acl);
 				continue;
 			}
 			snprintf(who, sizeof(who), "%s (%s)", p->nodes[s[k].node].name, addr);
-			explain_line(p, &b, who, p->nodes[d].name, port, proto, acl);
+			explain_line(p, &b, who, p->nodes[d].name, NULL, port, proto, acl);
 			inet_ntop(s[k].family, s[k].addr, addr, sizeof(addr));
 			snprintf(who, sizeof(who), "%s (%s)", p->nodes[s[k].node].name, addr);
-			explain_line(p, &b, who, p->nodes[d].name, port, proto, acl6);
+			explain_line(p, &b, who, p->nodes[d].name, NULL, port, proto, acl6);
 		}
 	}
 	if (more)

@@ -555,6 +555,16 @@ START_TEST(routed_destinations)
 	ck_assert_uint_eq(bits, 0x1);
 	wm_policy_visible(p, 3, &bits, 1);
 	ck_assert_uint_eq(bits, 0x2);
+	/* explain names the router an address behind it is reached through. */
+	ck_assert_int_eq(wm_policy_explain(p, "laptop", "192.168.50.10:80", WM_POLICY_TCP, &t, err,
+					   sizeof(err)), 0);
+	ck_assert_msg(strstr(t, "laptop (100.64.0.3) -> 192.168.50.10:80 via gw (tcp): allowed by acls[1]"),
+		      "%s", t);
+	free(t);
+	ck_assert_int_eq(wm_policy_explain(p, "phone", "192.168.50.10:80", WM_POLICY_TCP, &t, err,
+					   sizeof(err)), 0);
+	ck_assert_msg(strstr(t, "-> 192.168.50.10:80 via gw (tcp): denied"), "%s", t);
+	free(t);
 	ck_assert(wm_policy_same_nodes(p, ns, 4, routes, 4));
 	routes[0].approved = false;
 	ck_assert(!wm_policy_same_nodes(p, ns, 4, routes, 4));
