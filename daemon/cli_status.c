@@ -139,11 +139,29 @@ static void print_self(const json_t *o)
 	printf("%s\n", json_array_size(json_object_get(self, "candidates")) ? "" : " none");
 }
 
-/* "tcp/80,443 udp/53 icmp" from a list of rules; "nothing" when empty. */
+/* Whether a rule's dst is a node's own two addresses (an IPv4 /32 and an IPv6 /128), as the
+ * server writes it for the node itself, or absent (an older server: anything). */
+static bool opens_the_node(const json_t *dst)
+{
+	const char *a = json_string_value(json_array_get(dst, 0));
+	const char *b = json_string_value(json_array_get(dst, 1));
+	size_t la, lb;
+
+	if (!json_is_array(dst))
+		return true;
+	if (json_array_size(dst) != 2 || !a || !b)
+		return false;
+	la = strlen(a);
+	lb = strlen(b);
+	return la > 3 && lb > 4 && !strcmp(a + la - 3, "/32") && !strcmp(b + lb - 4, "/128");
+}
+
+/* "tcp/80,443 udp/53 icmp tcp/80 to 192.168.50.0/24" from a list of rules; "nothing" when
+ * empty. */
 static void format_rules(char *out, size_t cap, const json_t *rules)
 {
-	const json_t *r;
-	size_t i, used = 0;
+	const json_t *r, *dst, *d;
+	size_t i, j, used = 0;
 
 	if (json_is_string(rules)) {
 		snprintf(out, cap, "%s", json_string_value(rules));
@@ -157,6 +175,13 @@ static void format_rules(char *out, size_t cap, const json_t *rules)
 			break;
 		used += (size_t)snprintf(out + used, cap - used, "%s%s%s%s", i ? " " : "",
 					 !strcmp(proto, "*") ? "any" : proto, *ports ? "/" : "", ports);
+		dst = json_object_get(r, "dst");
+		if (opens_the_node(dst))
+			continue;
+		json_array_foreach(dst, j, d)
+			if (used + 2 < cap)
+				used += (size_t)snprintf(out + used, cap - used, "%s%s",
+							 j ? "," : " to ", json_string_value(d));
 	}
 	if (!json_array_size(rules))
 		snprintf(out, cap, "nothing");

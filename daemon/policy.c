@@ -179,25 +179,32 @@ static const char *proto_name(enum wm_filter_proto p)
 	return "*";
 }
 
+static json_t *prefixes_json(const struct wm_filter_prefix *v, size_t n)
+{
+	char addr[INET6_ADDRSTRLEN], text[INET6_ADDRSTRLEN + 5];
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++) {
+		inet_ntop(v[i].family, v[i].addr, addr, sizeof(addr));
+		snprintf(text, sizeof(text), "%s/%u", addr, v[i].len);
+		json_array_append_new(a, json_string(text));
+	}
+	return a;
+}
+
 static json_t *rule_json(const struct wm_filter_rule *r, bool with_src)
 {
-	json_t *o = json_object(), *src;
-	char addr[INET6_ADDRSTRLEN], text[INET6_ADDRSTRLEN + 5];
-	size_t i;
+	json_t *o = json_object();
 
 	json_object_set_new(o, "proto", json_string(proto_name(r->proto)));
 	json_object_set_new(o, "ports", ports_json(r));
 	if (r->acl >= 0)
 		json_object_set_new(o, "acl", json_integer(r->acl));
-	if (with_src) {
-		src = json_array();
-		for (i = 0; i < r->n_src; i++) {
-			inet_ntop(r->src[i].family, r->src[i].addr, addr, sizeof(addr));
-			snprintf(text, sizeof(text), "%s/%u", addr, r->src[i].len);
-			json_array_append_new(src, json_string(text));
-		}
-		json_object_set_new(o, "src", src);
-	}
+	if (with_src)
+		json_object_set_new(o, "src", prefixes_json(r->src, r->n_src));
+	/* What the rule opens: this node's own two addresses, or what is behind it. */
+	if (r->n_dst)
+		json_object_set_new(o, "dst", prefixes_json(r->dst, r->n_dst));
 	return o;
 }
 
