@@ -162,7 +162,8 @@ $(BUILD)/test/test_routes: $(BUILD)/test/unit/test_routes.o $(BUILD)/daemon/rout
 		$(BUILD)/daemon/snat.o $(INPROC_OBJS) $(LIB)
 	$(call quiet,LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(DEPS_LIBS)
 
-$(BUILD)/test/test_dns: $(BUILD)/test/unit/test_dns.o $(BUILD)/daemon/dns.o $(INPROC_OBJS) $(LIB)
+$(BUILD)/test/test_dns: $(BUILD)/test/unit/test_dns.o $(BUILD)/daemon/dns.o \
+		$(BUILD)/daemon/dns_packet.o $(BUILD)/daemon/dns_host.o $(INPROC_OBJS) $(LIB)
 	$(call quiet,LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(DEPS_LIBS)
 
 $(DEMO): $(BUILD)/test/demo.o $(INPROC_OBJS) $(LIB)

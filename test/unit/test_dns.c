@@ -4,8 +4,14 @@
 
 #include <arpa/inet.h>
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "common/checksum.h"
+#include "daemon/dns_host.h"
+#include "daemon/dns_packet.h"
 
 #include <ldns/ldns.h>
 
@@ -356,6 +362,229 @@ START_TEST(resolver_addresses)
 }
 END_TEST
 
+/* --- the packets around queries and answers ---------------------------------------------- */
+
+/* An IPv4 (v6 false) or IPv6 UDP packet from the host to the resolver's dport with payload. */
+static size_t udp_packet(uint8_t *pkt, bool v6, uint16_t dport, const uint8_t *payload,
+			 size_t n)
+{
+	static const uint8_t r4[4] = WM_DNS_ADDR4, r6[16] = WM_DNS_ADDR6;
+	size_t ip = v6 ? 40 : 20;
+
+	memset(pkt, 0, ip + 8);
+	if (v6) {
+		pkt[0] = 0x60;
+		pkt[4] = (uint8_t)((8 + n) >> 8), pkt[5] = (uint8_t)(8 + n);
+		pkt[6] = 17, pkt[7] = 64;
+		inet_pton(AF_INET6, "fd77:6d65:7368::6440:1", pkt + 8);
+		memcpy(pkt + 24, r6, 16);
+	} else {
+		pkt[0] = 0x45;
+		pkt[2] = (uint8_t)((ip + 8 + n) >> 8), pkt[3] = (uint8_t)(ip + 8 + n);
+		pkt[8] = 64, pkt[9] = 17;
+		inet_pton(AF_INET, "100.64.0.1", pkt + 12);
+		memcpy(pkt + 16, r4, 4);
+	}
+	pkt[ip] = 0xc3, pkt[ip + 1] = 0x50;		/* source port 50000 */
+	pkt[ip + 2] = (uint8_t)(dport >> 8), pkt[ip + 3] = (uint8_t)dport;
+	pkt[ip + 4] = (uint8_t)((8 + n) >> 8), pkt[ip + 5] = (uint8_t)(8 + n);
+	memcpy(pkt + ip + 8, payload, n);
+	return ip + 8 + n;
+}
+
+static void check_reply(bool v6)
+{
+	uint8_t q[512], pkt[1024], out[1024], msg[WM_DNS_UDP_MAX];
+	size_t qlen = query(q, "beta.mesh.internal.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, false);
+	size_t len = udp_packet(pkt, v6, 53, q, qlen), ip = v6 ? 40 : 20, mlen, n;
+	const uint8_t *inner;
+	struct wm_pkt p, back;
+
+	ck_assert(wm_dns_packet_is_for_resolver(pkt, len));
+	ck_assert(wm_dns_packet_query(pkt, len, &p, &inner, &n));
+	ck_assert_uint_eq(n, qlen);
+	ck_assert_mem_eq(inner, q, qlen);
+	ck_assert_int_eq(wm_dns_answer(&names, inner, n, msg, sizeof(msg), &mlen, NULL),
+			 WM_DNS_ANSWER);
+	n = wm_dns_packet_reply(&p, msg, mlen, out, sizeof(out));
+	ck_assert_uint_eq(n, ip + 8 + mlen);
+	ck_assert(wm_pkt_parse(&back, out, n, false));
+	ck_assert_uint_eq(back.proto, 17);
+	ck_assert_uint_eq(back.sport, 53);
+	ck_assert_uint_eq(back.dport, 50000);
+	ck_assert_mem_eq(back.src, p.dst, v6 ? 16 : 4);
+	ck_assert_mem_eq(back.dst, p.src, v6 ? 16 : 4);
+	ck_assert(!wm_dns_packet_is_for_resolver(out, n));
+	if (!v6)
+		ck_assert_uint_eq(wm_checksum_sum(out, 20), 0xffff);
+	ck_assert_uint_eq(wm_checksum_fold((uint64_t)wm_checksum_pseudo(back.src, back.dst,
+					   v6 ? 16 : 4, 17, 8 + mlen) +
+					   wm_checksum_sum(out + ip, 8 + mlen)), 0xffff);
+	ck_assert_mem_eq(out + ip + 8, msg, mlen);
+	ck_assert_uint_eq(wm_dns_packet_reply(&p, msg, mlen, out, ip + 8 + mlen - 1), 0);
+}
+
+START_TEST(packets_v4_and_v6)
+{
+	check_reply(false);
+	check_reply(true);
+}
+END_TEST
+
+START_TEST(packets_not_queries)
+{
+	uint8_t q[64] = { 0 }, pkt[256];
+	const uint8_t *inner;
+	struct wm_pkt p;
+	size_t n, len;
+
+	len = udp_packet(pkt, false, 54, q, 20);		/* another port */
+	ck_assert(wm_dns_packet_is_for_resolver(pkt, len));
+	ck_assert(!wm_dns_packet_query(pkt, len, &p, &inner, &n));
+	len = udp_packet(pkt, false, 53, q, 20);
+	pkt[9] = 6;						/* TCP */
+	ck_assert(!wm_dns_packet_query(pkt, len, &p, &inner, &n));
+	len = udp_packet(pkt, true, 53, q, 20);
+	pkt[40 + 5] = 200;					/* UDP length past the end */
+	ck_assert(!wm_dns_packet_query(pkt, len, &p, &inner, &n));
+	len = udp_packet(pkt, false, 53, q, 20);
+	pkt[16] = 100, pkt[17] = 64;				/* another destination */
+	ck_assert(!wm_dns_packet_is_for_resolver(pkt, len));
+	ck_assert(!wm_dns_packet_is_for_resolver(pkt, 19));
+}
+END_TEST
+
+/* --- the host's resolv.conf -------------------------------------------------------------- */
+
+static const char resolv_conf[] =
+	"# from DHCP\n"
+	"nameserver 192.0.2.53\n"
+	"nameserver 100.100.100.100\n"
+	"  nameserver\tfe80::1%eth0  \n"
+	"nameserver junk\n"
+	"#nameserver 198.51.100.1\n"
+	"search corp.example lab.example\n"
+	"options edns0 timeout:2\n"
+	"nameserver 2001:db8::53\n"
+	"nameserver 203.0.113.53\n";
+
+START_TEST(host_nameservers)
+{
+	struct wm_endpoint eps[WM_DNS_MAX_UPSTREAMS];
+	char text[WM_ENDPOINT_STR_LEN];
+	size_t n = wm_dns_host_nameservers(resolv_conf, strlen(resolv_conf), eps,
+					   WM_DNS_MAX_UPSTREAMS);
+
+	ck_assert_uint_eq(n, 3);	/* the resolver itself skipped, the fourth one past MAXNS */
+	wm_endpoint_format(&eps[0], text);
+	ck_assert_str_eq(text, "192.0.2.53:53");
+	wm_endpoint_format(&eps[1], text);
+	ck_assert_str_eq(text, "[fe80::1]:53");
+	wm_endpoint_format(&eps[2], text);
+	ck_assert_str_eq(text, "[2001:db8::53]:53");
+	ck_assert_uint_eq(wm_dns_host_nameservers("", 0, eps, 3), 0);
+	ck_assert_uint_eq(wm_dns_host_nameservers("nameserver 192.0.2.1", 14, eps, 3), 0);
+}
+END_TEST
+
+START_TEST(host_resolv_conf_text)
+{
+	char *text = wm_dns_host_resolv_conf(resolv_conf, "mesh.internal", "wm0");
+
+	ck_assert_ptr_nonnull(text);
+	ck_assert_msg(!strncmp(text, "# Written by wiremesh", 21), "%s", text);
+	ck_assert_ptr_nonnull(strstr(text, "\nnameserver 100.100.100.100\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\nsearch mesh.internal corp.example lab.example\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\noptions edns0 timeout:2\n"));
+	ck_assert_ptr_null(strstr(text, "192.0.2.53"));
+	free(text);
+	text = wm_dns_host_resolv_conf("", "mesh.internal", "wm0");
+	ck_assert_ptr_nonnull(strstr(text, "\nsearch mesh.internal\n"));
+	free(text);
+}
+END_TEST
+
+static char *slurp(const char *path)
+{
+	static char buf[4096];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	ck_assert_ptr_nonnull(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static void spit(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* --accept-dns without systemd-resolved: rewritten, then put back byte for byte. */
+START_TEST(host_rewrites_and_restores)
+{
+	char dir[] = "/tmp/wm-dns-XXXXXX", conf[64], backup[96], cmd[96];
+	struct wm_dns_host h;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(conf, sizeof(conf), "%s/resolv.conf", dir);
+	snprintf(backup, sizeof(backup), "%s/resolv.conf.orig", dir);
+	spit(conf, resolv_conf);
+
+	/* Without --accept-dns (and no resolved): nothing is touched. */
+	ck_assert_int_eq(wm_dns_host_start(&h, WM_DNS_ACCEPT_AUTO, "wm0", dir, conf), 0);
+	ck_assert_int_eq(h.mode, WM_DNS_HOST_UNTOUCHED);
+	ck_assert_uint_eq(h.n_upstreams, 3);
+	wm_dns_host_apply(&h, "mesh.internal");
+	wm_dns_host_stop(&h);
+	ck_assert_str_eq(slurp(conf), resolv_conf);
+	ck_assert_int_ne(access(backup, F_OK), 0);
+
+	ck_assert_int_eq(wm_dns_host_start(&h, WM_DNS_ACCEPT_YES, "wm0", dir, conf), 0);
+	ck_assert_int_eq(h.mode, WM_DNS_HOST_RESOLV_CONF);
+	wm_dns_host_apply(&h, "mesh.internal");
+	ck_assert_ptr_nonnull(strstr(slurp(conf), "search mesh.internal corp.example"));
+	ck_assert_str_eq(slurp(backup), resolv_conf);
+	wm_dns_host_apply(&h, "other.example");		/* the suffix changed */
+	ck_assert_ptr_nonnull(strstr(slurp(conf), "search other.example corp.example"));
+	ck_assert_str_eq(slurp(backup), resolv_conf);
+
+	/* A node that died: the next one takes its upstreams from the copy. */
+	{
+		struct wm_dns_host again;
+
+		ck_assert_int_eq(wm_dns_host_start(&again, WM_DNS_ACCEPT_YES, "wm0", dir, conf), 0);
+		ck_assert_uint_eq(again.n_upstreams, 3);
+		ck_assert_str_eq(again.original, resolv_conf);
+		wm_dns_host_stop(&again);	/* never applied: changes nothing */
+	}
+	wm_dns_host_stop(&h);
+	ck_assert_str_eq(slurp(conf), resolv_conf);
+	ck_assert_int_ne(access(backup, F_OK), 0);
+
+	/* Changed by someone else meanwhile: left as it is, the copy kept. */
+	ck_assert_int_eq(wm_dns_host_start(&h, WM_DNS_ACCEPT_YES, "wm0", dir, conf), 0);
+	wm_dns_host_apply(&h, "mesh.internal");
+	spit(conf, "nameserver 198.51.100.7\n");
+	wm_dns_host_stop(&h);
+	ck_assert_str_eq(slurp(conf), "nameserver 198.51.100.7\n");
+	ck_assert_str_eq(slurp(backup), resolv_conf);
+
+	/* --accept-dns=false: nothing, whatever the file says. */
+	ck_assert_int_eq(wm_dns_host_start(&h, WM_DNS_ACCEPT_NO, "wm0", dir, conf), 0);
+	ck_assert_int_eq(h.mode, WM_DNS_HOST_UNTOUCHED);
+	wm_dns_host_stop(&h);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("dns");
@@ -376,6 +605,11 @@ int main(void)
 	tcase_add_test(tc, edns);
 	tcase_add_test(tc, servfail_and_responses);
 	tcase_add_test(tc, resolver_addresses);
+	tcase_add_test(tc, packets_v4_and_v6);
+	tcase_add_test(tc, packets_not_queries);
+	tcase_add_test(tc, host_nameservers);
+	tcase_add_test(tc, host_resolv_conf_text);
+	tcase_add_test(tc, host_rewrites_and_restores);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
