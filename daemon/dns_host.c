@@ -166,6 +166,28 @@ static int write_in_place(const char *path, const char *text, mode_t create_mode
 	return close(fd) < 0 ? -errno : 0;
 }
 
+/* The state directory's copy: a temporary file, synced, renamed over it (as state.c does). */
+static int write_atomically(const char *path, const char *text)
+{
+	char tmp[320];
+	int fd, err;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((err = write_in_place(tmp, text, 0600)) < 0)
+		return err;
+	fd = open(tmp, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	if (rename(tmp, path) < 0) {
+		err = -errno;
+		unlink(tmp);
+		return err;
+	}
+	return 0;
+}
+
 /* --- systemd-resolved ------------------------------------------------------------------- */
 
 /* Runs resolvectl with args (NULL-terminated after the program name); its exit status or -1. */
@@ -286,7 +308,7 @@ static void apply_resolv_conf(struct wm_dns_host *h, const char *suffix)
 	if (!text)
 		return;
 	/* The host's own text first, so that a crash before down loses nothing. */
-	if (!h->written && (err = write_in_place(h->backup, h->original, 0600)) < 0) {
+	if (!h->written && (err = write_atomically(h->backup, h->original)) < 0) {
 		snprintf(h->note, sizeof(h->note), "cannot keep a copy of %s in %s (%s); left it "
 			 "alone", h->resolv_conf, h->backup, strerror(-err));
 		wm_log_error("dns: %s", h->note);
