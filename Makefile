@@ -220,6 +220,12 @@ $(FUZZ_BUILD)/fuzz_dns: test/fuzz/fuzz_dns.c $(FUZZ_LIB_OBJS) $(FUZZ_BUILD)/daem
 	$(call quiet,CCLD)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJS) \
 		$(FUZZ_BUILD)/daemon/dns.o $(DEPS_LIBS)
 
+# The host's resolv.conf as the resolver reads and writes it (daemon/dns_host.c), alone.
+$(FUZZ_BUILD)/fuzz_resolv_conf: test/fuzz/fuzz_resolv_conf.c $(FUZZ_LIB_OBJS) \
+		$(FUZZ_BUILD)/daemon/dns_host.o config.mk
+	$(call quiet,CCLD)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJS) \
+		$(FUZZ_BUILD)/daemon/dns_host.o $(DEPS_LIBS)
+
 fuzz: config.mk
 	@if [ -z "$(FUZZ_CC)" ]; then echo "make fuzz needs clang (apt-get install clang)"; exit 1; fi
 	@$(MAKE) $(SUBMAKE_FLAGS) $(FUZZ_BINS)

@@ -13,8 +13,9 @@
 #   wiremesh-relay      getent, drill                 is 192.0.2.80, every query logged
 #
 # Checks:
-#   names      getent hosts beta.SUFFIX on a answers b's mesh address, and so does the short
-#              name through the search domain; a's own name too; A and AAAA both
+#   names      getent hosts b.SUFFIX on a answers b's mesh address, and so does the short
+#              name through the search domain; a's own name too; A and AAAA both, asked over
+#              IPv4 and over IPv6 (fd77:6d65:7368::53)
 #   unknown    an unknown name under the suffix fails (getent exit 2, NXDOMAIN from drill)
 #              and dnsmasq never saw it
 #   forward    www.example.test is answered through a's resolver by dnsmasq
@@ -43,6 +44,7 @@ COORD_PORT=8080
 RELAY_PORT=3340
 URL=http://$HUB:$COORD_PORT
 RESOLVER=100.100.100.100
+RESOLVER6=fd77:6d65:7368::53
 NODES=(a b)
 declare -A ADDR=([a]=192.0.2.1 [b]=192.0.2.2)
 declare -A MESH_IP=()
@@ -187,6 +189,8 @@ names() {
 		resolves a "a.$SUFFIX" "${MESH_IP[a]}"
 	check "names: AAAA of b.$SUFFIX is its mesh IPv6 address" eval \
 		"n $(ns_of a) getent ahostsv6 b.$SUFFIX | grep -q '^fd77:6d65:7368::'"
+	check "names: the resolver's IPv6 address answers too (drill @$RESOLVER6 b.$SUFFIX AAAA)" \
+		eval "n $(ns_of a) drill b.$SUFFIX @$RESOLVER6 AAAA | grep -Eq 'IN[[:space:]]+AAAA[[:space:]]+fd77:6d65:7368::'"
 	check "names: names are case-insensitive (B.MESH.Internal)" \
 		resolves a "B.${SUFFIX^^}" "${MESH_IP[b]}"
 	check "names: a's status names this node a.$SUFFIX and its peer b.$SUFFIX" status_query a \
