@@ -260,6 +260,100 @@ static ldns_pkt *answer_mesh_name(const struct wm_dns_names *t, const ldns_pkt *
 	return r;
 }
 
+/* --- reverse names --------------------------------------------------------------------- */
+
+/* A label of 1-3 decimal digits without a leading zero, at most 255. */
+static bool octet_label(const char *s, uint8_t *out)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > 3 || strspn(s, "0123456789") != n || (n > 1 && s[0] == '0') ||
+	    strtoul(s, NULL, 10) > 255)
+		return false;
+	*out = (uint8_t)strtoul(s, NULL, 10);
+	return true;
+}
+
+/*
+ * The address a reverse name spells (RFC 1035 3.5: "d.c.b.a.in-addr.arpa.", RFC 3596 2.5:
+ * 32 nibbles under "ip6.arpa."): AF_INET or AF_INET6 with addr filled, or 0.
+ */
+static int reverse_address(const ldns_rdf *owner, uint8_t addr[16])
+{
+	char *text = ldns_rdf2str(owner), *label[35], *save = NULL, *tok;
+	size_t n = 0, i;
+	int family = 0;
+
+	if (!text)
+		return 0;
+	for (char *p = text; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	for (tok = strtok_r(text, ".", &save); tok && n < 35; tok = strtok_r(NULL, ".", &save))
+		label[n++] = tok;
+	memset(addr, 0, 16);
+	if (n == 6 && !strcmp(label[4], "in-addr") && !strcmp(label[5], "arpa")) {
+		for (i = 0; i < 4 && octet_label(label[i], &addr[3 - i]); i++)
+			;
+		family = i == 4 ? AF_INET : 0;
+	} else if (n == 34 && !strcmp(label[32], "ip6") && !strcmp(label[33], "arpa")) {
+		for (i = 0; i < 32; i++) {
+			const char *hex = "0123456789abcdef", *at = strchr(hex, label[i][0]);
+
+			if (!at || !label[i][0] || label[i][1])
+				break;
+			addr[15 - i / 2] |= (uint8_t)((at - hex) << (i % 2 ? 4 : 0));
+		}
+		family = i == 32 ? AF_INET6 : 0;
+	}
+	free(text);
+	return family;
+}
+
+static const struct wm_dns_name *node_with_address(const struct wm_dns_names *t, int family,
+						    const uint8_t addr[16])
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (family == AF_INET ? !memcmp(&t->names[i].ipv4, addr, 4) :
+		    !memcmp(t->names[i].ipv6.s6_addr, addr, 16))
+			return &t->names[i];
+	return NULL;
+}
+
+/* PTR for a node's address: NAME.SUFFIX. NULL when the name is not a node's reverse name. */
+static ldns_pkt *answer_reverse(const struct wm_dns_names *t, const ldns_pkt *q,
+				const ldns_rr *question, bool *failed)
+{
+	const ldns_rdf *owner = ldns_rr_owner(question);
+	ldns_rr_type type = ldns_rr_get_type(question);
+	char fqdn[WM_NETMAP_NAME_MAX + WM_NETMAP_DNS_SUFFIX_MAX + 3];
+	const struct wm_dns_name *node;
+	uint8_t addr[16];
+	ldns_rdf *target;
+	ldns_pkt *r;
+	int family;
+
+	*failed = false;
+	if ((type != LDNS_RR_TYPE_PTR && type != LDNS_RR_TYPE_ANY) ||
+	    ldns_rr_get_class(question) != LDNS_RR_CLASS_IN ||
+	    !(family = reverse_address(owner, addr)) ||
+	    !(node = node_with_address(t, family, addr)))
+		return NULL;
+	snprintf(fqdn, sizeof(fqdn), "%s.%s.", node->label, t->suffix);
+	target = ldns_dname_new_frm_str(fqdn);
+	r = answer_frame(q, LDNS_RCODE_NOERROR);
+	if (!r || !target || !push_rr(r, LDNS_SECTION_ANSWER, owner, LDNS_RR_TYPE_PTR, WM_DNS_TTL,
+				      &target, 1)) {
+		if (!r)
+			ldns_rdf_deep_free(target);
+		ldns_pkt_free(r);
+		*failed = true;
+		return NULL;
+	}
+	ldns_pkt_set_aa(r, true);
+	return r;
+}
+
 static enum wm_dns_verdict drop(const char **why, const char *reason)
 {
 	if (why)
@@ -286,7 +380,7 @@ static enum wm_dns_verdict decide(const struct wm_dns_names *t, const ldns_pkt *
 	const ldns_rdf *owner;
 	ldns_rdf *apex;
 	ldns_pkt *r;
-	bool is_apex, ok;
+	bool is_apex, ok, failed;
 
 	if (ldns_pkt_qr(q))
 		return drop(why, "a response, not a query");
@@ -299,6 +393,11 @@ static enum wm_dns_verdict decide(const struct wm_dns_names *t, const ldns_pkt *
 	owner = ldns_rr_owner(question);
 	if (!t->suffix[0] || !owner || ldns_rdf_get_type(owner) != LDNS_RDF_TYPE_DNAME)
 		return WM_DNS_FORWARD;
+	if ((r = answer_reverse(t, q, question, &failed)) || failed) {
+		ok = !failed && to_wire(r, q, out, cap, out_len);
+		ldns_pkt_free(r);
+		return ok ? WM_DNS_ANSWER : drop(why, "out of memory");
+	}
 	if (!(apex = suffix_dname(t)))
 		return drop(why, "out of memory");
 	is_apex = ldns_dname_compare(owner, apex) == 0;

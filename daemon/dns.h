@@ -2,8 +2,9 @@
 /*
  * The node's DNS answers (docs/dns.md), sans I/O: a table of the mesh's names built from a
  * netmap, and what to do with one DNS query. Names under the mesh's suffix are answered here
- * (A and AAAA of a node, NXDOMAIN at once for any other name under the suffix); everything
- * else is for the host's upstream resolvers. Messages are parsed and built with ldns.
+ * (A and AAAA of a node, NXDOMAIN at once for any other name under the suffix), and so are
+ * reverse names of nodes' addresses (PTR); everything else is for the host's upstream
+ * resolvers. Messages are parsed and built with ldns.
  */
 #ifndef WM_DNS_H
 #define WM_DNS_H

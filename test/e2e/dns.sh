@@ -191,6 +191,8 @@ names() {
 		"n $(ns_of a) getent ahostsv6 b.$SUFFIX | grep -q '^fd77:6d65:7368::'"
 	check "names: the resolver's IPv6 address answers too (drill @$RESOLVER6 b.$SUFFIX AAAA)" \
 		eval "n $(ns_of a) drill b.$SUFFIX @$RESOLVER6 AAAA | grep -Eq 'IN[[:space:]]+AAAA[[:space:]]+fd77:6d65:7368::'"
+	check "names: getent hosts ${MESH_IP[b]} on a names it b.$SUFFIX (PTR)" eval \
+		"n $(ns_of a) getent hosts ${MESH_IP[b]} | grep -Eq '[[:space:]]b\\.$SUFFIX\$'"
 	check "names: names are case-insensitive (B.MESH.Internal)" \
 		resolves a "B.${SUFFIX^^}" "${MESH_IP[b]}"
 	check "names: a's status names this node a.$SUFFIX and its peer b.$SUFFIX" status_query a \

@@ -211,6 +211,39 @@ START_TEST(no_data)
 }
 END_TEST
 
+/* PTR for a node's address, IPv4 and IPv6; any other reverse name goes upstream. */
+START_TEST(reverse_names)
+{
+	static const char *const other[] = {
+		"9.0.64.100.in-addr.arpa.", "256.0.64.100.in-addr.arpa.", "02.0.64.100.in-addr.arpa.",
+		"0.64.100.in-addr.arpa.", "x.2.0.64.100.in-addr.arpa.", "2.0.64.100.in-addr.arpa.x.",
+		"2.0.0.0.0.4.4.6.0.0.0.0.0.0.0.0.0.0.0.0.8.6.3.7.5.6.d.6.7.7.d.f.ip6.arpa.",
+	};
+	uint8_t q[512], out[WM_DNS_UDP_MAX];
+	size_t out_len;
+	ldns_pkt *r = ask("2.0.64.100.in-addr.arpa.", LDNS_RR_TYPE_PTR);
+
+	ck_assert_int_eq(ldns_pkt_get_rcode(r), LDNS_RCODE_NOERROR);
+	ck_assert(ldns_pkt_aa(r));
+	ck_assert_str_eq(answers(r), "PTR beta.mesh.internal.");
+	ldns_pkt_free(r);
+	r = ask("1.0.0.0.0.4.4.6.0.0.0.0.0.0.0.0.0.0.0.0.8.6.3.7.5.6.D.6.7.7.D.F.ip6.arpa.",
+		LDNS_RR_TYPE_PTR);
+	ck_assert_str_eq(answers(r), "PTR alpha.mesh.internal.");
+	ldns_pkt_free(r);
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+		size_t len = query(q, other[i], LDNS_RR_TYPE_PTR, LDNS_RR_CLASS_IN, false);
+
+		ck_assert_msg(wm_dns_answer(&names, q, len, out, sizeof(out), &out_len, NULL) ==
+			      WM_DNS_FORWARD, "%s", other[i]);
+	}
+	/* Another type for a node's reverse name: upstream too. */
+	ck_assert_int_eq(wm_dns_answer(&names, q, query(q, "2.0.64.100.in-addr.arpa.",
+							 LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, false),
+				       out, sizeof(out), &out_len, NULL), WM_DNS_FORWARD);
+}
+END_TEST
+
 START_TEST(other_names_are_forwarded)
 {
 	static const char *const other[] = {
@@ -600,6 +633,7 @@ int main(void)
 	tcase_add_test(tc, unknown_names_fail_at_once);
 	tcase_add_test(tc, no_data);
 	tcase_add_test(tc, other_names_are_forwarded);
+	tcase_add_test(tc, reverse_names);
 	tcase_add_test(tc, odd_queries);
 	tcase_add_test(tc, malformed_queries_dropped);
 	tcase_add_test(tc, edns);
