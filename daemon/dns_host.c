@@ -222,14 +222,14 @@ static bool resolvectl_found(void)
 }
 
 /* resolved runs and the host's stub resolver is it (resolv.conf names 127.0.0.53). */
-static bool resolved_in_use(const char *text)
+static bool resolved_in_use(const char *dir, const char *text)
 {
 	struct stat st;
 	struct wm_endpoint eps[WM_DNS_MAX_UPSTREAMS];
 	size_t n = wm_dns_host_nameservers(text, strlen(text), eps, WM_DNS_MAX_UPSTREAMS);
 	char addr[INET_ADDRSTRLEN];
 
-	if (stat(RESOLVED_DIR, &st) < 0 || !S_ISDIR(st.st_mode) || !resolvectl_found())
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || !resolvectl_found())
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (eps[i].addr.sa.sa_family == AF_INET &&
@@ -261,8 +261,10 @@ static void apply_resolved(struct wm_dns_host *h, const char *suffix)
 /* --- the host --------------------------------------------------------------------------- */
 
 int wm_dns_host_start(struct wm_dns_host *h, enum wm_dns_accept accept, const char *ifname,
-		      const char *state_dir, const char *resolv_conf)
+		      const char *state_dir, const struct wm_dns_host_paths *paths)
 {
+	const char *resolv_conf = paths ? paths->resolv_conf : NULL;
+	const char *resolved_dir = paths ? paths->resolved_dir : NULL;
 	char *text, *backup;
 
 	memset(h, 0, sizeof(*h));
@@ -270,6 +272,8 @@ int wm_dns_host_start(struct wm_dns_host *h, enum wm_dns_accept accept, const ch
 	snprintf(h->ifname, sizeof(h->ifname), "%s", ifname);
 	snprintf(h->resolv_conf, sizeof(h->resolv_conf), "%s", resolv_conf ? resolv_conf :
 		 RESOLV_CONF);
+	snprintf(h->resolved_dir, sizeof(h->resolved_dir), "%s", resolved_dir ? resolved_dir :
+		 RESOLVED_DIR);
 	snprintf(h->backup, sizeof(h->backup), "%s/" BACKUP_NAME, state_dir);
 	text = read_text(h->resolv_conf);
 	if (!text && !(text = strdup("")))
@@ -286,7 +290,7 @@ int wm_dns_host_start(struct wm_dns_host *h, enum wm_dns_accept accept, const ch
 	if (accept == WM_DNS_ACCEPT_NO) {
 		snprintf(h->note, sizeof(h->note), "--accept-dns=false: the host's DNS is left "
 			 "alone");
-	} else if (resolved_in_use(text)) {
+	} else if (resolved_in_use(h->resolved_dir, text)) {
 		h->mode = WM_DNS_HOST_RESOLVED;
 	} else if (accept == WM_DNS_ACCEPT_YES) {
 		h->mode = WM_DNS_HOST_RESOLV_CONF;

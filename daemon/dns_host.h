@@ -39,6 +39,7 @@ struct wm_dns_host {
 	enum wm_dns_host_mode mode;
 	char ifname[32];
 	char resolv_conf[256];		/* /etc/resolv.conf */
+	char resolved_dir[256];		/* /run/systemd/resolve */
 	char backup[300];		/* STATE/resolv.conf.orig */
 	char suffix[WM_NETMAP_DNS_SUFFIX_MAX + 1];	/* as applied */
 	char *original;			/* the text before ours (resolv.conf mode) */
@@ -62,12 +63,18 @@ size_t wm_dns_host_nameservers(const char *text, size_t len, struct wm_endpoint 
  */
 char *wm_dns_host_resolv_conf(const char *original, const char *suffix, const char *ifname);
 
+/* Where the host keeps its resolver's configuration; NULL members: the standard places. */
+struct wm_dns_host_paths {
+	const char *resolv_conf;	/* /etc/resolv.conf */
+	const char *resolved_dir;	/* /run/systemd/resolve: systemd-resolved runs */
+};
+
 /*
  * Reads the upstreams and decides the mode (nothing is changed yet): accept, the mesh
- * interface, the state directory. resolv_conf NULL: /etc/resolv.conf. 0 or -errno.
+ * interface, the state directory, paths (NULL: the standard ones). 0 or -errno.
  */
 int wm_dns_host_start(struct wm_dns_host *h, enum wm_dns_accept accept, const char *ifname,
-		      const char *state_dir, const char *resolv_conf);
+		      const char *state_dir, const struct wm_dns_host_paths *paths);
 
 /* Points the host at the resolver for this suffix (again when it changed). */
 void wm_dns_host_apply(struct wm_dns_host *h, const char *suffix);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/checksum.h"
@@ -562,16 +563,18 @@ static void spit(const char *path, const char *text)
 /* --accept-dns without systemd-resolved: rewritten, then put back byte for byte. */
 START_TEST(host_rewrites_and_restores)
 {
-	char dir[] = "/tmp/wm-dns-XXXXXX", conf[64], backup[96], cmd[96];
+	char dir[] = "/tmp/wm-dns-XXXXXX", conf[64], backup[96], cmd[96], none[64];
+	struct wm_dns_host_paths paths = { conf, none };
 	struct wm_dns_host h;
 
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(conf, sizeof(conf), "%s/resolv.conf", dir);
+	snprintf(none, sizeof(none), "%s/no-resolved", dir);	/* systemd-resolved is not there */
 	snprintf(backup, sizeof(backup), "%s/resolv.conf.orig", dir);
 	spit(conf, resolv_conf);
 
 	/* Without --accept-dns (and no resolved): nothing is touched. */
-	ck_assert_int_eq(wm_dns_host_start(&h, WM_DNS_ACCEPT_AUTO, "wm0", dir, conf), 0);
+	ck_assert_int_eq(wm_dns_host_start(&h, WM_DNS_ACCEPT_AUTO, "wm0", dir, &paths), 0);
 	ck_assert_int_eq(h.mode, WM_DNS_HOST_UNTOUCHED);
 	ck_assert_uint_eq(h.n_upstreams, 3);
 	wm_dns_host_apply(&h, "mesh.internal");
@@ -579,7 +582,7 @@ START_TEST(host_rewrites_and_restores)
 	ck_assert_str_eq(slurp(conf), resolv_conf);
 	ck_assert_int_ne(access(backup, F_OK), 0);
 
-	ck_assert_int_eq(wm_dns_host_start(&h, WM_DNS_ACCEPT_YES, "wm0", dir, conf), 0);
+	ck_assert_int_eq(wm_dns_host_start(&h, WM_DNS_ACCEPT_YES, "wm0", dir, &paths), 0);
 	ck_assert_int_eq(h.mode, WM_DNS_HOST_RESOLV_CONF);
 	wm_dns_host_apply(&h, "mesh.internal");
 	ck_assert_ptr_nonnull(strstr(slurp(conf), "search mesh.internal corp.example"));
@@ -592,7 +595,7 @@ START_TEST(host_rewrites_and_restores)
 	{
 		struct wm_dns_host again;
 
-		ck_assert_int_eq(wm_dns_host_start(&again, WM_DNS_ACCEPT_YES, "wm0", dir, conf), 0);
+		ck_assert_int_eq(wm_dns_host_start(&again, WM_DNS_ACCEPT_YES, "wm0", dir, &paths), 0);
 		ck_assert_uint_eq(again.n_upstreams, 3);
 		ck_assert_str_eq(again.original, resolv_conf);
 		wm_dns_host_stop(&again);	/* never applied: changes nothing */
@@ -602,7 +605,7 @@ START_TEST(host_rewrites_and_restores)
 	ck_assert_int_ne(access(backup, F_OK), 0);
 
 	/* Changed by someone else meanwhile: left as it is, the copy kept. */
-	ck_assert_int_eq(wm_dns_host_start(&h, WM_DNS_ACCEPT_YES, "wm0", dir, conf), 0);
+	ck_assert_int_eq(wm_dns_host_start(&h, WM_DNS_ACCEPT_YES, "wm0", dir, &paths), 0);
 	wm_dns_host_apply(&h, "mesh.internal");
 	spit(conf, "nameserver 198.51.100.7\n");
 	wm_dns_host_stop(&h);
@@ -610,9 +613,71 @@ START_TEST(host_rewrites_and_restores)
 	ck_assert_str_eq(slurp(backup), resolv_conf);
 
 	/* --accept-dns=false: nothing, whatever the file says. */
-	ck_assert_int_eq(wm_dns_host_start(&h, WM_DNS_ACCEPT_NO, "wm0", dir, conf), 0);
+	ck_assert_int_eq(wm_dns_host_start(&h, WM_DNS_ACCEPT_NO, "wm0", dir, &paths), 0);
 	ck_assert_int_eq(h.mode, WM_DNS_HOST_UNTOUCHED);
 	wm_dns_host_stop(&h);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+/*
+ * With systemd-resolved (its directory, resolvectl on PATH, the stub in resolv.conf): the
+ * interface's settings through resolvectl, reverted on stop, resolv.conf untouched. A stand-in
+ * resolvectl records its arguments; the real one is not run here.
+ */
+START_TEST(host_with_resolved)
+{
+	char dir[] = "/tmp/wm-dns-XXXXXX", conf[64], rdir[64], bin[64], script[96], log[96];
+	char path[1200], cmd[96], *old_path = getenv("PATH");
+	struct wm_dns_host_paths paths = { conf, rdir };
+	struct wm_dns_host h;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(conf, sizeof(conf), "%s/resolv.conf", dir);
+	snprintf(rdir, sizeof(rdir), "%s/resolve", dir);
+	snprintf(bin, sizeof(bin), "%s/bin", dir);
+	snprintf(script, sizeof(script), "%s/resolvectl", bin);
+	snprintf(log, sizeof(log), "%s/calls", dir);
+	ck_assert_int_eq(mkdir(rdir, 0755), 0);
+	ck_assert_int_eq(mkdir(bin, 0755), 0);
+	f = fopen(script, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "#!/bin/sh\necho \"$*\" >>'%s'\n", log);
+	fclose(f);
+	ck_assert_int_eq(chmod(script, 0755), 0);
+	snprintf(path, sizeof(path), "%s:%s", bin, old_path ? old_path : "/usr/bin:/bin");
+	spit(conf, "nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch .\n");
+
+	setenv("PATH", path, 1);
+	ck_assert_int_eq(wm_dns_host_start(&h, WM_DNS_ACCEPT_AUTO, "wm0", dir, &paths), 0);
+	ck_assert_int_eq(h.mode, WM_DNS_HOST_RESOLVED);
+	ck_assert_uint_eq(h.n_upstreams, 1);		/* resolved's stub answers the rest */
+	wm_dns_host_apply(&h, "mesh.internal");
+	wm_dns_host_apply(&h, "mesh.internal");		/* unchanged: nothing more */
+	wm_dns_host_stop(&h);
+	ck_assert_str_eq(slurp(log), "dns wm0 100.100.100.100 fd77:6d65:7368::53\n"
+				     "domain wm0 mesh.internal ~mesh.internal\n"
+				     "default-route wm0 false\n"
+				     "revert wm0\n");
+	ck_assert_str_eq(slurp(conf), "nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch .\n");
+	ck_assert_ptr_nonnull(strstr(h.note, "systemd-resolved"));
+
+	/* --accept-dns=false: not even resolved's per-link settings. */
+	unlink(log);
+	ck_assert_int_eq(wm_dns_host_start(&h, WM_DNS_ACCEPT_NO, "wm0", dir, &paths), 0);
+	ck_assert_int_eq(h.mode, WM_DNS_HOST_UNTOUCHED);
+	wm_dns_host_apply(&h, "mesh.internal");
+	wm_dns_host_stop(&h);
+	ck_assert_int_ne(access(log, F_OK), 0);
+
+	/* The stub is not the host's resolver: resolved is not in use. */
+	spit(conf, "nameserver 192.0.2.53\n");
+	ck_assert_int_eq(wm_dns_host_start(&h, WM_DNS_ACCEPT_AUTO, "wm0", dir, &paths), 0);
+	ck_assert_int_eq(h.mode, WM_DNS_HOST_UNTOUCHED);
+	wm_dns_host_stop(&h);
+	setenv("PATH", old_path ? old_path : "/usr/bin:/bin", 1);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	ck_assert_int_eq(system(cmd), 0);
 }
@@ -644,6 +709,7 @@ int main(void)
 	tcase_add_test(tc, host_nameservers);
 	tcase_add_test(tc, host_resolv_conf_text);
 	tcase_add_test(tc, host_rewrites_and_restores);
+	tcase_add_test(tc, host_with_resolved);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
