@@ -162,6 +162,10 @@ $(BUILD)/test/test_routes: $(BUILD)/test/unit/test_routes.o $(BUILD)/daemon/rout
 		$(BUILD)/daemon/snat.o $(INPROC_OBJS) $(LIB)
 	$(call quiet,LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(DEPS_LIBS)
 
+$(BUILD)/test/test_dns: $(BUILD)/test/unit/test_dns.o $(BUILD)/daemon/dns.o \
+		$(BUILD)/daemon/dns_packet.o $(BUILD)/daemon/dns_host.o $(INPROC_OBJS) $(LIB)
+	$(call quiet,LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(DEPS_LIBS)
+
 $(DEMO): $(BUILD)/test/demo.o $(INPROC_OBJS) $(LIB)
 	$(call quiet,LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPS_LIBS)
 
@@ -211,6 +215,17 @@ FUZZ_CONTROL_OBJS := $(FUZZ_BUILD)/daemon/control.o $(FUZZ_BUILD)/daemon/cli_sta
 $(FUZZ_BUILD)/fuzz_control: test/fuzz/fuzz_control.c $(FUZZ_LIB_OBJS) $(FUZZ_CONTROL_OBJS) config.mk
 	$(call quiet,CCLD)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJS) \
 		$(FUZZ_CONTROL_OBJS) $(DEPS_LIBS)
+
+# The node's DNS answers (daemon/dns.c), linked in alone.
+$(FUZZ_BUILD)/fuzz_dns: test/fuzz/fuzz_dns.c $(FUZZ_LIB_OBJS) $(FUZZ_BUILD)/daemon/dns.o config.mk
+	$(call quiet,CCLD)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJS) \
+		$(FUZZ_BUILD)/daemon/dns.o $(DEPS_LIBS)
+
+# The host's resolv.conf as the resolver reads and writes it (daemon/dns_host.c), alone.
+$(FUZZ_BUILD)/fuzz_resolv_conf: test/fuzz/fuzz_resolv_conf.c $(FUZZ_LIB_OBJS) \
+		$(FUZZ_BUILD)/daemon/dns_host.o config.mk
+	$(call quiet,CCLD)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJS) \
+		$(FUZZ_BUILD)/daemon/dns_host.o $(DEPS_LIBS)
 
 fuzz: config.mk
 	@if [ -z "$(FUZZ_CC)" ]; then echo "make fuzz needs clang (apt-get install clang)"; exit 1; fi

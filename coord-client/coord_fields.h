@@ -23,6 +23,14 @@ bool wm_coord_hostname_valid(const char *s);	/* 1..253 of [A-Za-z0-9._-] */
 bool wm_coord_name_valid(const char *s);	/* DNS label: 1..63 of [a-z0-9-], no '-' at ends */
 bool wm_coord_label_valid(const char *s, size_t max);	/* 1..max printable ASCII */
 
+/*
+ * Whether s may be the mesh's DNS suffix (docs/dns.md): 0, or -EINVAL with a reason in why
+ * worded to follow the suffix ("is not a domain name: ..."). A lowercase domain name of DNS
+ * labels joined by single dots, no trailing dot, at most WM_NETMAP_DNS_SUFFIX_MAX characters,
+ * and not under "local" (multicast DNS) or "arpa" (reverse lookups).
+ */
+int wm_coord_dns_suffix_check(const char *s, char *why, size_t whylen);
+
 /* The IPv6 address that goes with an IPv4 one: the ULA prefix, zeros, the 32 bits. */
 void wm_coord_ipv6_for(struct in6_addr *out, struct in_addr ipv4);
 

@@ -30,6 +30,8 @@
 #define WM_RELAYMAP_REGION_NAME_MAX 63
 #define WM_RELAYMAP_REGION_ID_MAX 65535
 #define WM_PACKET_FILTER_MAX (1 << 20)	/* bytes of the packet filter's JSON (docs/policy.md) */
+/* The mesh's DNS suffix (docs/dns.md): NAME.SUFFIX fits a domain name's 253 characters. */
+#define WM_NETMAP_DNS_SUFFIX_MAX (253 - WM_NETMAP_NAME_MAX - 1)
 
 /*
  * The mesh's own addresses (docs/coord-protocol.md, "Addresses"), which no subnet route may
@@ -107,6 +109,8 @@ struct wm_netmap {
 	size_t n_peers;
 	struct wm_relay_map relays;
 	char *packet_filter;		/* the filter's JSON text as sent, or NULL (none yet) */
+	/* Nodes are NAME.dns_suffix (docs/dns.md); empty: the server sent none (no mesh names). */
+	char dns_suffix[WM_NETMAP_DNS_SUFFIX_MAX + 1];
 };
 
 /* Frees what the netmap owns and zeroes it; the struct itself is the caller's. */

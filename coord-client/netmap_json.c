@@ -512,7 +512,41 @@ bool wm_netmap_json_put(json_t *o, const struct wm_netmap *nm)
 	ok = wm_json_put(o, "self", wm_netmap_json_self_new(&nm->self)) && ok;
 	ok = wm_json_put(o, "relays", wm_netmap_json_relay_map_new(&nm->relays)) && ok;
 	ok = wm_json_put(o, "packet_filter", pf) && ok;
+	if (nm->dns_suffix[0])
+		ok = wm_json_put(o, "dns", wm_netmap_json_dns_new(nm->dns_suffix)) && ok;
 	return wm_json_put(o, "peers", peers) && ok;
+}
+
+json_t *wm_netmap_json_dns_new(const char *suffix)
+{
+	json_t *o = json_object();
+
+	if (!wm_json_put(o, "suffix", json_string(suffix))) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* "dns": {"suffix": "..."}, optional (no mesh names without it). */
+static int parse_dns(const json_t *o, struct wm_netmap *nm, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(o, "dns");
+	char why[160];
+	int ret;
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_object(v))
+		return wm_json_fail(err, errlen, "field \"dns\" must be an object");
+	if ((ret = wm_json_string(v, "suffix", true, nm->dns_suffix, sizeof(nm->dns_suffix), err,
+				  errlen)))
+		return ret;
+	if (wm_coord_dns_suffix_check(nm->dns_suffix, why, sizeof(why)) < 0) {
+		nm->dns_suffix[0] = '\0';
+		return wm_json_fail(err, errlen, "field \"dns\": the suffix %s", why);
+	}
+	return 0;
 }
 
 static int parse_packet_filter(const json_t *o, struct wm_netmap *nm, char *err, size_t errlen)
@@ -540,7 +574,8 @@ int wm_netmap_json_read(const json_t *o, struct wm_netmap *nm, char *err, size_t
 	    (ret = wm_netmap_json_relay_map(json_object_get(o, "relays"), &nm->relays, err,
 					    errlen)) ||
 	    (ret = parse_peers(json_object_get(o, "peers"), nm, err, errlen)) ||
-	    (ret = parse_packet_filter(o, nm, err, errlen)))
+	    (ret = parse_packet_filter(o, nm, err, errlen)) ||
+	    (ret = parse_dns(o, nm, err, errlen)))
 		return ret;
 	for (size_t i = 0; i < nm->n_peers; i++)
 		if (nm->peers[i].id == nm->self.id)

@@ -36,7 +36,10 @@ int wm_netmap_json_routes(const json_t *o, const char *field,
 			  struct wm_netmap_prefix out[WM_NETMAP_MAX_ROUTES], size_t *n, char *err,
 			  size_t errlen);
 
-/* Puts nm's self, relays, packet_filter and peers into o. false when out of memory. */
+/* The netmap's "dns" object: {"suffix": suffix} (NULL when out of memory). */
+json_t *wm_netmap_json_dns_new(const char *suffix);
+
+/* Puts nm's self, relays, packet_filter, dns and peers into o. false when out of memory. */
 bool wm_netmap_json_put(json_t *o, const struct wm_netmap *nm);
 
 /* Reads them from o into nm, which the caller frees (wm_netmap_free()) either way. */

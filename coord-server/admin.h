@@ -16,6 +16,7 @@ int wm_coord_admin_relays(int argc, char **argv);
 int wm_coord_admin_key(int argc, char **argv);
 int wm_coord_admin_policy(int argc, char **argv);
 int wm_coord_admin_routes(int argc, char **argv);
+int wm_coord_admin_dns(int argc, char **argv);
 
 /* "90", "90s", "30m", "12h", "7d" to seconds; -1 when malformed. */
 int64_t wm_coord_parse_duration(const char *text);

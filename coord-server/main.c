@@ -25,6 +25,8 @@ static void usage(FILE *f)
 		"                               who may reach whom (docs/policy.md)\n"
 		"  routes list|approve|unapprove\n"
 		"                               subnet routes nodes offer (docs/routes.md)\n"
+		"  dns set SUFFIX|get           the mesh's DNS suffix: nodes are NAME.SUFFIX\n"
+		"                               (docs/dns.md)\n"
 		"  key                          the server's public key (hex), for ?key= in URLs\n"
 		"\n"
 		"Every command takes --db PATH and --help. The admin commands work while serve runs.\n");
@@ -58,6 +60,8 @@ int main(int argc, char **argv)
 		return wm_coord_admin_policy(argc - 1, argv + 1);
 	if (!strcmp(cmd, "routes"))
 		return wm_coord_admin_routes(argc - 1, argv + 1);
+	if (!strcmp(cmd, "dns"))
+		return wm_coord_admin_dns(argc - 1, argv + 1);
 	if (!strcmp(cmd, "key"))
 		return wm_coord_admin_key(argc - 1, argv + 1);
 	fprintf(stderr, "wiremesh-coord: unknown command '%s'\n", cmd);

@@ -149,6 +149,20 @@ static int load_policy(struct wm_coord_cache *fresh, const struct wm_coord_cache
 	return ret;
 }
 
+/* A stored suffix that does not pass the check (a hand-edited database): the default. */
+static int checked_dns_suffix(struct wm_store *s, char out[WM_NETMAP_DNS_SUFFIX_MAX + 1])
+{
+	char why[160];
+	int ret = wm_store_dns_suffix_get(s, out);
+
+	if (!ret && wm_coord_dns_suffix_check(out, why, sizeof(why)) < 0) {
+		wm_log_error("coord: the stored DNS suffix \"%s\" %s; serving %s", out, why,
+			     WM_STORE_DNS_SUFFIX_DEFAULT);
+		snprintf(out, WM_NETMAP_DNS_SUFFIX_MAX + 1, "%s", WM_STORE_DNS_SUFFIX_DEFAULT);
+	}
+	return ret;
+}
+
 int wm_coord_cache_rebuild(struct wm_coord_cache *c, struct wm_store *s, int64_t now,
 			   double loop_now)
 {
@@ -168,6 +182,10 @@ int wm_coord_cache_rebuild(struct wm_coord_cache *c, struct wm_store *s, int64_t
 		return ret;
 	}
 	fresh.relays = checked_relays(s);
+	if ((ret = checked_dns_suffix(s, fresh.dns_suffix))) {
+		wm_coord_cache_free(&fresh);
+		return ret;
+	}
 	if ((ret = load_policy(&fresh, c, s, &reuse))) {
 		wm_coord_cache_free(&fresh);
 		return ret;
@@ -250,7 +268,8 @@ char *wm_coord_cache_netmap(const struct wm_coord_cache *c, const struct wm_stor
 	sodium_bin2hex(hex, sizeof(hex), id, WM_COORD_REQ_ID_LEN);
 	n = snprintf(head, sizeof(head), "{\"type\":\"netmap\",\"id\":\"%s\",\"version\":%llu,"
 		     "\"unchanged\":false,\"self\":", hex, (unsigned long long)c->version);
-	cap = (size_t)n + strlen(self_json) + strlen(c->relays) + filter_len + c->frags_total + 64;
+	cap = (size_t)n + strlen(self_json) + strlen(c->relays) + filter_len + c->frags_total +
+	      strlen(c->dns_suffix) + 96;
 	out = malloc(cap);
 	if (!out) {
 		free(self_json);
@@ -258,8 +277,9 @@ char *wm_coord_cache_netmap(const struct wm_coord_cache *c, const struct wm_stor
 		free(seen);
 		return NULL;
 	}
-	p = out + sprintf(out, "%s%s,\"relays\":%s,\"packet_filter\":%s,\"peers\":[", head,
-			  self_json, c->relays, filter ? filter : "null");
+	p = out + sprintf(out, "%s%s,\"relays\":%s,\"dns\":{\"suffix\":\"%s\"},"
+			  "\"packet_filter\":%s,\"peers\":[", head, self_json, c->relays,
+			  c->dns_suffix, filter ? filter : "null");
 	free(self_json);
 	free(filter);
 	for (size_t i = 0; i < c->n; i++) {

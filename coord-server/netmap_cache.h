@@ -7,7 +7,8 @@
  * from the last build while neither its text nor the nodes' names, addresses and tags
  * changed), and each answer splices only the peers the node sees, after its own filter.
  * Subnet routes (docs/routes.md) ride along: each peer entry lists the prefixes that peer is
- * the primary router of, and each node's self its approved ones.
+ * the primary router of, and each node's self its approved ones. So does the DNS suffix
+ * (docs/dns.md).
  */
 #ifndef WM_COORD_NETMAP_CACHE_H
 #define WM_COORD_NETMAP_CACHE_H
@@ -32,6 +33,7 @@ struct wm_coord_cache {
 	size_t *frag_len;
 	size_t frags_total;
 	char *relays;			/* the relay map's JSON text */
+	char dns_suffix[WM_NETMAP_DNS_SUFFIX_MAX + 1];	/* checked: no JSON escaping needed */
 	struct wm_policy *policy;	/* compiled for nodes; NULL: no policy (all peers) */
 	char *policy_text;		/* the stored policy's text it was compiled from */
 };

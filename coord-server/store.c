@@ -66,6 +66,9 @@ static const char *const migrations[] = {
 	"  is_primary INTEGER NOT NULL DEFAULT 0 CHECK (is_primary IN (0, 1)),"
 	"  PRIMARY KEY (node_id, prefix)) WITHOUT ROWID;"
 	"CREATE INDEX routes_prefix ON routes (prefix);",
+	/* 3 -> 4: the mesh's DNS suffix (docs/dns.md); no row: WM_STORE_DNS_SUFFIX_DEFAULT. */
+	"CREATE TABLE dns (id INTEGER PRIMARY KEY CHECK (id = 1), suffix TEXT NOT NULL,"
+	"  updated INTEGER NOT NULL);",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == WM_STORE_SCHEMA_VERSION,
@@ -323,6 +326,47 @@ int wm_store_relays_set(struct wm_store *s, const char *json, int64_t now)
 	st = wm_store_prepare(s, "INSERT OR REPLACE INTO relay_map VALUES (1, ?, ?)");
 	if (st) {
 		sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, now);
+	}
+	if ((ret = wm_store_step_done(s, st)) || (ret = wm_store_bump(s))) {
+		wm_store_rollback(s);
+		return ret;
+	}
+	return wm_store_commit(s);
+}
+
+int wm_store_dns_suffix_get(struct wm_store *s, char out[WM_NETMAP_DNS_SUFFIX_MAX + 1])
+{
+	sqlite3_stmt *st = wm_store_prepare(s, "SELECT suffix FROM dns WHERE id = 1");
+	int rc;
+
+	if (!st)
+		return -EIO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		snprintf(out, WM_NETMAP_DNS_SUFFIX_MAX + 1, "%s",
+			 (const char *)sqlite3_column_text(st, 0));
+	else
+		snprintf(out, WM_NETMAP_DNS_SUFFIX_MAX + 1, "%s", WM_STORE_DNS_SUFFIX_DEFAULT);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : wm_store_fail(s, -EIO);
+}
+
+int wm_store_dns_suffix_set(struct wm_store *s, const char *suffix, int64_t now)
+{
+	char old[WM_NETMAP_DNS_SUFFIX_MAX + 1];
+	sqlite3_stmt *st;
+	int ret = wm_store_begin(s);
+
+	if (ret)
+		return ret;
+	if ((ret = wm_store_dns_suffix_get(s, old)) || !strcmp(old, suffix)) {
+		wm_store_rollback(s);
+		return ret;
+	}
+	st = wm_store_prepare(s, "INSERT OR REPLACE INTO dns VALUES (1, ?, ?)");
+	if (st) {
+		sqlite3_bind_text(st, 1, suffix, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, now);
 	}
 	if ((ret = wm_store_step_done(s, st)) || (ret = wm_store_bump(s))) {

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * wiremesh-coord's state in SQLite: schema versions and migrations, the server key, auth keys,
- * nodes, the relay map, the access policy with its history, subnet routes, and the netmap
- * version. WAL mode,
+ * nodes, the relay map, the access policy with its history, subnet routes, the DNS suffix,
+ * and the netmap version. WAL mode,
  * foreign keys on, a busy timeout so that the admin commands and `serve` share the file. Every
  * change a netmap shows bumps the netmap version in the same transaction; a process that did
  * not make the change notices it through wm_store_changed(). Times are unix seconds, passed in.
@@ -18,12 +18,13 @@
 #include "coord-client/coord_msg.h"
 #include "coord-client/netmap.h"
 
-#define WM_STORE_SCHEMA_VERSION 3
+#define WM_STORE_SCHEMA_VERSION 4
 #define WM_STORE_NODE_KEY_LIFETIME (180 * 86400)	/* node keys expire after 180 days */
 #define WM_STORE_TAG_MAX 64
 #define WM_STORE_AUTHKEY_PREFIX "wmauth-"
 #define WM_STORE_AUTHKEY_LEN 39				/* prefix + 32 hex digits */
 #define WM_STORE_POLICY_HISTORY 100			/* policies kept, the current included */
+#define WM_STORE_DNS_SUFFIX_DEFAULT "mesh.internal"	/* ICANN reserved .internal for private use */
 
 struct wm_store;
 
@@ -79,6 +80,12 @@ int wm_store_server_key(struct wm_store *s, uint8_t priv[WM_KEY_LEN], uint8_t pu
 char *wm_store_relays_get(struct wm_store *s);
 /* Stores a relay map already checked by wm_coord_relay_map_parse(); bumps the version. */
 int wm_store_relays_set(struct wm_store *s, const char *json, int64_t now);
+
+/* The mesh's DNS suffix (WM_STORE_DNS_SUFFIX_DEFAULT until set). 0 or negative errno. */
+int wm_store_dns_suffix_get(struct wm_store *s, char out[WM_NETMAP_DNS_SUFFIX_MAX + 1]);
+/* Stores a suffix already checked by wm_coord_dns_suffix_check(); bumps the version when it
+ * changes. 0 or negative errno. */
+int wm_store_dns_suffix_set(struct wm_store *s, const char *suffix, int64_t now);
 
 /* --- auth keys (store_authkeys.c) --- */
 

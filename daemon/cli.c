@@ -86,6 +86,12 @@ static void print_up_usage(FILE *out)
 		"                         advertised routes (default: this host's address, so\n"
 		"                         the LAN needs no route back to the mesh)\n"
 		"      --accept-routes    use the subnet routes other nodes serve\n"
+		"      --accept-dns[=false]\n"
+		"                         without systemd-resolved, point /etc/resolv.conf at\n"
+		"                         the node's resolver (100.100.100.100: NAME.SUFFIX of\n"
+		"                         every node, the rest forwarded); put back on down.\n"
+		"                         With systemd-resolved the interface gets its DNS\n"
+		"                         settings anyway; =false leaves the host's DNS alone\n"
 		"      --mtu N            the largest packet the tunnel carries (default %d,\n"
 		"                         which fits any path of 1280 bytes); TCP is clamped to\n"
 		"                         it and larger IPv4 packets are answered with ICMP\n"
@@ -205,7 +211,7 @@ static bool parse_number(const char *text, long min, long max, long *out)
 enum {
 	OPT_COORD = 0x2100, OPT_AUTHKEY, OPT_HOSTNAME, OPT_IFNAME, OPT_PORT, OPT_COORD_CA,
 	OPT_OPERATOR_GROUP, OPT_TIMEOUT, OPT_MTU, OPT_ADVERTISE_ROUTES, OPT_ACCEPT_ROUTES,
-	OPT_SNAT_SUBNET_ROUTES,
+	OPT_SNAT_SUBNET_ROUTES, OPT_ACCEPT_DNS,
 };
 
 /* One of up's own options (not a node option); 0, or 2 once it said what is wrong. */
@@ -262,6 +268,15 @@ static int up_option(struct up *u, int opt, const char *arg)
 		}
 		u->mesh_opt.routes.no_snat = !strcmp(arg, "false");
 		break;
+	case OPT_ACCEPT_DNS:
+		if (arg && strcmp(arg, "true") && strcmp(arg, "false")) {
+			fprintf(stderr, "%s: --accept-dns takes true or false (got '%s')\n",
+				wm_cli_prog, arg);
+			return 2;
+		}
+		u->mesh_opt.accept_dns = arg && !strcmp(arg, "false") ? WM_DNS_ACCEPT_NO :
+					 WM_DNS_ACCEPT_YES;
+		break;
 	case OPT_TIMEOUT:
 		if (!parse_number(arg, 1, 3600, &n)) {
 			fprintf(stderr, "%s: --timeout takes 1-3600 seconds (got '%s')\n", wm_cli_prog,
@@ -301,6 +316,7 @@ static int parse_up(struct up *u, int argc, char **argv)
 		{ "advertise-routes", required_argument, NULL, OPT_ADVERTISE_ROUTES },
 		{ "accept-routes", no_argument, NULL, OPT_ACCEPT_ROUTES },
 		{ "snat-subnet-routes", required_argument, NULL, OPT_SNAT_SUBNET_ROUTES },
+		{ "accept-dns", optional_argument, NULL, OPT_ACCEPT_DNS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};

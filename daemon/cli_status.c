@@ -74,6 +74,22 @@ static void format_path(char *out, size_t cap, const json_t *p)
 		snprintf(out, cap, "none yet");
 }
 
+/* "  DNS: alpha.mesh.internal, …" and what the host does with the resolver (docs/dns.md). */
+static void print_dns(const json_t *self)
+{
+	const json_t *dns = json_object_get(self, "dns");
+	const char *suffix = str(dns, "suffix");
+
+	if (!json_is_object(dns))
+		return;
+	if (*suffix)
+		printf("  DNS: this node is %s; nodes are NAME.%s at 100.100.100.100\n",
+		       str(self, "dns_name"), suffix);
+	else
+		printf("  DNS: the coordination server sent no suffix: no mesh names\n");
+	printf("  DNS on this host (%s): %s\n", str(dns, "host"), str(dns, "host_note"));
+}
+
 /* "  routes: advertises 192.168.50.0/24 (approved), …; source NAT on", and a forwarding warning. */
 static void print_own_routes(const json_t *routes)
 {
@@ -133,6 +149,7 @@ static void print_self(const json_t *o)
 			       ", mapping varies by destination (hard NAT)" : "");
 	}
 	print_own_routes(json_object_get(self, "routes"));
+	print_dns(self);
 	printf("  candidates:");
 	json_array_foreach(json_object_get(self, "candidates"), i, c)
 		printf(" %s", json_string_value(c));

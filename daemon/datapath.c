@@ -9,6 +9,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "daemon/dns_packet.h"
 #include "engine/receive.h"
 #include "engine/send.h"
 #include "filter/mtu.h"
@@ -131,25 +132,61 @@ static bool too_big_answer_allowed(struct wm_datapath *dp, uint64_t now)
 	return dp->too_big_in_window++ < WM_DP_TOO_BIG_PER_SECOND;
 }
 
+/* buf holds a packet of n bytes after WM_VNET_HDR_LEN bytes of room: into the TUN. */
+static int write_own(struct wm_datapath *dp, uint8_t *buf, size_t n)
+{
+	struct wm_tun_slot slot;
+	int r;
+
+	/* A complete packet: the vnet header, when the TUN has one, says nothing (all zero). */
+	memset(buf, 0, WM_VNET_HDR_LEN);
+	slot.buf = dp->tun->vnet_hdr ? buf : buf + WM_VNET_HDR_LEN;
+	slot.len = dp->tun->vnet_hdr ? n + WM_VNET_HDR_LEN : n;
+	r = wm_tun_write_batch(dp->tun, &slot, 1);
+	return r == 1 ? 0 : r < 0 ? r : -EAGAIN;
+}
+
+int wm_datapath_to_tun(struct wm_datapath *dp, const uint8_t *pkt, size_t len)
+{
+	uint8_t buf[WM_VNET_HDR_LEN + 65535];
+
+	if (len > sizeof(buf) - WM_VNET_HDR_LEN)
+		return -EMSGSIZE;
+	memcpy(buf + WM_VNET_HDR_LEN, pkt, len);
+	return write_own(dp, buf, len);
+}
+
 /* Tells the sender of pkt, through the TUN, that the tunnel carries at most tunnel_mtu bytes. */
 static void answer_too_big(struct wm_datapath *dp, const uint8_t *pkt, size_t len, uint64_t now)
 {
 	uint8_t buf[WM_VNET_HDR_LEN + WM_FILTER_REJECT_MAX];
-	struct wm_tun_slot slot;
 	size_t n;
 
 	if (!too_big_answer_allowed(dp, now))
 		return;
 	n = wm_filter_frag_needed(pkt, len, (uint16_t)dp->tunnel_mtu, buf + WM_VNET_HDR_LEN,
 				  WM_FILTER_REJECT_MAX);
-	if (!n)
-		return;
-	/* A complete packet: the vnet header, when the TUN has one, says nothing (all zero). */
-	memset(buf, 0, WM_VNET_HDR_LEN);
-	slot.buf = dp->tun->vnet_hdr ? buf : buf + WM_VNET_HDR_LEN;
-	slot.len = dp->tun->vnet_hdr ? n + WM_VNET_HDR_LEN : n;
-	if (wm_tun_write_batch(dp->tun, &slot, 1) == 1)
+	if (n && !write_own(dp, buf, n))
 		dp->too_big_answered++;
+}
+
+/* Hands packets for the node's resolver over to it. Returns how many remain, moved to the front. */
+static size_t take_resolver_packets(struct wm_datapath *dp, size_t count)
+{
+	size_t i, kept = 0;
+
+	for (i = 0; i < count; i++) {
+		struct wm_packet *p = &dp->pkts[i];
+
+		if (wm_dns_packet_is_for_resolver(p->data, p->len)) {
+			dp->hooks->resolver(dp->hooks->resolver_ctx, p->data, p->len);
+			continue;
+		}
+		if (kept != i)
+			dp->pkts[kept] = *p;
+		kept++;
+	}
+	return kept;
 }
 
 /*
@@ -267,6 +304,8 @@ int wm_datapath_from_tun(struct wm_datapath *dp)
 
 		if (!count)
 			break;
+		if (dp->hooks->resolver && !(count = take_resolver_packets(dp, count)))
+			continue;
 		if (dp->tunnel_mtu && !(count = fit_to_tunnel(dp, count, now)))
 			continue;
 		if (dp->hooks->outbound)

@@ -97,6 +97,9 @@ void wm_datapath_from_udp(struct wm_datapath *dp, int fd);
 void wm_datapath_from_relay(struct wm_datapath *dp, uint16_t region, const uint8_t *buf,
 			    size_t len);
 
+/* Writes one complete IP packet of our own (an answer to the host) into the TUN. 0 or -errno. */
+int wm_datapath_to_tun(struct wm_datapath *dp, const uint8_t *pkt, size_t len);
+
 /* The relayed batch through the engine to the TUN; true when there was one. */
 bool wm_datapath_flush_relayed(struct wm_datapath *dp);
 

@@ -31,8 +31,14 @@ struct wm_node_hooks {
 	void (*outbound)(void *ctx, const uint8_t *pkt, size_t len, uint64_t now);
 	bool (*inbound)(void *ctx, struct wm_peer *peer, const uint8_t *pkt, size_t len,
 			uint64_t now);
+	/*
+	 * A packet read from the TUN for the node's own resolver (daemon/dns_packet.h): never
+	 * enters the tunnel; answers go back through wm_datapath_to_tun().
+	 */
+	void (*resolver)(void *ctx, const uint8_t *pkt, size_t len);
 	void *ctx;		/* for udp_other, relay_disco and relay_state */
 	void *policy_ctx;	/* for outbound and inbound */
+	void *resolver_ctx;	/* for resolver */
 };
 
 #endif

@@ -62,6 +62,8 @@ static void apply_netmap(struct wm_mesh *m, const struct wm_netmap *nm)
 		wm_paths_sync(&m->paths, &m->applied);
 	if (m->policy_started)
 		wm_policy_apply(&m->policy, m->applied.packet_filter);
+	if (m->dns_started)
+		wm_dns_server_apply(&m->dns, &m->applied);
 	wm_node_rearm_timer(m->node);
 }
 
@@ -526,6 +528,10 @@ int wm_mesh_start(struct wm_mesh *m, struct wm_node *node, struct wm_state *stat
 		goto out;
 	}
 	m->policy_started = true;
+	if ((r = wm_dns_server_start(&m->dns, node, m->iface.ifindex, opt->accept_dns, state->dir,
+				     err, errlen)) < 0)
+		goto out;
+	m->dns_started = true;
 
 	/* A state directory that belonged to another server keeps the key, not the rest. */
 	same_server = wm_state_load_url(state, saved_url, sizeof(saved_url), &found) == 0 &&
@@ -584,6 +590,10 @@ void wm_mesh_stop(struct wm_mesh *m)
 		m->control_started = false;
 	}
 	m->logout_conn = NULL;
+	if (m->dns_started) {
+		wm_dns_server_stop(&m->dns);
+		m->dns_started = false;
+	}
 	if (m->policy_started) {
 		wm_policy_stop(&m->policy);
 		m->policy_started = false;

@@ -18,6 +18,7 @@
 #include "coord-client/coord_client.h"
 #include "coord-client/netmap.h"
 #include "daemon/control.h"
+#include "daemon/dns_server.h"
 #include "daemon/iface.h"
 #include "daemon/node.h"
 #include "daemon/paths.h"
@@ -56,6 +57,7 @@ struct wm_mesh_options {
 	double ready_timeout_s;		/* 0: WM_MESH_READY_TIMEOUT_S */
 	unsigned mtu;			/* 0: WM_MESH_DEFAULT_MTU */
 	struct wm_routes_options routes;	/* subnet routes: advertised, accepted, SNAT */
+	enum wm_dns_accept accept_dns;	/* --accept-dns[=false] (docs/dns.md) */
 	/* While not up yet: a sentence saying what it waits for (ctx: on_ready's). May be NULL. */
 	void (*on_progress)(void *ctx, const char *message);
 };
@@ -99,6 +101,8 @@ struct wm_mesh {
 	bool paths_started;
 	struct wm_policy policy;		/* access policy: the filter and the flows */
 	bool policy_started;
+	struct wm_dns_server dns;		/* the resolver at 100.100.100.100 */
+	bool dns_started;
 };
 
 /*

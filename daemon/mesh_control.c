@@ -118,6 +118,17 @@ static void add_path_manager(json_t *o, const struct wm_mesh_peer *mp, uint64_t 
 	json_object_set_new(o, "path_candidates", cands);
 }
 
+/* NAME.SUFFIX (docs/dns.md), or null when the netmap has no suffix. */
+static json_t *dns_name_json(const struct wm_mesh *m, const char *name)
+{
+	char fqdn[WM_NETMAP_NAME_MAX + WM_NETMAP_DNS_SUFFIX_MAX + 2];
+
+	if (!m->applied.dns_suffix[0])
+		return json_null();
+	snprintf(fqdn, sizeof(fqdn), "%s.%s", name, m->applied.dns_suffix);
+	return json_string(fqdn);
+}
+
 static json_t *peer_json(struct wm_mesh *m, const struct wm_netmap_peer *p)
 {
 	const struct wm_peer *peer = wm_device_lookup_peer(m->node->dev, p->node_key);
@@ -128,6 +139,7 @@ static json_t *peer_json(struct wm_mesh *m, const struct wm_netmap_peer *p)
 	if (!o)
 		return NULL;
 	json_object_set_new(o, "name", json_string(p->name));
+	json_object_set_new(o, "dns_name", dns_name_json(m, p->name));
 	json_object_set_new(o, "id", json_integer((json_int_t)p->id));
 	json_object_set_new(o, "ipv4", address_json(AF_INET, &p->ipv4));
 	json_object_set_new(o, "ipv6", address_json(AF_INET6, &p->ipv6));
@@ -198,6 +210,10 @@ static json_t *self_json(struct wm_mesh *m)
 	json_object_set_new(o, "candidates", endpoints_json(m->candidates, m->n_candidates));
 	json_object_set_new(o, "home_relay", json_integer(m->home_relay));
 	json_object_set_new(o, "nat", wm_netcheck_io_json(&m->paths.netcheck));
+	if (m->dns_started)
+		json_object_set_new(o, "dns", wm_dns_server_json(&m->dns));
+	if (m->have_netmap)
+		json_object_set_new(o, "dns_name", dns_name_json(m, s->name));
 	return o;
 }
 

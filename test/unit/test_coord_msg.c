@@ -234,8 +234,10 @@ START_TEST(netmap_roundtrip)
 	memset(in.netmap.peers[2].endpoints, 0, sizeof(in.netmap.peers[2].endpoints));
 	relays_fixture(&in.netmap.relays);
 	in.netmap.packet_filter = strdup("[{\"src\":[\"*\"]}]");
+	strcpy(in.netmap.dns_suffix, "mesh.example");
 	text = wm_coord_poll_resp_encode(&in);
 	ck_assert_ptr_nonnull(text);
+	ck_assert_ptr_nonnull(strstr(text, "\"dns\":{\"suffix\":\"mesh.example\"}"));
 	ck_assert_ptr_nonnull(strstr(text, "\"key_expiry\":0,\"approved_routes\":[\"10.9.0.0/16\"]}"));
 	ck_assert_ptr_nonnull(strstr(text, "\"routes\":[\"192.168.50.0/24\",\"2001:db8:50::/48\"]"));
 	ck_assert_msg(wm_coord_poll_resp_parse(&out, text, strlen(text), err, sizeof(err)) == 0,
@@ -250,6 +252,7 @@ START_TEST(netmap_roundtrip)
 		ck_assert_mem_eq(&out.netmap.peers[i], &in.netmap.peers[i], sizeof(in.netmap.peers[i]));
 	ck_assert_mem_eq(&out.netmap.self, &in.netmap.self, sizeof(in.netmap.self));
 	ck_assert_str_eq(out.netmap.packet_filter, in.netmap.packet_filter);
+	ck_assert_str_eq(out.netmap.dns_suffix, "mesh.example");
 	free(text);
 	wm_netmap_free(&out.netmap);
 	wm_netmap_free(&in.netmap);
@@ -409,6 +412,10 @@ static const struct {
 	  "field \"approved_routes\" entry 0 (0.0.0.0/0) is a default route" },
 	{ "\"approved_routes\":[\"10.9.0.0/16\"", "\"approved_routes\":[\"ff00::/8\"",
 	  "field \"approved_routes\" entry 0 (ff00::/8) overlaps multicast" },
+	{ "\"suffix\":\"mesh.internal\"", "\"suffix\":\"Mesh..internal\"",
+	  "field \"dns\": the suffix is not a domain name" },
+	{ "\"suffix\":\"mesh.internal\"", "\"suffix\":7", "\"suffix\"" },
+	{ "\"dns\":{", "\"dns\":7,\"x\":{", "field \"dns\" must be an object" },
 };
 
 static char *replace(const char *text, const char *from, const char *to)
@@ -438,6 +445,7 @@ START_TEST(bad_netmap)
 	peer_fixture(&in.netmap.peers[0], 2);
 	peer_fixture(&in.netmap.peers[1], 3);
 	relays_fixture(&in.netmap.relays);
+	strcpy(in.netmap.dns_suffix, "mesh.internal");
 	text = wm_coord_poll_resp_encode(&in);
 	ck_assert_int_eq(wm_coord_poll_resp_parse(&out, text, strlen(text), err, sizeof(err)), 0);
 	wm_netmap_free(&out.netmap);
@@ -508,6 +516,48 @@ START_TEST(validators)
 }
 END_TEST
 
+/* The DNS suffix: domain names of DNS labels, short enough, not multicast DNS or reverse. */
+START_TEST(dns_suffixes)
+{
+	static const struct {
+		const char *suffix, *why;	/* why NULL: allowed */
+	} cases[] = {
+		{ "mesh.internal", NULL }, { "internal", NULL }, { "a-1.b2.example", NULL },
+		{ "localhost.example", NULL }, { "notlocal", NULL },
+		{ "", "1-189 characters" },
+		{ "Mesh.internal", "\"Mesh\" is not a DNS label" },
+		{ "mesh..internal", "\"\" is not a DNS label" },
+		{ ".mesh", "\"\" is not a DNS label" },
+		{ "mesh.", "\"\" is not a DNS label" },
+		{ "-mesh.internal", "\"-mesh\" is not a DNS label" },
+		{ "me sh", "\"me sh\" is not a DNS label" },
+		{ "local", "multicast DNS" }, { "mesh.local", "multicast DNS" },
+		{ "in-addr.arpa", ".arpa" },
+		{ "a234567890123456789012345678901234567890123456789012345678901234.x",
+		  "longer than 63" },
+	};
+	char why[160], long_one[WM_NETMAP_DNS_SUFFIX_MAX + 3];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		why[0] = '\0';
+		ck_assert_msg(wm_coord_dns_suffix_check(cases[i].suffix, why, sizeof(why)) ==
+			      (cases[i].why ? -EINVAL : 0), "%s: %s", cases[i].suffix, why);
+		if (cases[i].why)
+			ck_assert_msg(strstr(why, cases[i].why), "%s: got '%s', want '%s'",
+				      cases[i].suffix, why, cases[i].why);
+	}
+	/* 189 characters fit (NAME of 63 + '.' + 189 = 253); 190 do not. */
+	memset(long_one, 'a', sizeof(long_one));
+	for (size_t i = 50; i < WM_NETMAP_DNS_SUFFIX_MAX; i += 51)
+		long_one[i] = '.';
+	long_one[WM_NETMAP_DNS_SUFFIX_MAX] = '\0';
+	ck_assert_int_eq(wm_coord_dns_suffix_check(long_one, why, sizeof(why)), 0);
+	long_one[WM_NETMAP_DNS_SUFFIX_MAX] = 'a';
+	long_one[WM_NETMAP_DNS_SUFFIX_MAX + 1] = '\0';
+	ck_assert_int_eq(wm_coord_dns_suffix_check(long_one, why, sizeof(why)), -EINVAL);
+}
+END_TEST
+
 START_TEST(rotate_proof)
 {
 	uint8_t server_pub[WM_KEY_LEN], server_priv[WM_KEY_LEN], new_pub[WM_KEY_LEN],
@@ -545,6 +595,7 @@ static Suite *msg_suite(void)
 	tcase_add_test(tc, small_messages_roundtrip);
 	tcase_add_test(tc, relay_map_file);
 	tcase_add_test(tc, validators);
+	tcase_add_test(tc, dns_suffixes);
 	tcase_add_test(tc, rotate_proof);
 	suite_add_tcase(s, tc);
 	tcase_add_loop_test(bad, bad_request, 0, sizeof(bad_requests) / sizeof(bad_requests[0]));

@@ -1081,7 +1081,7 @@ START_TEST(store_migrates_v1)
 	wm_store_close(s);
 	s = NULL;
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(db, "DROP TABLE routes; DROP TABLE policy; "
+	ck_assert_int_eq(sqlite3_exec(db, "DROP TABLE routes; DROP TABLE policy; DROP TABLE dns; "
 				      "UPDATE schema_version SET version = 1",
 				      NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);

@@ -664,15 +664,53 @@ START_TEST(routes_migrated_from_v2)
 	wm_store_close(s);
 	s = NULL;
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(db, "DROP TABLE routes; UPDATE schema_version SET version = 2",
+	ck_assert_int_eq(sqlite3_exec(db, "DROP TABLE routes; DROP TABLE dns; "
+				      "UPDATE schema_version SET version = 2",
 				      NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	ck_assert_msg(wm_store_open(&s, path, 1000, err, sizeof(err)) == 0, "%s", err);
-	ck_assert_int_eq(wm_store_schema_version(s), 3);
+	ck_assert_int_eq(wm_store_schema_version(s), WM_STORE_SCHEMA_VERSION);
 	ck_assert_int_eq(wm_store_node_find(s, "gw", &node), 0);
 	poll_routes(1, NOW, NULL, NULL, "192.168.50.0/24", NULL);
 	ck_assert_int_eq(approve(1, "192.168.50.0/24", true), 0);
 	ck_assert_str_eq(rows_of(1), "192.168.50.0/24:aAP");
+}
+END_TEST
+
+/* The DNS suffix: the default until set, in every netmap, a change bumping the version. */
+START_TEST(dns_suffix_in_netmaps)
+{
+	char suffix[WM_NETMAP_DNS_SUFFIX_MAX + 1], *k = new_authkey(true, false, 0);
+	struct wm_store_node node;
+	struct wm_store_refusal why;
+	struct wm_coord_cache c = { 0 };
+	struct wm_coord_poll_resp r;
+	uint64_t version;
+
+	ck_assert_int_eq(join(1, k, "alpha", &node, &why), 0);
+	ck_assert_int_eq(join(2, k, "beta", &node, &why), 0);
+	ck_assert_int_eq(wm_store_dns_suffix_get(s, suffix), 0);
+	ck_assert_str_eq(suffix, WM_STORE_DNS_SUFFIX_DEFAULT);
+	ck_assert_int_eq(wm_coord_cache_rebuild(&c, s, NOW, 0), 0);
+	netmap_for(&c, 1, &r);
+	ck_assert_str_eq(r.netmap.dns_suffix, "mesh.internal");
+	wm_netmap_free(&r.netmap);
+
+	version = wm_store_netmap_version(s);
+	ck_assert_int_eq(wm_store_dns_suffix_set(s, "corp.example", NOW), 0);
+	ck_assert_uint_gt(wm_store_netmap_version(s), version);
+	version = wm_store_netmap_version(s);
+	ck_assert_int_eq(wm_store_dns_suffix_set(s, "corp.example", NOW), 0);
+	ck_assert_uint_eq(wm_store_netmap_version(s), version);	/* unchanged: no new netmap */
+	reopen();
+	ck_assert_int_eq(wm_store_dns_suffix_get(s, suffix), 0);
+	ck_assert_str_eq(suffix, "corp.example");
+	ck_assert_int_eq(wm_coord_cache_rebuild(&c, s, NOW, 1), 0);
+	netmap_for(&c, 2, &r);
+	ck_assert_str_eq(r.netmap.dns_suffix, "corp.example");
+	ck_assert_str_eq(r.netmap.peers[0].name, "alpha");
+	wm_netmap_free(&r.netmap);
+	wm_coord_cache_free(&c);
 }
 END_TEST
 
@@ -695,6 +733,7 @@ int main(void)
 	tcase_add_test(tc, rotation);
 	tcase_add_test(tc, sweep);
 	tcase_add_test(tc, touch_and_relays);
+	tcase_add_test(tc, dns_suffix_in_netmaps);
 	suite_add_tcase(su, tc);
 	tcase_add_checked_fixture(tr, setup, teardown);
 	tcase_set_timeout(tr, 30);
