@@ -144,6 +144,11 @@ int wm_routes_parse_list(const char *text, struct wm_netmap_prefix *out, size_t 
 				 "bits zero, e.g. 192.168.50.0/24)", item);
 			return -1;
 		}
+		if (wm_netmap_prefix_is_default(&out[*n])) {
+			snprintf(err, errlen, "'%s' is a default route: that makes an exit node, "
+				 "not a subnet route (use --advertise-exit-node)", item);
+			return -1;
+		}
 		if (wm_netmap_route_check(&out[*n], why, sizeof(why)) < 0) {
 			snprintf(err, errlen, "'%s': %s", item, why);
 			return -1;
