@@ -114,7 +114,7 @@ static const struct {
 	{ "0.0.0.0/0", NULL },			/* an exit node (docs/exit-nodes.md) */
 	{ "::/0", NULL },
 	{ "0.0.0.0/1", "mesh's own addresses" },	/* only the default itself is exempt */
-	{ "::/1", "mesh's own IPv6 prefix" },
+	{ "::/1", "loopback" },
 	{ "100.64.0.0/10", "mesh's own addresses" },
 	{ "100.64.5.0/24", "mesh's own addresses" },		/* inside it */
 	{ "100.0.0.0/8", "mesh's own addresses" },		/* contains it */
