@@ -162,6 +162,9 @@ $(BUILD)/test/test_routes: $(BUILD)/test/unit/test_routes.o $(BUILD)/daemon/rout
 		$(BUILD)/daemon/snat.o $(INPROC_OBJS) $(LIB)
 	$(call quiet,LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(DEPS_LIBS)
 
+$(BUILD)/test/test_exit: $(BUILD)/test/unit/test_exit.o $(BUILD)/daemon/exit.o $(LIB)
+	$(call quiet,LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(DEPS_LIBS)
+
 $(DEMO): $(BUILD)/test/demo.o $(INPROC_OBJS) $(LIB)
 	$(call quiet,LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPS_LIBS)
 
