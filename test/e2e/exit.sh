@@ -43,6 +43,8 @@
 #              up and table 41641 is empty; i is unreachable again
 #   withdraw   approved again, a is active; x restarted without --advertise-exit-node (it
 #              stops offering): a's rules and table are restored again
+#   leaves     x offering again (its approval kept), a active; nodes remove x: a waits (no
+#              such node), its rules and table restored
 #   down again a's rules and routes are byte for byte as before up
 # Prints one "ok - …" / "not ok - …" / "skip - …" line per check.
 #
@@ -412,6 +414,13 @@ goes_away() {
 	check "withdraw: within 10 s a waits again, rules as before up, table $TABLE empty" eval \
 		"wait_for 10 exit_state_is 'waiting: not offered' && same_as before rule4 rule6 &&
 		 table_empty"
+	check "leaves: x up with --advertise-exit-node again; a is active within 10 s" eval \
+		"wm x down && comes_up x --advertise-exit-node && wait_for 10 exit_state_is active &&
+		 policy_routing_in_place lan"
+	check "leaves: wiremesh-coord nodes remove x" coord_admin nodes remove x
+	check "leaves: within 10 s a says no such node, rules as before up, table $TABLE empty" \
+		eval "wait_for 10 exit_state_is 'waiting: no such node' &&
+		 same_as before rule4 rule6 && table_empty"
 	check "down again: a down; rules and all routing tables byte for byte as before up" eval \
 		"wm a down && wait_for 5 same_as before rule4 rule6 route4 route6"
 }
