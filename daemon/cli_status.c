@@ -112,8 +112,10 @@ static void print_exit_node(const json_t *e)
 
 	if (!e)
 		return;
-	printf("  exit node: %s (%s%s%s)%s\n", *str(e, "peer") ? str(e, "peer") : str(e, "want"),
+	printf("  exit node: %s (%s%s%s%s)%s\n", *str(e, "peer") ? str(e, "peer") : str(e, "want"),
 	       str(e, "state"), *why ? ": " : "", why,
+	       json_is_false(json_object_get(e, "peer_online")) && !strcmp(str(e, "state"), "active") ?
+	       "; it is offline: traffic waits for it" : "",
 	       json_is_true(json_object_get(e, "allow_lan_access")) ? "; LAN access allowed" : "");
 }
 

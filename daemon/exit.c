@@ -130,6 +130,12 @@ uint64_t wm_exit_choose(struct wm_exit *e, const struct wm_netmap *nm)
 		return 0;
 	}
 	snprintf(e->peer_name, sizeof(e->peer_name), "%s", p->name);
+	/*
+	 * An exit node that is only offline stays in use: dropping the rules would send the
+	 * host's traffic out in the clear by its own uplink, which is what its user chose not
+	 * to do. Status says so; unapproving or removing it ends the use.
+	 */
+	e->peer_online = p->online;
 	for (size_t i = 0; i < p->n_routes; i++)
 		if (wm_netmap_prefix_is_default(&p->routes[i]))
 			e->offered[p->routes[i].family == AF_INET6] = true;
@@ -241,8 +247,10 @@ json_t *wm_exit_json(const struct wm_exit *e)
 		return NULL;
 	o = json_pack("{ss ss sb}", "want", e->want, "state", wm_exit_state_name(e->state),
 		      "allow_lan_access", e->allow_lan);
-	if (o && e->peer_name[0])
+	if (o && e->peer_name[0]) {
 		json_object_set_new(o, "peer", json_string(e->peer_name));
+		json_object_set_new(o, "peer_online", json_boolean(e->peer_online));
+	}
 	if (o && e->state == WM_EXIT_FAILED)
 		json_object_set_new(o, "why", json_string(e->why));
 	return o;

@@ -47,6 +47,7 @@ struct wm_exit {
 	enum wm_exit_state state;
 	uint64_t peer;				/* the exit node in use (ACTIVE); 0: none */
 	char peer_name[WM_NETMAP_NAME_MAX + 1];	/* the one chosen, even while waiting */
+	bool peer_online;			/* as the netmap says */
 	bool offered[2];			/* by the chosen peer: [0] IPv4, [1] IPv6 */
 	bool installed[2];			/* rules and route in place, by family */
 	char why[160];				/* FAILED: what the kernel said */
@@ -78,7 +79,8 @@ void wm_exit_apply(struct wm_exit *e);
 /* Takes everything away (down). */
 void wm_exit_stop(struct wm_exit *e);
 
-/* For status: {"want", "peer", "state", "allow_lan_access", "why"}, or NULL when off. */
+/* For status: {"want", "peer", "peer_online", "state", "allow_lan_access", "why"}, or NULL
+ * when off. */
 json_t *wm_exit_json(const struct wm_exit *e);
 
 /* The state in words ("active", "waiting: not offered", …). */

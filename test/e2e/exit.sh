@@ -43,8 +43,10 @@
 #              up and table 41641 is empty; i is unreachable again
 #   withdraw   approved again, a is active; x restarted without --advertise-exit-node (it
 #              stops offering): a's rules and table are restored again
-#   leaves     x offering again (its approval kept), a active; nodes remove x: a waits (no
-#              such node), its rules and table restored
+#   offline    x offering again (its approval kept), a active; kill -9 of x: once the server
+#              marks x offline, a says so and keeps its rules (its traffic waits for x rather
+#              than leaving in the clear by a's own uplink)
+#   leaves     nodes remove x: a waits (no such node), its rules and table restored
 #   down again a's rules and routes are byte for byte as before up
 # Prints one "ok - …" / "not ok - …" / "skip - …" line per check.
 #
@@ -396,7 +398,7 @@ lan_access() {
 }
 
 goes_away() {
-	local start
+	local start pid
 	check "unapprove: wiremesh-coord routes unapprove x exit-node" \
 		coord_admin routes unapprove x exit-node
 	start=$(now_ms)
@@ -417,6 +419,20 @@ goes_away() {
 	check "leaves: x up with --advertise-exit-node again; a is active within 10 s" eval \
 		"wm x down && comes_up x --advertise-exit-node && wait_for 10 exit_state_is active &&
 		 policy_routing_in_place lan"
+	if pid=$(wiremesh_pid x) && check "offline: kill -9 of x's wiremesh (pid $pid)" eval \
+		"kill -KILL $pid && wait_for 5 eval '! is_running $pid'"; then
+		start=$(now_ms)
+		check "offline: within 40 s a's status says x is offline, still active" \
+			wait_for 40 status_query a \
+			"(s['self']['exit_node']['peer_online'], s['self']['exit_node']['state']) == (False, 'active')"
+		echo "# x offline on a $(seconds_since "$start") s after kill -9"
+		check "offline: a's rules and table stay (its traffic waits, not out in the clear)" \
+			policy_routing_in_place lan
+		check "offline: a's text status says: it is offline: traffic waits for it" eval \
+			"wm a status | grep -F 'exit node: x (active; it is offline: traffic waits for it'"
+	else
+		not_ok "offline: no wiremesh process in x's namespace to kill"
+	fi
 	check "leaves: wiremesh-coord nodes remove x" coord_admin nodes remove x
 	check "leaves: within 10 s a says no such node, rules as before up, table $TABLE empty" \
 		eval "wait_for 10 exit_state_is 'waiting: no such node' &&

@@ -107,6 +107,13 @@ START_TEST(the_state_follows_the_netmap)
 	ck_assert_int_eq(e.state, WM_EXIT_NO_SUCH_PEER);
 	peers[0].expired = false;
 
+	/* Offline, x stays in use (dropping it would send the traffic out in the clear). */
+	peers[0].online = false;
+	e = wanting("x");
+	ck_assert_uint_eq(wm_exit_choose(&e, &nm), 1);
+	ck_assert_int_eq(e.state, WM_EXIT_ACTIVE);
+	ck_assert(!e.peer_online);
+
 	/* x stops offering (unapproved, withdrawn): back to waiting, no peer in use. */
 	e = wanting("x");
 	ck_assert_uint_eq(wm_exit_choose(&e, &nm), 1);
@@ -138,9 +145,11 @@ START_TEST(status_json)
 
 	ck_assert_ptr_null(wm_exit_json(&(struct wm_exit){ .state = WM_EXIT_OFF }));
 	e.allow_lan = true;
+	peers[0].online = true;
 	wm_exit_choose(&e, &nm);
 	o = wm_exit_json(&e);
 	ck_assert_ptr_nonnull(o);
+	ck_assert(json_is_true(json_object_get(o, "peer_online")));
 	ck_assert_str_eq(json_string_value(json_object_get(o, "want")), "x");
 	ck_assert_str_eq(json_string_value(json_object_get(o, "peer")), "x");
 	ck_assert_str_eq(json_string_value(json_object_get(o, "state")), "active");
