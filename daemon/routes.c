@@ -42,9 +42,8 @@ void wm_routes_check_forwarding(struct wm_routes *r)
 int wm_routes_start(struct wm_routes *r, const char *ifname, const struct wm_routes_options *opt,
 		    char *err, size_t errlen)
 {
-	char why[512];
-
 	size_t exit_routes = opt->advertise_exit ? 2 : 0;
+	char why[512];
 
 	memset(r, 0, sizeof(*r));
 	if (opt->n_advertise + exit_routes > WM_NETMAP_MAX_ROUTES) {
