@@ -166,6 +166,9 @@ $(BUILD)/test/test_dns: $(BUILD)/test/unit/test_dns.o $(BUILD)/daemon/dns.o \
 		$(BUILD)/daemon/dns_packet.o $(BUILD)/daemon/dns_host.o $(INPROC_OBJS) $(LIB)
 	$(call quiet,LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(DEPS_LIBS)
 
+$(BUILD)/test/test_exit: $(BUILD)/test/unit/test_exit.o $(BUILD)/daemon/exit.o $(LIB)
+	$(call quiet,LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(DEPS_LIBS)
+
 $(DEMO): $(BUILD)/test/demo.o $(INPROC_OBJS) $(LIB)
 	$(call quiet,LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPS_LIBS)
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/resolve.h"
+#include "common/sockmark.h"
 #include "common/tls_stream.h"
 
 enum phase {
@@ -111,6 +112,7 @@ static void try_next_address(struct wm_dial *d)
 {
 	static const int one = 1;
 	struct addrinfo *ai;
+	int mark_err;
 
 	while ((ai = d->next_addr)) {
 		d->next_addr = ai->ai_next;
@@ -118,6 +120,14 @@ static void try_next_address(struct wm_dial *d)
 			       ai->ai_protocol);
 		if (d->fd < 0) {
 			snprintf(d->last_error, sizeof(d->last_error), "socket: %s", strerror(errno));
+			continue;
+		}
+		/* Outside an exit node's tunnel (common/sockmark.h). */
+		if ((mark_err = wm_sockmark_apply(d->fd)) < 0) {
+			snprintf(d->last_error, sizeof(d->last_error), "SO_MARK: %s",
+				 strerror(-mark_err));
+			close(d->fd);
+			d->fd = -1;
 			continue;
 		}
 		setsockopt(d->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

@@ -163,7 +163,7 @@ int wm_netmap_route_check(const struct wm_netmap_prefix *p, char *why, size_t wh
 	else if (!host_bits_zero(p))
 		reason = "has bits set past its length (not a prefix)";
 	else if (p->cidr == 0)
-		reason = "is a default route: that makes an exit node (--advertise-exit-node, not yet available), not a subnet route";
+		return 0;	/* an exit node: it contains every range below, by design */
 	for (size_t i = 0; !reason && i < sizeof(reserved) / sizeof(reserved[0]); i++)
 		if (reserved[i].family == p->family &&
 		    overlap(p->addr, p->cidr, reserved[i].addr, reserved[i].len))
@@ -173,6 +173,11 @@ int wm_netmap_route_check(const struct wm_netmap_prefix *p, char *why, size_t wh
 	if (why && whylen)
 		snprintf(why, whylen, "%s", reason);
 	return -EINVAL;
+}
+
+bool wm_netmap_prefix_is_default(const struct wm_netmap_prefix *p)
+{
+	return (p->family == AF_INET || p->family == AF_INET6) && p->cidr == 0;
 }
 
 const struct wm_netmap_peer *wm_netmap_find_peer(const struct wm_netmap *nm, uint64_t id)

@@ -134,12 +134,16 @@ void wm_netmap_prefix_format(const struct wm_netmap_prefix *p, char *out, size_t
 int wm_netmap_prefix_cmp(const struct wm_netmap_prefix *a, const struct wm_netmap_prefix *b);
 
 /*
- * Whether p may be a subnet route: 0, or -EINVAL with why's reason, worded to follow the
- * prefix ("overlaps loopback (127.0.0.0/8)"): p must be a prefix with its host bits zero; a
- * default route belongs to exit nodes; no prefix may overlap the mesh's own 100.64.0.0/10 or
- * its IPv6 ULA prefix, nor loopback, link-local or multicast addresses.
+ * Whether p may be a route a node advertises: 0, or -EINVAL with why's reason, worded to
+ * follow the prefix ("overlaps loopback (127.0.0.0/8)"): p must be a prefix with its host bits
+ * zero; apart from the two default routes (0.0.0.0/0, ::/0: an exit node, docs/exit-nodes.md)
+ * no prefix may overlap the mesh's own 100.64.0.0/10 or its IPv6 ULA prefix, nor loopback,
+ * link-local or multicast addresses.
  */
 int wm_netmap_route_check(const struct wm_netmap_prefix *p, char *why, size_t whylen);
+
+/* Whether p is 0.0.0.0/0 or ::/0: what an exit node advertises. */
+bool wm_netmap_prefix_is_default(const struct wm_netmap_prefix *p);
 
 /* The peer with this node id, or NULL. Linear. */
 const struct wm_netmap_peer *wm_netmap_find_peer(const struct wm_netmap *nm, uint64_t id);

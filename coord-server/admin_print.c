@@ -212,9 +212,10 @@ static void route_rows(const struct wm_store_route *r, size_t n, const struct wm
 		const struct wm_store_node *node = node_of(nodes, n_nodes, r[i].node_id);
 
 		wm_netmap_prefix_format(&r[i].prefix, prefix, sizeof(prefix));
-		printf("%-5lld %-20s %-24s %-10s %-8s %s\n", (long long)r[i].node_id,
+		printf("%-5lld %-20s %-24s %-10s %-8s %s%s\n", (long long)r[i].node_id,
 		       node ? node->name : "?", prefix, yes(r[i].advertised), yes(r[i].approved),
-		       yes(r[i].primary));
+		       yes(r[i].primary), wm_netmap_prefix_is_default(&r[i].prefix) ?
+		       " (exit node)" : "");
 		*waiting += r[i].advertised && !r[i].approved;
 	}
 }
@@ -229,12 +230,13 @@ static json_t *routes_json(const struct wm_store_route *r, size_t n,
 		const struct wm_store_node *node = node_of(nodes, n_nodes, r[i].node_id);
 
 		wm_netmap_prefix_format(&r[i].prefix, prefix, sizeof(prefix));
-		if (json_array_append_new(arr, json_pack("{sI ss ss sb sb sb sb}", "node_id",
+		if (json_array_append_new(arr, json_pack("{sI ss ss sb sb sb sb sb}", "node_id",
 							 (json_int_t)r[i].node_id, "node",
 							 node ? node->name : "", "prefix", prefix,
 							 "advertised", r[i].advertised, "approved",
 							 r[i].approved, "primary", r[i].primary,
-							 "online", node && node->online))) {
+							 "online", node && node->online, "exit_node",
+							 wm_netmap_prefix_is_default(&r[i].prefix)))) {
 			json_decref(arr);
 			return NULL;
 		}

@@ -24,6 +24,7 @@ static void usage_routes(FILE *f)
 		"Usage: wiremesh-coord routes list --db PATH [--json]\n"
 		"       wiremesh-coord routes approve --db PATH NODE PREFIX\n"
 		"       wiremesh-coord routes unapprove --db PATH NODE PREFIX\n"
+		"       wiremesh-coord routes approve|unapprove --db PATH NODE exit-node\n"
 		"\n"
 		"Subnet routes (docs/routes.md): a node run with wiremesh up --advertise-routes\n"
 		"offers to route PREFIXes (a LAN behind it). Other nodes get a prefix only once it is\n"
@@ -33,7 +34,10 @@ static void usage_routes(FILE *f)
 		"  approve    let NODE serve PREFIX (it must advertise it); nodes hear within a second\n"
 		"  unapprove  withdraw the approval\n"
 		"NODE is a node's ID, name or base64 node key; PREFIX is address/length with the host\n"
-		"bits zero (192.168.50.0/24, 2001:db8:1::/48).\n");
+		"bits zero (192.168.50.0/24, 2001:db8:1::/48).\n"
+		"Exit nodes (docs/exit-nodes.md): a node run with wiremesh up --advertise-exit-node\n"
+		"advertises 0.0.0.0/0 and ::/0; PREFIX exit-node approves or withdraws both. Every\n"
+		"approved exit node serves them (no primary); each client picks one (--exit-node).\n");
 }
 
 static int routes_list(int argc, char **argv)
@@ -123,22 +127,62 @@ static void advertised_list(struct wm_store *s, int64_t id, char *out, size_t ca
 	free(rows);
 }
 
-/* approve and unapprove: find NODE, check PREFIX, change, report. */
-static int route_change(int argc, char **argv, const char *cmd, bool approve)
+/* One approval changed on node (PREFIX as text); 0, 1 when it failed and said why, or -1
+ * for a database error (not yet reported). */
+static int change_one(struct wm_store *s, const char *cmd, const struct wm_store_node *node,
+		      const struct wm_netmap_prefix *prefix, bool approve)
 {
 	char text[WM_NETMAP_PREFIX_TEXT_MAX], list[WM_NETMAP_MAX_ROUTES * (WM_NETMAP_PREFIX_TEXT_MAX + 2)];
-	struct wm_netmap_prefix prefix;
+	int ret = wm_store_route_approve(s, node->id, prefix, approve, (int64_t)time(NULL));
+
+	wm_netmap_prefix_format(prefix, text, sizeof(text));
+	if (ret == -ENOENT && approve) {
+		advertised_list(s, node->id, list, sizeof(list));
+		fprintf(stderr, "wiremesh-coord %s: node %s does not advertise %s (it advertises %s): a prefix is approved once its node offers it (wiremesh up --%s)\n",
+			cmd, node->name, text, list, wm_netmap_prefix_is_default(prefix) ?
+			"advertise-exit-node" : "advertise-routes");
+		return 1;
+	}
+	if (ret == -ENOENT) {
+		fprintf(stderr, "wiremesh-coord %s: %s is not approved on node %s\n", cmd, text,
+			node->name);
+		return 1;
+	}
+	if (ret == -EALREADY) {
+		printf("%s: %s on node %lld (%s) was approved already\n", cmd + 7, text,
+		       (long long)node->id, node->name);
+		return 0;
+	}
+	if (ret)
+		return -1;
+	printf("%s: %s on node %lld (%s)%s\n", cmd + 7, text, (long long)node->id, node->name,
+	       wm_netmap_prefix_is_default(prefix) ? " (exit node)" : "");
+	return 0;
+}
+
+/*
+ * approve and unapprove: find NODE, check PREFIX, change, report. PREFIX "exit-node" means
+ * both default routes (0.0.0.0/0 and ::/0), which an exit node advertises together.
+ */
+static int route_change(int argc, char **argv, const char *cmd, bool approve)
+{
+	struct wm_netmap_prefix prefixes[2];
 	struct wm_store_node node;
 	struct wm_store *s;
 	struct admin_opts o;
-	int ret = admin_parse(argc, argv, cmd, "dh", 2, 2, usage_routes, &o);
+	size_t n = 1;
+	int ret = admin_parse(argc, argv, cmd, "dh", 2, 2, usage_routes, &o), failed = 0;
 
 	if (ret)
 		return ret;
-	/* An approval must be a route a node may serve; any approval may be withdrawn. */
-	if (!read_prefix(cmd, o.args[1], &prefix, approve))
+	if (!strcmp(o.args[1], "exit-node")) {
+		wm_netmap_prefix_parse(&prefixes[0], "0.0.0.0/0");
+		wm_netmap_prefix_parse(&prefixes[1], "::/0");
+		n = 2;
+	} else if (!read_prefix(cmd, o.args[1], &prefixes[0], approve)) {
+		/* An approval must be a route a node may serve; any approval may be withdrawn. */
 		return 1;
-	wm_netmap_prefix_format(&prefix, text, sizeof(text));
+	}
 	if (!(s = admin_open_db(o.db)))
 		return 1;
 	ret = wm_store_node_find(s, o.args[0], &node);
@@ -150,25 +194,14 @@ static int route_change(int argc, char **argv, const char *cmd, bool approve)
 	}
 	if (ret)
 		return admin_db_error(s, "finding the node");
-	ret = wm_store_route_approve(s, node.id, &prefix, approve, (int64_t)time(NULL));
-	if (ret == -ENOENT && approve) {
-		advertised_list(s, node.id, list, sizeof(list));
-		fprintf(stderr, "wiremesh-coord %s: node %s does not advertise %s (it advertises %s): a prefix is approved once its node offers it (wiremesh up --advertise-routes)\n",
-			cmd, node.name, text, list);
-	} else if (ret == -ENOENT) {
-		fprintf(stderr, "wiremesh-coord %s: %s is not approved on node %s\n", cmd, text,
-			node.name);
-	} else if (ret == -EALREADY) {
-		printf("%s: %s on node %lld (%s) was approved already\n", cmd + 7, text,
-		       (long long)node.id, node.name);
-		ret = 0;
-	} else if (ret) {
-		return admin_db_error(s, cmd);
-	} else {
-		printf("%s: %s on node %lld (%s)\n", cmd + 7, text, (long long)node.id, node.name);
+	for (size_t i = 0; i < n; i++) {
+		ret = change_one(s, cmd, &node, &prefixes[i], approve);
+		if (ret < 0)
+			return admin_db_error(s, cmd);
+		failed |= ret;
 	}
 	wm_store_close(s);
-	return ret ? 1 : 0;
+	return failed ? 1 : 0;
 }
 
 static int routes_approve(int argc, char **argv)

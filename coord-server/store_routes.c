@@ -3,6 +3,9 @@
  * Subnet routes in SQLite (docs/routes.md): one row per (node, prefix) a node advertises or an
  * administrator approved, and which node is each prefix's primary router. Prefixes are stored
  * as wm_netmap_prefix_format() writes them, so one prefix has one text.
+ *
+ * The default routes (0.0.0.0/0, ::/0: exit nodes, docs/exit-nodes.md) have no single
+ * primary: every eligible exit node is marked as serving them, and a client picks one.
  */
 #include "coord-server/store_int.h"
 
@@ -104,6 +107,27 @@ int wm_store_node_approved_routes(struct wm_store *s, int64_t node_id,
 
 /* --- primaries -------------------------------------------------------------------------- */
 
+/* The default routes as stored (wm_netmap_prefix_format's text), for SQL. */
+#define EXIT_PREFIXES "('0.0.0.0/0', '::/0')"
+
+/* Every eligible exit node serves the default routes (marked primary); no other does. */
+static int mark_exit_nodes(struct wm_store *s, int64_t now, int *changes)
+{
+	sqlite3_stmt *st = wm_store_prepare(s,
+		"UPDATE routes SET is_primary = 1 - is_primary "
+		"WHERE prefix IN " EXIT_PREFIXES " AND is_primary != ("
+		"  advertised = 1 AND approved = 1 AND (SELECT n.key_expiry = 0 OR n.key_expiry > ?"
+		"  FROM nodes n WHERE n.id = routes.node_id) IS 1)");
+	int ret;
+
+	if (st)
+		sqlite3_bind_int64(st, 1, now);
+	ret = wm_store_step_done(s, st);
+	if (!ret && changes)
+		*changes += sqlite3_changes(s->db);
+	return ret;
+}
+
 /* One prefix's routers as the election walks them (by node id). */
 struct group {
 	char prefix[WM_NETMAP_PREFIX_TEXT_MAX];
@@ -159,7 +183,8 @@ static int elect_verdicts(struct wm_store *s, int64_t now, struct verdict **v, s
 		"SELECT r.prefix, r.node_id, r.is_primary, n.online, "
 		"  r.advertised = 1 AND r.approved = 1 AND (n.key_expiry = 0 OR n.key_expiry > ?) "
 		"FROM routes r JOIN nodes n ON n.id = r.node_id "
-		"WHERE (r.advertised = 1 AND r.approved = 1) OR r.is_primary = 1 "
+		"WHERE ((r.advertised = 1 AND r.approved = 1) OR r.is_primary = 1) "
+		"  AND r.prefix NOT IN " EXIT_PREFIXES " "
 		"ORDER BY r.prefix, r.node_id");
 	struct group g = { .prefix = "" };
 	size_t cap = 0;
@@ -204,10 +229,10 @@ static int elect_verdicts(struct wm_store *s, int64_t now, struct verdict **v, s
 
 int wm_store_routes_elect(struct wm_store *s, int64_t now, int *changes)
 {
-	struct verdict *v;
+	struct verdict *v = NULL;
 	size_t n;
 	sqlite3_stmt *st;
-	int ret = elect_verdicts(s, now, &v, &n);
+	int ret = mark_exit_nodes(s, now, changes) ?: elect_verdicts(s, now, &v, &n);
 
 	if (ret || !n) {
 		free(v);

@@ -92,6 +92,17 @@ static void print_up_usage(FILE *out)
 		"                         every node, the rest forwarded); put back on down.\n"
 		"                         With systemd-resolved the interface gets its DNS\n"
 		"                         settings anyway; =false leaves the host's DNS alone\n"
+		"      --advertise-exit-node\n"
+		"                         offer to route all traffic of other nodes to the\n"
+		"                         internet (0.0.0.0/0, ::/0) once an administrator\n"
+		"                         approves it; source NAT as for routes\n"
+		"      --exit-node NAME|MESH-IP\n"
+		"                         send all of this host's traffic through that node\n"
+		"                         while it offers to be an exit node (policy routing:\n"
+		"                         table and fwmark 41641; removed on down)\n"
+		"      --exit-node-allow-lan-access\n"
+		"                         with --exit-node, reach the host's own LANs (every\n"
+		"                         route of the main table but the default) directly\n"
 		"      --mtu N            the largest packet the tunnel carries (default %d,\n"
 		"                         which fits any path of 1280 bytes); TCP is clamped to\n"
 		"                         it and larger IPv4 packets are answered with ICMP\n"
@@ -211,7 +222,8 @@ static bool parse_number(const char *text, long min, long max, long *out)
 enum {
 	OPT_COORD = 0x2100, OPT_AUTHKEY, OPT_HOSTNAME, OPT_IFNAME, OPT_PORT, OPT_COORD_CA,
 	OPT_OPERATOR_GROUP, OPT_TIMEOUT, OPT_MTU, OPT_ADVERTISE_ROUTES, OPT_ACCEPT_ROUTES,
-	OPT_SNAT_SUBNET_ROUTES, OPT_ACCEPT_DNS,
+	OPT_SNAT_SUBNET_ROUTES, OPT_ACCEPT_DNS, OPT_ADVERTISE_EXIT_NODE, OPT_EXIT_NODE,
+	OPT_EXIT_NODE_ALLOW_LAN,
 };
 
 /* One of up's own options (not a node option); 0, or 2 once it said what is wrong. */
@@ -260,6 +272,16 @@ static int up_option(struct up *u, int opt, const char *arg)
 		u->mesh_opt.routes.advertise = u->routes;
 		break;
 	case OPT_ACCEPT_ROUTES: u->mesh_opt.routes.accept = true; break;
+	case OPT_ADVERTISE_EXIT_NODE: u->mesh_opt.routes.advertise_exit = true; break;
+	case OPT_EXIT_NODE:
+		if (!*arg || strlen(arg) > WM_NETMAP_NAME_MAX) {
+			fprintf(stderr, "%s: --exit-node takes a node's name or mesh address (got "
+				"'%.80s')\n", wm_cli_prog, arg);
+			return 2;
+		}
+		u->mesh_opt.exit_node = arg;
+		break;
+	case OPT_EXIT_NODE_ALLOW_LAN: u->mesh_opt.exit_allow_lan = true; break;
 	case OPT_SNAT_SUBNET_ROUTES:
 		if (strcmp(arg, "true") && strcmp(arg, "false")) {
 			fprintf(stderr, "%s: --snat-subnet-routes takes true or false (got '%s')\n",
@@ -317,6 +339,9 @@ static int parse_up(struct up *u, int argc, char **argv)
 		{ "accept-routes", no_argument, NULL, OPT_ACCEPT_ROUTES },
 		{ "snat-subnet-routes", required_argument, NULL, OPT_SNAT_SUBNET_ROUTES },
 		{ "accept-dns", optional_argument, NULL, OPT_ACCEPT_DNS },
+		{ "advertise-exit-node", no_argument, NULL, OPT_ADVERTISE_EXIT_NODE },
+		{ "exit-node", required_argument, NULL, OPT_EXIT_NODE },
+		{ "exit-node-allow-lan-access", no_argument, NULL, OPT_EXIT_NODE_ALLOW_LAN },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -336,6 +361,16 @@ static int parse_up(struct up *u, int argc, char **argv)
 	if (optind < argc) {
 		fprintf(stderr, "%s up: unexpected argument '%s'\n\n", wm_cli_prog, argv[optind]);
 		print_up_usage(stderr);
+		return 2;
+	}
+	if (u->mesh_opt.exit_node && u->mesh_opt.routes.advertise_exit) {
+		fprintf(stderr, "%s up: --exit-node and --advertise-exit-node together: a node "
+			"either offers to be an exit node or uses one\n", wm_cli_prog);
+		return 2;
+	}
+	if (u->mesh_opt.exit_allow_lan && !u->mesh_opt.exit_node) {
+		fprintf(stderr, "%s up: --exit-node-allow-lan-access goes with --exit-node NAME\n",
+			wm_cli_prog);
 		return 2;
 	}
 	if (!u->mesh_opt.coord_url) {

@@ -96,20 +96,43 @@ static void print_own_routes(const json_t *routes)
 	const json_t *adv = json_object_get(routes, "advertised"), *a;
 	size_t i;
 
+	const json_t *exit = json_object_get(routes, "exit_node");
+
+	if (exit)
+		printf("  offers exit node (%s)\n", json_is_true(json_object_get(exit, "approved")) ?
+		       "approved" : "waiting for approval");
 	if (json_array_size(adv)) {
 		printf("  routes: advertises");
 		json_array_foreach(adv, i, a)
 			printf("%s %s (%s)", i ? "," : "", str(a, "prefix"),
 			       json_is_true(json_object_get(a, "approved")) ? "approved" :
 			       "waiting for approval");
-		printf("; source NAT %s\n", json_is_true(json_object_get(routes, "snat")) ? "on" :
-		       "off");
+	}
+	if (json_array_size(adv) || exit) {
+		if (!json_array_size(adv))
+			printf("  routes:");
+		printf("%s source NAT %s\n", json_array_size(adv) ? ";" : "",
+		       json_is_true(json_object_get(routes, "snat")) ? "on" : "off");
 		if (!json_is_true(json_object_get(routes, "ip_forwarding")))
 			printf("  warning: IP forwarding is off: the advertised routes cannot be reached "
 			       "through this node\n");
 	}
 	if (json_is_true(json_object_get(routes, "accept_routes")))
 		printf("  accepting the subnet routes of other nodes\n");
+}
+
+/* "  exit node: NAME (active)" on a node run with --exit-node. */
+static void print_exit_node(const json_t *e)
+{
+	const char *why = str(e, "why");
+
+	if (!e)
+		return;
+	printf("  exit node: %s (%s%s%s%s)%s\n", *str(e, "peer") ? str(e, "peer") : str(e, "want"),
+	       str(e, "state"), *why ? ": " : "", why,
+	       json_is_false(json_object_get(e, "peer_online")) && !strcmp(str(e, "state"), "active") ?
+	       "; it is offline: traffic waits for it" : "",
+	       json_is_true(json_object_get(e, "allow_lan_access")) ? "; LAN access allowed" : "");
 }
 
 static void print_self(const json_t *o)
@@ -150,6 +173,7 @@ static void print_self(const json_t *o)
 	}
 	print_own_routes(json_object_get(self, "routes"));
 	print_dns(self);
+	print_exit_node(json_object_get(self, "exit_node"));
 	printf("  candidates:");
 	json_array_foreach(json_object_get(self, "candidates"), i, c)
 		printf(" %s", json_string_value(c));
@@ -224,17 +248,26 @@ static void print_policy(const json_t *p)
 	printf("\n");
 }
 
+/* The peer's subnet routes, and whether it offers to be an exit node (default routes). */
 static void print_peer_routes(const json_t *p, bool accepted)
 {
 	const json_t *routes = json_object_get(p, "routes"), *r;
-	size_t i;
+	size_t i, shown = 0;
 
-	if (!json_array_size(routes))
-		return;
-	printf("%-20s routes:", "");
-	json_array_foreach(routes, i, r)
-		printf("%s %s", i ? "," : "", json_string_value(r));
-	printf("%s\n", accepted ? "" : " (not used here: up --accept-routes uses them)");
+	if (json_is_true(json_object_get(p, "exit_node")))
+		printf("%-20s offers exit node%s\n", "",
+		       json_is_true(json_object_get(p, "exit_node_in_use")) ? " (in use)" : "");
+	json_array_foreach(routes, i, r) {
+		const char *text = json_string_value(r);
+
+		if (!text || !strcmp(text, "0.0.0.0/0") || !strcmp(text, "::/0"))
+			continue;
+		if (!shown++)
+			printf("%-20s routes:", "");
+		printf("%s %s", shown > 1 ? "," : "", text);
+	}
+	if (shown)
+		printf("%s\n", accepted ? "" : " (not used here: up --accept-routes uses them)");
 }
 
 int wm_cli_print_status(const char *json_text, bool color)

@@ -14,6 +14,7 @@
 
 #include "common/json.h"
 #include "common/log.h"
+#include "common/sockmark.h"
 #include "daemon/dns_packet.h"
 #include "daemon/node.h"
 #include "filter/reject.h"
@@ -242,11 +243,19 @@ static void on_packet(void *ctx, const uint8_t *pkt, size_t len)
 
 /* --- start and stop ------------------------------------------------------------------------ */
 
+/* Marked like the node's other sockets: with an exit node in use, forwarded queries take the
+ * host's own routes to its nameservers, as they would without wiremesh (docs/dns.md). */
 static int open_upstream_socket(int family)
 {
-	int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), r;
 
-	return fd < 0 ? -errno : fd;
+	if (fd < 0)
+		return -errno;
+	if ((r = wm_sockmark_apply(fd)) < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
 }
 
 static void route_resolver(int ifindex)

@@ -48,7 +48,9 @@ static void apply_netmap(struct wm_mesh *m, const struct wm_netmap *nm)
 	}
 	wm_iface_set_addresses(&m->iface, &fresh.self);
 	apply_relays(m, &fresh.relays);
+	m->routes.exit_peer = wm_exit_choose(&m->exit, &fresh);
 	wm_mesh_apply_peers(m, &d, &fresh);
+	wm_exit_apply(&m->exit);
 	wm_log_verbose("netmap %llu: %zu peer(s); %zu joined, %zu left, %zu changed",
 		       (unsigned long long)fresh.version, fresh.n_peers, d.n_added, d.n_removed,
 		       d.n_changed);
@@ -498,12 +500,18 @@ int wm_mesh_start(struct wm_mesh *m, struct wm_node *node, struct wm_state *stat
 	if (created)
 		wm_log_verbose("made a new node key");
 
+	/* Before the UDP port is bound: an exit node's user marks its own sockets (exit.h). */
+	if (wm_exit_start(&m->exit, opt->exit_node, opt->exit_allow_lan, 0, err, errlen) < 0) {
+		r = -EINVAL;
+		goto out;
+	}
 	if ((r = bind_mesh_port(m, opt->port, err, errlen)) < 0)
 		goto out;
 	if ((r = wm_iface_open(&m->iface, node->tun.name)) < 0) {
 		fail(err, errlen, r, "cannot bring %s up: %s", node->tun.name, strerror(-r));
 		goto out;
 	}
+	m->exit.ifindex = m->iface.ifindex;
 	if ((r = set_mtu(m, opt->mtu ? opt->mtu : WM_MESH_DEFAULT_MTU, err, errlen)) < 0)
 		goto out;
 	if (wm_routes_start(&m->routes, node->tun.name, &opt->routes, err, errlen) < 0) {
@@ -602,6 +610,7 @@ void wm_mesh_stop(struct wm_mesh *m)
 		wm_routes_stop(&m->routes);
 		m->routes_started = false;
 	}
+	wm_exit_stop(&m->exit);
 	if (m->paths_started) {
 		wm_paths_stop(&m->paths);
 		m->paths_started = false;

@@ -19,6 +19,7 @@
 #include "coord-client/netmap.h"
 #include "daemon/control.h"
 #include "daemon/dns_server.h"
+#include "daemon/exit.h"
 #include "daemon/iface.h"
 #include "daemon/node.h"
 #include "daemon/paths.h"
@@ -58,6 +59,8 @@ struct wm_mesh_options {
 	unsigned mtu;			/* 0: WM_MESH_DEFAULT_MTU */
 	struct wm_routes_options routes;	/* subnet routes: advertised, accepted, SNAT */
 	enum wm_dns_accept accept_dns;	/* --accept-dns[=false] (docs/dns.md) */
+	const char *exit_node;		/* --exit-node NAME|MESH-IP; NULL: none */
+	bool exit_allow_lan;		/* --exit-node-allow-lan-access */
 	/* While not up yet: a sentence saying what it waits for (ctx: on_ready's). May be NULL. */
 	void (*on_progress)(void *ctx, const char *message);
 };
@@ -81,6 +84,8 @@ struct wm_mesh {
 	bool routes_started;
 	struct wm_netmap_prefix *routed;	/* the interface's routes now, sorted (mesh_peers.c) */
 	size_t n_routed;
+	struct wm_exit exit;		/* --exit-node: the exit node in use and its routing */
+	uint64_t exit_configured;	/* the peer given the default routes last (mesh_peers.c) */
 
 	struct wm_endpoint candidates[WM_NETMAP_MAX_ENDPOINTS];
 	size_t n_candidates;

@@ -149,6 +149,9 @@ static json_t *peer_json(struct wm_mesh *m, const struct wm_netmap_peer *p)
 	json_object_set_new(o, "key_expiry", json_integer(p->key_expiry));
 	json_object_set_new(o, "allowed_ips", prefixes_json(p->allowed_ips, p->n_allowed_ips));
 	json_object_set_new(o, "routes", prefixes_json(p->routes, p->n_routes));
+	json_object_set_new(o, "exit_node", json_boolean(wm_exit_offers(p)));
+	json_object_set_new(o, "exit_node_in_use", json_boolean(m->exit.state == WM_EXIT_ACTIVE &&
+								 m->exit.peer == p->id));
 	json_object_set_new(o, "candidates", endpoints_json(p->endpoints, p->n_endpoints));
 	json_object_set_new(o, "home_relay", json_integer(p->home_relay));
 	json_object_set_new(o, "configured", json_boolean(peer != NULL));
@@ -207,6 +210,8 @@ static json_t *self_json(struct wm_mesh *m)
 	wm_routes_check_forwarding(&m->routes);
 	json_object_set_new(o, "routes", wm_routes_json(&m->routes,
 							m->have_netmap ? &m->applied.self : NULL));
+	if (m->exit.want[0])
+		json_object_set_new(o, "exit_node", wm_exit_json(&m->exit));
 	json_object_set_new(o, "candidates", endpoints_json(m->candidates, m->n_candidates));
 	json_object_set_new(o, "home_relay", json_integer(m->home_relay));
 	json_object_set_new(o, "nat", wm_netcheck_io_json(&m->paths.netcheck));

@@ -31,18 +31,27 @@ static void set_allowed_ips(struct wm_mesh *m, struct wm_peer *peer,
 	}
 }
 
-/* Every prefix routed through the interface for nm (its configured peers'), malloc'd. */
+/*
+ * Every prefix routed through the interface's main-table routes for nm (its configured
+ * peers'), malloc'd. Not an exit node's default routes: those have a table of their own
+ * (exit.h), so the node's own traffic is never caught by them.
+ */
 static struct wm_netmap_prefix *routed_prefixes(struct wm_mesh *m, const struct wm_netmap *nm,
 						size_t *n)
 {
 	struct wm_netmap_prefix *v = malloc((nm->n_peers + 1) * WM_ROUTES_PEER_PREFIXES_MAX *
 					    sizeof(*v));
-	size_t i;
+	size_t i, k, end, kept = 0;
 
-	*n = 0;
-	for (i = 0; v && i < nm->n_peers; i++)
-		if (!nm->peers[i].expired)
-			*n += wm_routes_peer_prefixes(&m->routes, &nm->peers[i], v + *n);
+	for (i = 0; v && i < nm->n_peers; i++) {
+		if (nm->peers[i].expired)
+			continue;
+		end = kept + wm_routes_peer_prefixes(&m->routes, &nm->peers[i], v + kept);
+		for (k = kept; k < end; k++)
+			if (!wm_netmap_prefix_is_default(&v[k]))
+				v[kept++] = v[k];
+	}
+	*n = kept;
 	return v;
 }
 
@@ -116,6 +125,16 @@ static void update_peer(struct wm_mesh *m, const struct wm_netmap_change *c)
 		wm_send_handshake_initiation(peer, wm_clock_monotonic_ns(), false);
 }
 
+/* The peer with node id in new, configured again (its default routes come or go with it). */
+static void reconfigure_peer(struct wm_mesh *m, const struct wm_netmap *new, uint64_t id)
+{
+	const struct wm_netmap_peer *p = id ? wm_netmap_find_peer(new, id) : NULL;
+	struct wm_peer *peer = p ? wm_device_lookup_peer(m->node->dev, p->node_key) : NULL;
+
+	if (peer)
+		set_allowed_ips(m, peer, p);
+}
+
 void wm_mesh_apply_peers(struct wm_mesh *m, const struct wm_netmap_diff *d,
 			 const struct wm_netmap *new)
 {
@@ -127,5 +146,11 @@ void wm_mesh_apply_peers(struct wm_mesh *m, const struct wm_netmap_diff *d,
 		update_peer(m, &d->changed[i]);
 	for (i = 0; i < d->n_added; i++)
 		add_peer(m, d->added[i]);
+	/* Another exit node chosen while neither entry changed: both follow the choice. */
+	if (m->exit_configured != m->routes.exit_peer) {
+		reconfigure_peer(m, new, m->exit_configured);
+		reconfigure_peer(m, new, m->routes.exit_peer);
+		m->exit_configured = m->routes.exit_peer;
+	}
 	sync_routes(m, new);
 }

@@ -186,11 +186,43 @@ static bool is_relay_endpoint(const struct wm_endpoint *ep)
 	return wm_relays_is_relay_endpoint(ep, &region);
 }
 
+/* An address being looked for in a peer's prefixes (by walk_covers). */
+struct cover {
+	int family;
+	const uint8_t *addr;
+};
+
+/* Non-zero when the prefix is not a default route and holds the address. */
+static int walk_covers(void *ctx, int family, const uint8_t *addr, uint8_t cidr)
+{
+	const struct cover *c = ctx;
+	unsigned int full = cidr / 8u;
+
+	if (family != c->family || cidr == 0 || memcmp(addr, c->addr, full))
+		return 0;
+	return cidr % 8 == 0 || !((addr[full] ^ c->addr[full]) & (0xff00 >> (cidr % 8)));
+}
+
+/*
+ * Whether addr is inside a peer's allowed IPs other than a default route. The longest match
+ * is found first: when it is a default route (an exit node's), no other peer's prefix holds
+ * the address, and the peer's own walk says whether a longer prefix of it does.
+ */
+static bool inside_allowed_ips(const struct wm_allowedips *a, int family, const uint8_t *addr)
+{
+	struct wm_peer *peer = wm_allowedips_lookup(a, family, addr);
+	struct cover c = { .family = family, .addr = addr };
+
+	return peer && wm_allowedips_walk_by_peer(a, peer, walk_covers, &c);
+}
+
 /*
  * An address inside some peer's allowed IPs is routed into the mesh interface (mesh mode
  * routes every allowed IP there), so it can never be a direct path: a router's LAN address,
  * once this node accepts that LAN as a subnet route, would carry the disco pings through the
- * tunnel itself, answer them, and then swallow the WireGuard packets sent to it.
+ * tunnel itself, answer them, and then swallow the WireGuard packets sent to it. An exit
+ * node's default routes are the exception: they live in a table of their own which the
+ * node's own (marked) sockets never consult (daemon/exit.h), so they route nothing of ours.
  */
 static bool routed_into_the_mesh(const struct wm_paths *ps, const struct wm_endpoint *ep)
 {
@@ -198,13 +230,13 @@ static bool routed_into_the_mesh(const struct wm_paths *ps, const struct wm_endp
 	const uint8_t *v6;
 
 	if (ep->addr.sa.sa_family == AF_INET)
-		return wm_allowedips_lookup(a, AF_INET, (const uint8_t *)&ep->addr.in4.sin_addr);
+		return inside_allowed_ips(a, AF_INET, (const uint8_t *)&ep->addr.in4.sin_addr);
 	if (ep->addr.sa.sa_family != AF_INET6)
 		return false;
 	v6 = ep->addr.in6.sin6_addr.s6_addr;
 	if (IN6_IS_ADDR_V4MAPPED(&ep->addr.in6.sin6_addr))
-		return wm_allowedips_lookup(a, AF_INET, v6 + 12);
-	return wm_allowedips_lookup(a, AF_INET6, v6);
+		return inside_allowed_ips(a, AF_INET, v6 + 12);
+	return inside_allowed_ips(a, AF_INET6, v6);
 }
 
 /* Copies to out those of in[0..n) that may be direct paths; returns how many. */

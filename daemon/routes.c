@@ -42,16 +42,23 @@ void wm_routes_check_forwarding(struct wm_routes *r)
 int wm_routes_start(struct wm_routes *r, const char *ifname, const struct wm_routes_options *opt,
 		    char *err, size_t errlen)
 {
+	size_t exit_routes = opt->advertise_exit ? 2 : 0;
 	char why[512];
 
 	memset(r, 0, sizeof(*r));
-	if (opt->n_advertise > WM_NETMAP_MAX_ROUTES) {
-		snprintf(err, errlen, "at most %d advertised routes", WM_NETMAP_MAX_ROUTES);
+	if (opt->n_advertise + exit_routes > WM_NETMAP_MAX_ROUTES) {
+		snprintf(err, errlen, "at most %zu advertised routes%s", WM_NETMAP_MAX_ROUTES -
+			 exit_routes, exit_routes ? " with --advertise-exit-node" : "");
 		return -1;
 	}
 	if (opt->n_advertise)
 		memcpy(r->advertise, opt->advertise, opt->n_advertise * sizeof(*opt->advertise));
 	r->n_advertise = opt->n_advertise;
+	/* An exit node is a router for the default routes (docs/exit-nodes.md). */
+	if (exit_routes) {
+		wm_netmap_prefix_parse(&r->advertise[r->n_advertise++], "0.0.0.0/0");
+		wm_netmap_prefix_parse(&r->advertise[r->n_advertise++], "::/0");
+	}
 	r->accept = opt->accept;
 	r->snat = r->n_advertise && !opt->no_snat;
 	wm_routes_check_forwarding(r);
@@ -75,9 +82,19 @@ size_t wm_routes_peer_prefixes(const struct wm_routes *r, const struct wm_netmap
 	size_t n = p->n_allowed_ips, i;
 
 	memcpy(out, p->allowed_ips, n * sizeof(*out));
-	for (i = 0; r->accept && i < p->n_routes; i++)
-		out[n++] = p->routes[i];
+	for (i = 0; i < p->n_routes; i++)
+		if (wm_netmap_prefix_is_default(&p->routes[i]) ? r->exit_peer && p->id == r->exit_peer
+							       : r->accept)
+			out[n++] = p->routes[i];
 	return n;
+}
+
+bool wm_routes_is_exit_node(const struct wm_routes *r)
+{
+	for (size_t i = 0; i < r->n_advertise; i++)
+		if (wm_netmap_prefix_is_default(&r->advertise[i]))
+			return true;
+	return false;
 }
 
 void wm_routes_warning(const struct wm_routes *r, char *out, size_t cap)
@@ -86,8 +103,9 @@ void wm_routes_warning(const struct wm_routes *r, char *out, size_t cap)
 		out[0] = '\0';
 		return;
 	}
-	snprintf(out, cap, "IP forwarding is off, so the advertised routes cannot be reached "
-		 "through this node (%s%s%s)", r->forwarding_v4 ? "" :
+	snprintf(out, cap, "IP forwarding is off, so the advertised %s cannot be reached "
+		 "through this node (%s%s%s)", wm_routes_is_exit_node(r) ? "routes (and the "
+		 "internet, as an exit node)" : "routes", r->forwarding_v4 ? "" :
 		 "sysctl -w net.ipv4.ip_forward=1", r->forwarding_v4 || r->forwarding_v6 ? "" : "; ",
 		 r->forwarding_v6 ? "" : "sysctl -w net.ipv6.conf.all.forwarding=1");
 }
@@ -96,6 +114,7 @@ json_t *wm_routes_json(const struct wm_routes *r, const struct wm_netmap_self *s
 {
 	json_t *o = json_object(), *adv = json_array();
 	char text[WM_NETMAP_PREFIX_TEXT_MAX];
+	bool exit_approved = false;
 	size_t i, k;
 
 	for (i = 0; o && adv && i < r->n_advertise; i++) {
@@ -103,6 +122,11 @@ json_t *wm_routes_json(const struct wm_routes *r, const struct wm_netmap_self *s
 
 		for (k = 0; self && k < self->n_approved_routes; k++)
 			approved = approved || !wm_netmap_prefix_cmp(&self->approved_routes[k], &r->advertise[i]);
+		if (wm_netmap_prefix_is_default(&r->advertise[i])) {
+			/* Shown as an exit node: approved when either default route is. */
+			exit_approved = exit_approved || approved;
+			continue;
+		}
 		wm_netmap_prefix_format(&r->advertise[i], text, sizeof(text));
 		json_array_append_new(adv, json_pack("{ss sb}", "prefix", text, "approved",
 						     approved));
@@ -113,6 +137,8 @@ json_t *wm_routes_json(const struct wm_routes *r, const struct wm_netmap_self *s
 		return NULL;
 	}
 	json_object_set_new(o, "advertised", adv);
+	if (wm_routes_is_exit_node(r))
+		json_object_set_new(o, "exit_node", json_pack("{sb}", "approved", exit_approved));
 	json_object_set_new(o, "accept_routes", json_boolean(r->accept));
 	json_object_set_new(o, "snat", json_boolean(r->snat));
 	json_object_set_new(o, "ip_forwarding", json_boolean(r->forwarding_v4 && r->forwarding_v6));
@@ -142,6 +168,11 @@ int wm_routes_parse_list(const char *text, struct wm_netmap_prefix *out, size_t 
 		if (!wm_netmap_prefix_parse(&out[*n], item)) {
 			snprintf(err, errlen, "'%s' is not a prefix (address/length with the host "
 				 "bits zero, e.g. 192.168.50.0/24)", item);
+			return -1;
+		}
+		if (wm_netmap_prefix_is_default(&out[*n])) {
+			snprintf(err, errlen, "'%s' is a default route: that makes an exit node, "
+				 "not a subnet route (use --advertise-exit-node)", item);
 			return -1;
 		}
 		if (wm_netmap_route_check(&out[*n], why, sizeof(why)) < 0) {

@@ -24,6 +24,7 @@ struct wm_routes_options {
 	size_t n_advertise;
 	bool accept;			/* --accept-routes */
 	bool no_snat;			/* --snat-subnet-routes=false */
+	bool advertise_exit;		/* --advertise-exit-node: 0.0.0.0/0 and ::/0 too */
 };
 
 struct wm_routes {
@@ -31,6 +32,7 @@ struct wm_routes {
 	size_t n_advertise;
 	bool accept, snat;
 	bool forwarding_v4, forwarding_v6;	/* last read (true for families not advertised) */
+	uint64_t exit_peer;		/* whose default routes this node uses (exit.h); 0: none */
 	struct wm_snat nat;
 };
 
@@ -47,14 +49,19 @@ void wm_routes_check_forwarding(struct wm_routes *r);
 /* Removes what start put in the host's firewall. */
 void wm_routes_stop(struct wm_routes *r);
 
-/* The peer's prefixes as this node configures them (see WM_ROUTES_PEER_PREFIXES_MAX). */
+/* The peer's prefixes as this node configures them (see WM_ROUTES_PEER_PREFIXES_MAX): its
+ * subnet routes with --accept-routes, its default routes when it is the exit node in use. */
 size_t wm_routes_peer_prefixes(const struct wm_routes *r, const struct wm_netmap_peer *p,
 			       struct wm_netmap_prefix out[WM_ROUTES_PEER_PREFIXES_MAX]);
 
 /* Empty, or a sentence for the user when advertised routes cannot work (forwarding is off). */
 void wm_routes_warning(const struct wm_routes *r, char *out, size_t cap);
 
-/* For status: advertised (each with approved or not, given self), accept, snat, forwarding. */
+/* Whether this node advertises the default routes (--advertise-exit-node). */
+bool wm_routes_is_exit_node(const struct wm_routes *r);
+
+/* For status: advertised (each with approved or not, given self), accept, snat, forwarding,
+ * and exit_node ({"approved"}) for an exit node. */
 json_t *wm_routes_json(const struct wm_routes *r, const struct wm_netmap_self *self);
 
 /* Parses "A,B,…" (--advertise-routes) into out (at most WM_NETMAP_MAX_ROUTES). 0, or -1

@@ -68,6 +68,17 @@ static void masquerade_rule(struct script *sc, const struct wm_snat *s, int fami
 	bool first = true;
 	size_t i;
 
+	/*
+	 * An exit node (a default route): whatever came from the mesh and leaves by any other
+	 * interface. Forwarded back into the mesh (one node to another through this one), the
+	 * packet keeps its mesh source, which the receiving peer knows.
+	 */
+	for (i = 0; i < n; i++)
+		if (routes[i].family == family && wm_netmap_prefix_is_default(&routes[i])) {
+			add(sc, "    iifname \"%s\" oifname != \"%s\" meta nfproto %s masquerade\n",
+			    s->ifname, s->ifname, family == AF_INET ? "ipv4" : "ipv6");
+			return;
+		}
 	for (i = 0; i < n; i++) {
 		if (routes[i].family != family)
 			continue;

@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/sockmark.h"
+
 enum { MAX_BATCH = 128 };
 
 /* Offloads unless the user asked for none (--no-offload); process-wide. */
@@ -91,6 +93,11 @@ static int open_bound(int family, uint16_t port, uint16_t *bound)
 	fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
+	/* Outside an exit node's tunnel (common/sockmark.h); a `fwmark` set later replaces it. */
+	if ((err = wm_sockmark_apply(fd)) < 0) {
+		close(fd);
+		return err;
+	}
 	if (family == AF_INET6) {
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 		ep.addr.in6.sin6_family = AF_INET6;

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Linux rtnetlink: configure an interface (up/down, MTU, addresses, device routes) without
- * running `ip`. Each call opens a NETLINK_ROUTE socket, sends one request with NLM_F_ACK,
- * waits at most 2 s for the kernel's answer and closes: blocking, but these are rare
- * configuration steps, never on the data path. Changing anything needs CAP_NET_ADMIN.
+ * Linux rtnetlink: configure an interface (up/down, MTU, addresses, device routes) and policy
+ * routing (rules, routes in a table of their own) without running `ip`. Each call opens a
+ * NETLINK_ROUTE socket, sends one request with NLM_F_ACK, waits at most 2 s for the kernel's
+ * answer and closes: blocking, but these are rare configuration steps, never on the data
+ * path. Changing anything needs CAP_NET_ADMIN.
  *
  * Addresses are 4 bytes for AF_INET and 16 for AF_INET6, in network byte order.
  */
@@ -44,6 +45,32 @@ int wm_netlink_route_add(int ifindex, int family, const uint8_t *dst, uint8_t pr
 /* Removes that route. 0, -ESRCH when there is none, or -errno. */
 int wm_netlink_route_del(int ifindex, int family, const uint8_t *dst, uint8_t prefixlen);
 
+/* The same in routing table `table` (1..2^32-1; 254 is main): `ip route replace … table T`. */
+int wm_netlink_route_add_in(int ifindex, int family, const uint8_t *dst, uint8_t prefixlen,
+			    uint32_t table);
+int wm_netlink_route_del_in(int ifindex, int family, const uint8_t *dst, uint8_t prefixlen,
+			    uint32_t table);
+
+/*
+ * A policy routing rule, as `ip rule add [not] [fwmark M] lookup T [suppress_prefixlength
+ * N] pref P` makes it (always with its priority, so that deleting it takes exactly this
+ * rule). fwmark 0: no mark selector; invert needs a mark ("not fwmark M").
+ */
+struct wm_netlink_rule {
+	int family;			/* AF_INET or AF_INET6 */
+	uint32_t priority;
+	uint32_t table;
+	uint32_t fwmark;		/* 0: any packet; compared with the mask 0xffffffff */
+	bool invert;			/* not fwmark M */
+	int suppress_prefixlen;		/* -1: none; N: ignore routes of prefix length <= N */
+};
+
+/* Adds the rule: 0, -EEXIST when an identical one is there, or -errno. */
+int wm_netlink_rule_add(const struct wm_netlink_rule *rule);
+
+/* Deletes one rule matching it: 0, -ENOENT when there is none, or -errno. */
+int wm_netlink_rule_del(const struct wm_netlink_rule *rule);
+
 /*
  * Network change events: a non-blocking socket subscribed to link and address changes (no
  * privilege needed). 0-based fd or -errno.
@@ -69,6 +96,10 @@ int wm_netlink_build_addr(void *buf, size_t cap, uint32_t seq, bool add, int ifi
 			  int family, const uint8_t *addr, uint8_t prefixlen);
 int wm_netlink_build_route(void *buf, size_t cap, uint32_t seq, bool add, int ifindex,
 			   int family, const uint8_t *dst, uint8_t prefixlen);
+int wm_netlink_build_route_in(void *buf, size_t cap, uint32_t seq, bool add, int ifindex,
+			      int family, const uint8_t *dst, uint8_t prefixlen, uint32_t table);
+int wm_netlink_build_rule(void *buf, size_t cap, uint32_t seq, bool add,
+			  const struct wm_netlink_rule *rule);
 
 /*
  * For tests: reads one datagram (len bytes) from the kernel answering request seq.

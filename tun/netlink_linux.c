@@ -2,6 +2,7 @@
 #include "tun/netlink.h"
 
 #include <errno.h>
+#include <linux/fib_rules.h>
 #include <linux/if.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -158,13 +159,14 @@ int wm_netlink_build_addr(void *buf, size_t cap, uint32_t seq, bool add, int ifi
 	return finish(&r);
 }
 
-int wm_netlink_build_route(void *buf, size_t cap, uint32_t seq, bool add, int ifindex,
-			   int family, const uint8_t *dst, uint8_t prefixlen)
+int wm_netlink_build_route_in(void *buf, size_t cap, uint32_t seq, bool add, int ifindex,
+			      int family, const uint8_t *dst, uint8_t prefixlen, uint32_t table)
 {
 	struct rtmsg rtm = {
 		.rtm_family = (uint8_t)family,
 		.rtm_dst_len = prefixlen,
-		.rtm_table = RT_TABLE_MAIN,
+		/* Tables past 255 only fit in RTA_TABLE; rtm_table then says "see there". */
+		.rtm_table = table < 256 ? (uint8_t)table : RT_TABLE_UNSPEC,
 		.rtm_type = RTN_UNICAST,
 	};
 	int err = check_prefix(ifindex, family, dst, prefixlen);
@@ -174,6 +176,8 @@ int wm_netlink_build_route(void *buf, size_t cap, uint32_t seq, bool add, int if
 
 	if (err)
 		return err;
+	if (table == RT_TABLE_UNSPEC)
+		return -EINVAL;
 	if (add) {
 		rtm.rtm_protocol = RTPROT_BOOT;	/* what `ip route add` uses */
 		rtm.rtm_scope = family == AF_INET ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
@@ -188,7 +192,45 @@ int wm_netlink_build_route(void *buf, size_t cap, uint32_t seq, bool add, int if
 	if (!start(&r, buf, cap, add ? RTM_NEWROUTE : RTM_DELROUTE,
 		   add ? NLM_F_CREATE | NLM_F_REPLACE : 0, seq, &rtm, sizeof(rtm)) ||
 	    (prefixlen && !put_attr(&r, RTA_DST, net, addr_len(family))) ||
-	    !put_attr(&r, RTA_OIF, &oif, sizeof(oif)))
+	    !put_attr(&r, RTA_OIF, &oif, sizeof(oif)) ||
+	    (table != RT_TABLE_MAIN && !put_attr(&r, RTA_TABLE, &table, sizeof(table))))
+		return -ENOBUFS;
+	return finish(&r);
+}
+
+int wm_netlink_build_route(void *buf, size_t cap, uint32_t seq, bool add, int ifindex,
+			   int family, const uint8_t *dst, uint8_t prefixlen)
+{
+	return wm_netlink_build_route_in(buf, cap, seq, add, ifindex, family, dst, prefixlen,
+					 RT_TABLE_MAIN);
+}
+
+/* The rule's selector and action as `ip rule` sends them (FRA_* attributes, iproute2 order). */
+int wm_netlink_build_rule(void *buf, size_t cap, uint32_t seq, bool add,
+			  const struct wm_netlink_rule *rule)
+{
+	struct fib_rule_hdr frh = {
+		.family = (uint8_t)rule->family,
+		.table = rule->table < 256 ? (uint8_t)rule->table : RT_TABLE_UNSPEC,
+		.action = FR_ACT_TO_TBL,
+		.flags = rule->invert ? FIB_RULE_INVERT : 0,
+	};
+	uint32_t mask = 0xffffffff, suppress = (uint32_t)rule->suppress_prefixlen;
+	struct req r;
+
+	if (!addr_len(rule->family))
+		return -EAFNOSUPPORT;
+	if (rule->table == RT_TABLE_UNSPEC || (rule->invert && !rule->fwmark) ||
+	    rule->suppress_prefixlen < -1 || rule->suppress_prefixlen > 128)
+		return -EINVAL;
+	if (!start(&r, buf, cap, add ? RTM_NEWRULE : RTM_DELRULE,
+		   add ? NLM_F_CREATE | NLM_F_EXCL : 0, seq, &frh, sizeof(frh)) ||
+	    !put_attr(&r, FRA_PRIORITY, &rule->priority, sizeof(rule->priority)) ||
+	    (rule->fwmark && (!put_attr(&r, FRA_FWMARK, &rule->fwmark, sizeof(rule->fwmark)) ||
+			      !put_attr(&r, FRA_FWMASK, &mask, sizeof(mask)))) ||
+	    !put_attr(&r, FRA_TABLE, &rule->table, sizeof(rule->table)) ||
+	    (rule->suppress_prefixlen >= 0 &&
+	     !put_attr(&r, FRA_SUPPRESS_PREFIXLEN, &suppress, sizeof(suppress))))
 		return -ENOBUFS;
 	return finish(&r);
 }
@@ -430,4 +472,42 @@ int wm_netlink_monitor_drain(int fd)
 	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
 		return -errno;
 	return changed;
+}
+
+int wm_netlink_route_add_in(int ifindex, int family, const uint8_t *dst, uint8_t prefixlen,
+			    uint32_t table)
+{
+	union reqbuf rb;
+	uint32_t seq = take_seq();
+
+	return send_req(&rb, seq, wm_netlink_build_route_in(rb.b, sizeof(rb.b), seq, true,
+							     ifindex, family, dst, prefixlen,
+							     table));
+}
+
+int wm_netlink_route_del_in(int ifindex, int family, const uint8_t *dst, uint8_t prefixlen,
+			    uint32_t table)
+{
+	union reqbuf rb;
+	uint32_t seq = take_seq();
+
+	return send_req(&rb, seq, wm_netlink_build_route_in(rb.b, sizeof(rb.b), seq, false,
+							     ifindex, family, dst, prefixlen,
+							     table));
+}
+
+int wm_netlink_rule_add(const struct wm_netlink_rule *rule)
+{
+	union reqbuf rb;
+	uint32_t seq = take_seq();
+
+	return send_req(&rb, seq, wm_netlink_build_rule(rb.b, sizeof(rb.b), seq, true, rule));
+}
+
+int wm_netlink_rule_del(const struct wm_netlink_rule *rule)
+{
+	union reqbuf rb;
+	uint32_t seq = take_seq();
+
+	return send_req(&rb, seq, wm_netlink_build_rule(rb.b, sizeof(rb.b), seq, false, rule));
 }

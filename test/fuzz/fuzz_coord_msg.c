@@ -3,7 +3,7 @@
  * libFuzzer: the coordination JSON parsers. The first byte picks the parser (request, netmap,
  * register/rotate answer, relay map, error, key, logout). Beyond not crashing: what parses is
  * encoded again and must parse to the same thing (subnet routes included, and every route that
- * parses is one wm_netmap_route_check() allows).
+ * parses is one wm_netmap_route_check() allows: an exit node's default routes too).
  */
 #include <stdint.h>
 #include <stdlib.h>

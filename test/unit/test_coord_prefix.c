@@ -111,8 +111,10 @@ static const struct {
 	{ "fd77:6d65:7369::/48", NULL },	/* the next ULA /48 */
 	{ "fc00::/8", NULL },
 	{ "::2/128", NULL },
-	{ "0.0.0.0/0", "exit node" },
-	{ "::/0", "exit node" },
+	{ "0.0.0.0/0", NULL },			/* an exit node (docs/exit-nodes.md) */
+	{ "::/0", NULL },
+	{ "0.0.0.0/1", "mesh's own addresses" },	/* only the default itself is exempt */
+	{ "::/1", "loopback" },
 	{ "100.64.0.0/10", "mesh's own addresses" },
 	{ "100.64.5.0/24", "mesh's own addresses" },		/* inside it */
 	{ "100.0.0.0/8", "mesh's own addresses" },		/* contains it */

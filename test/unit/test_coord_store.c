@@ -653,6 +653,62 @@ START_TEST(routes_in_netmaps)
 }
 END_TEST
 
+/* Exit nodes: every eligible one serves the default routes (no primary), in its own entry. */
+START_TEST(exit_nodes_all_serve)
+{
+	struct wm_store_node node;
+	struct wm_store_refusal why;
+	struct wm_coord_cache c = { 0 };
+	struct wm_coord_poll_resp r;
+	char *k = new_authkey(true, false, 0);
+	bool urgent;
+
+	ck_assert_int_eq(join(1, k, "exit-a", &node, &why), 0);
+	ck_assert_int_eq(join(2, k, "exit-b", &node, &why), 0);
+	ck_assert_int_eq(join(3, k, "laptop", &node, &why), 0);
+	poll_routes(1, NOW, NULL, NULL, "0.0.0.0/0", "::/0", "192.168.50.0/24", NULL);
+	poll_routes(2, NOW, NULL, NULL, "0.0.0.0/0", "::/0", NULL);
+	poll_routes(3, NOW, NULL, NULL, NULL);
+	ck_assert_str_eq(rows_of(1), "0.0.0.0/0:a 192.168.50.0/24:a ::/0:a");
+	ck_assert_int_eq(approve(1, "0.0.0.0/0", true), 0);
+	ck_assert_int_eq(approve(1, "::/0", true), 0);
+	ck_assert_int_eq(approve(2, "0.0.0.0/0", true), 0);
+	/* Both serve 0.0.0.0/0: no election between exit nodes. */
+	ck_assert_str_eq(rows_of(1), "0.0.0.0/0:aAP 192.168.50.0/24:a ::/0:aAP");
+	ck_assert_str_eq(rows_of(2), "0.0.0.0/0:aAP ::/0:a");
+	ck_assert_int_eq(wm_coord_cache_rebuild(&c, s, NOW, 0), 0);
+	netmap_for(&c, 3, &r);
+	ck_assert_uint_eq(r.netmap.n_peers, 2);
+	ck_assert_str_eq(routes_text(r.netmap.peers[0].routes, r.netmap.peers[0].n_routes),
+			 "0.0.0.0/0 ::/0");
+	ck_assert_str_eq(routes_text(r.netmap.peers[1].routes, r.netmap.peers[1].n_routes),
+			 "0.0.0.0/0");
+	wm_netmap_free(&r.netmap);
+
+	/* Unapproved on one, the other still serves; one that stops advertising stops serving
+	 * (its approval kept) and serves again when it advertises again. */
+	ck_assert_int_eq(approve(1, "0.0.0.0/0", false), 0);
+	ck_assert_str_eq(rows_of(1), "0.0.0.0/0:a 192.168.50.0/24:a ::/0:aAP");
+	ck_assert_str_eq(rows_of(2), "0.0.0.0/0:aAP ::/0:a");
+	poll_routes(2, NOW + 1, &urgent, NULL, NULL);
+	ck_assert(urgent);
+	ck_assert_str_eq(rows_of(2), "0.0.0.0/0:A");
+	poll_routes(2, NOW + 2, &urgent, NULL, "::/0", "0.0.0.0/0", NULL);
+	ck_assert(urgent);
+	ck_assert_str_eq(rows_of(2), "0.0.0.0/0:aAP ::/0:a");
+
+	/* An expired exit node serves nothing. */
+	ck_assert_int_eq(wm_store_node_expire(s, 2, NOW + 3), 0);
+	ck_assert_str_eq(rows_of(2), "0.0.0.0/0:aA ::/0:a");
+	ck_assert_int_eq(wm_coord_cache_rebuild(&c, s, NOW + 3, 1), 0);
+	netmap_for(&c, 3, &r);
+	ck_assert_str_eq(routes_text(r.netmap.peers[0].routes, r.netmap.peers[0].n_routes),
+			 "::/0");
+	wm_netmap_free(&r.netmap);
+	wm_coord_cache_free(&c);
+}
+END_TEST
+
 START_TEST(routes_migrated_from_v2)
 {
 	struct wm_store_node node;
@@ -743,6 +799,7 @@ int main(void)
 	tcase_add_test(tr, routes_in_netmaps);
 	tcase_add_test(tr, routes_migrated_from_v2);
 	tcase_add_test(tr, routes_auto_approved);
+	tcase_add_test(tr, exit_nodes_all_serve);
 	suite_add_tcase(su, tr);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);

@@ -6,6 +6,7 @@
 #include <check.h>
 #include <errno.h>
 #include <ifaddrs.h>
+#include <linux/fib_rules.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
@@ -261,6 +262,124 @@ START_TEST(test_build_route_known_bytes)
 }
 END_TEST
 #endif
+
+/* A route in a table of its own: RTA_TABLE carries the number; rtm_table says "see there". */
+START_TEST(test_build_route_in_table)
+{
+	const uint32_t table = 41641, oif = 5;
+	struct rtmsg rtm;
+	uint8_t buf[BUF];
+	struct msg m;
+
+	take_apart(buf, wm_netlink_build_route_in(buf, sizeof(buf), 21, true, 5, AF_INET, v4, 0,
+						  table), sizeof(rtm), &m);
+	ck_assert_uint_eq(m.h.nlmsg_type, RTM_NEWROUTE);
+	memcpy(&rtm, m.body, sizeof(rtm));
+	ck_assert_uint_eq(rtm.rtm_table, RT_TABLE_UNSPEC);
+	ck_assert_uint_eq(rtm.rtm_dst_len, 0);
+	ck_assert_uint_eq(m.nattrs, 2);
+	ck_attr(&m, 0, RTA_OIF, &oif, 4);
+	ck_attr(&m, 1, RTA_TABLE, &table, 4);
+
+	take_apart(buf, wm_netlink_build_route_in(buf, sizeof(buf), 22, false, 5, AF_INET6, v6, 0,
+						  table), sizeof(rtm), &m);
+	ck_assert_uint_eq(m.h.nlmsg_type, RTM_DELROUTE);
+	memcpy(&rtm, m.body, sizeof(rtm));
+	ck_assert_uint_eq(rtm.rtm_family, AF_INET6);
+	ck_attr(&m, 1, RTA_TABLE, &table, 4);
+
+	/* A small table fits in the header too; main is what build_route sends (no RTA_TABLE). */
+	take_apart(buf, wm_netlink_build_route_in(buf, sizeof(buf), 23, true, 5, AF_INET, v4, 16,
+						  100), sizeof(rtm), &m);
+	memcpy(&rtm, m.body, sizeof(rtm));
+	ck_assert_uint_eq(rtm.rtm_table, 100);
+	take_apart(buf, wm_netlink_build_route_in(buf, sizeof(buf), 24, true, 5, AF_INET, v4, 16,
+						  RT_TABLE_MAIN), sizeof(rtm), &m);
+	ck_assert_uint_eq(m.nattrs, 2);
+	ck_assert_int_eq(wm_netlink_build_route_in(buf, sizeof(buf), 25, true, 5, AF_INET, v4, 0,
+						   RT_TABLE_UNSPEC), -EINVAL);
+}
+END_TEST
+
+/* `ip rule add not fwmark 0xa2a9 lookup 41641 pref 32761`, and the suppress rule. */
+START_TEST(test_build_rule)
+{
+	const struct wm_netlink_rule not_marked = {
+		.family = AF_INET, .priority = 32761, .table = 41641, .fwmark = 0xa2a9,
+		.invert = true, .suppress_prefixlen = -1,
+	};
+	const struct wm_netlink_rule suppress = {
+		.family = AF_INET6, .priority = 32760, .table = RT_TABLE_MAIN,
+		.suppress_prefixlen = 0,
+	};
+	const uint32_t prio = 32761, mark = 0xa2a9, mask = 0xffffffff, table = 41641;
+	const uint32_t prio2 = 32760, main_table = RT_TABLE_MAIN, zero = 0;
+	struct fib_rule_hdr frh;
+	uint8_t buf[BUF];
+	struct msg m;
+
+	take_apart(buf, wm_netlink_build_rule(buf, sizeof(buf), 31, true, &not_marked),
+		   sizeof(frh), &m);
+	ck_assert_uint_eq(m.h.nlmsg_type, RTM_NEWRULE);
+	ck_assert_uint_eq(m.h.nlmsg_flags, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
+	ck_assert_uint_eq(m.h.nlmsg_seq, 31);
+	memcpy(&frh, m.body, sizeof(frh));
+	ck_assert_uint_eq(frh.family, AF_INET);
+	ck_assert_uint_eq(frh.table, RT_TABLE_UNSPEC);
+	ck_assert_uint_eq(frh.action, FR_ACT_TO_TBL);
+	ck_assert_uint_eq(frh.flags, FIB_RULE_INVERT);
+	ck_assert_uint_eq(frh.dst_len, 0);
+	ck_assert_uint_eq(frh.src_len, 0);
+	ck_assert_uint_eq(m.nattrs, 4);
+	ck_attr(&m, 0, FRA_PRIORITY, &prio, 4);
+	ck_attr(&m, 1, FRA_FWMARK, &mark, 4);
+	ck_attr(&m, 2, FRA_FWMASK, &mask, 4);
+	ck_attr(&m, 3, FRA_TABLE, &table, 4);
+
+	take_apart(buf, wm_netlink_build_rule(buf, sizeof(buf), 32, false, &suppress),
+		   sizeof(frh), &m);
+	ck_assert_uint_eq(m.h.nlmsg_type, RTM_DELRULE);
+	ck_assert_uint_eq(m.h.nlmsg_flags, NLM_F_REQUEST | NLM_F_ACK);
+	memcpy(&frh, m.body, sizeof(frh));
+	ck_assert_uint_eq(frh.family, AF_INET6);
+	ck_assert_uint_eq(frh.table, RT_TABLE_MAIN);
+	ck_assert_uint_eq(frh.flags, 0);
+	ck_assert_uint_eq(m.nattrs, 3);
+	ck_attr(&m, 0, FRA_PRIORITY, &prio2, 4);
+	ck_attr(&m, 1, FRA_TABLE, &main_table, 4);
+	ck_attr(&m, 2, FRA_SUPPRESS_PREFIXLEN, &zero, 4);
+}
+END_TEST
+
+START_TEST(test_build_rule_bad_args)
+{
+	struct wm_netlink_rule r = {
+		.family = AF_INET, .priority = 1, .table = 41641, .suppress_prefixlen = -1,
+	};
+	uint8_t buf[BUF];
+
+	ck_assert_int_gt(wm_netlink_build_rule(buf, sizeof(buf), 1, true, &r), 0);
+	r.invert = true;	/* "not" what? an inverted rule needs a mark */
+	ck_assert_int_eq(wm_netlink_build_rule(buf, sizeof(buf), 1, true, &r), -EINVAL);
+	r.invert = false;
+	r.table = RT_TABLE_UNSPEC;
+	ck_assert_int_eq(wm_netlink_build_rule(buf, sizeof(buf), 1, true, &r), -EINVAL);
+	r.table = 41641;
+	r.suppress_prefixlen = 129;
+	ck_assert_int_eq(wm_netlink_build_rule(buf, sizeof(buf), 1, true, &r), -EINVAL);
+	r.suppress_prefixlen = -1;
+	r.family = AF_UNIX;
+	ck_assert_int_eq(wm_netlink_build_rule(buf, sizeof(buf), 1, true, &r), -EAFNOSUPPORT);
+	r.family = AF_INET;
+	r.fwmark = 7;
+	/* Too small a buffer: nothing past cap is written, whatever the cut. */
+	for (size_t cap = 0; cap < 64; cap++) {
+		int n = wm_netlink_build_rule(buf, cap, 1, true, &r);
+
+		ck_assert(n == -ENOBUFS || (n > 0 && (size_t)n <= cap));
+	}
+}
+END_TEST
 
 START_TEST(test_build_bad_args)
 {
@@ -710,6 +829,103 @@ START_TEST(test_ns_route)
 }
 END_TEST
 
+/* A rule's line in `ip rule`, as the kernel dumps it: whether one with these fields exists. */
+static bool has_rule(int family, uint32_t priority, uint32_t table, uint32_t fwmark,
+		     bool invert)
+{
+	struct {
+		struct nlmsghdr h;
+		struct fib_rule_hdr frh;
+	} req = {
+		.h = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETRULE,
+		       .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
+		.frh = { .family = (uint8_t)family },
+	};
+	static uint8_t rx[65536];
+	bool found = false, done = false;
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(send(fd, &req, sizeof(req), 0), (ssize_t)sizeof(req));
+	while (!done) {
+		ssize_t n = recv(fd, rx, sizeof(rx), 0);
+		struct nlmsghdr *h = (struct nlmsghdr *)rx;
+
+		ck_assert_int_gt(n, 0);
+		for (; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+			struct fib_rule_hdr *f = NLMSG_DATA(h);
+			struct rtattr *a = (struct rtattr *)((uint8_t *)f + NLMSG_ALIGN(sizeof(*f)));
+			size_t alen = h->nlmsg_len - NLMSG_LENGTH(sizeof(*f));
+			uint32_t prio = 0, tab = f->table, mark = 0;
+
+			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+				done = true;
+				break;
+			}
+			for (; RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
+				if (a->rta_type == FRA_PRIORITY)
+					memcpy(&prio, RTA_DATA(a), 4);
+				else if (a->rta_type == FRA_TABLE)
+					memcpy(&tab, RTA_DATA(a), 4);
+				else if (a->rta_type == FRA_FWMARK)
+					memcpy(&mark, RTA_DATA(a), 4);
+			}
+			found = found || (prio == priority && tab == table && mark == fwmark &&
+					  !!(f->flags & FIB_RULE_INVERT) == invert);
+		}
+	}
+	close(fd);
+	return found;
+}
+
+START_TEST(test_ns_rules_and_table)
+{
+	const struct wm_netlink_rule r4 = {
+		.family = AF_INET, .priority = 32761, .table = 41641, .fwmark = 0xa2a9,
+		.invert = true, .suppress_prefixlen = -1,
+	};
+	struct wm_netlink_rule r6 = r4, sup = {
+		.family = AF_INET, .priority = 32760, .table = RT_TABLE_MAIN,
+		.suppress_prefixlen = 0,
+	};
+	const uint8_t zero[16] = { 0 };
+	struct wm_tun tun;
+	int index;
+
+	NEED_NETNS();
+	r6.family = AF_INET6;
+	index = make_tun(&tun);
+	ck_assert_int_eq(wm_netlink_link_set_up(index, true), 0);
+
+	ck_assert(!has_rule(AF_INET, 32761, 41641, 0xa2a9, true));
+	ck_assert_int_eq(wm_netlink_rule_add(&r4), 0);
+	ck_assert(has_rule(AF_INET, 32761, 41641, 0xa2a9, true));
+	ck_assert(!has_rule(AF_INET6, 32761, 41641, 0xa2a9, true));
+	ck_assert_int_eq(wm_netlink_rule_add(&r4), -EEXIST);
+	ck_assert_int_eq(wm_netlink_rule_add(&r6), 0);
+	ck_assert(has_rule(AF_INET6, 32761, 41641, 0xa2a9, true));
+	ck_assert_int_eq(wm_netlink_rule_add(&sup), 0);
+	ck_assert(has_rule(AF_INET, 32760, RT_TABLE_MAIN, 0, false));
+
+	ck_assert_int_eq(wm_netlink_route_add_in(index, AF_INET, zero, 0, 41641), 0);
+	ck_assert_int_eq(wm_netlink_route_add_in(index, AF_INET6, zero, 0, 41641), 0);
+	ck_assert_int_eq(wm_netlink_route_add_in(index, AF_INET, zero, 0, 41641), 0); /* replaced */
+	/* Not in main: the table's routes are the table's. */
+	ck_assert(!has_route(AF_INET, zero, 0));
+	ck_assert_int_eq(wm_netlink_route_del_in(index, AF_INET, zero, 0, 41641), 0);
+	ck_assert_int_eq(wm_netlink_route_del_in(index, AF_INET, zero, 0, 41641), -ESRCH);
+	ck_assert_int_eq(wm_netlink_route_del_in(index, AF_INET6, zero, 0, 41641), 0);
+
+	ck_assert_int_eq(wm_netlink_rule_del(&sup), 0);
+	ck_assert_int_eq(wm_netlink_rule_del(&r4), 0);
+	ck_assert(!has_rule(AF_INET, 32761, 41641, 0xa2a9, true));
+	ck_assert_int_eq(wm_netlink_rule_del(&r4), -ENOENT);
+	ck_assert_int_eq(wm_netlink_rule_del(&r6), 0);
+	ck_assert(!has_rule(AF_INET6, 32761, 41641, 0xa2a9, true));
+	wm_tun_close(&tun);
+}
+END_TEST
+
 static Suite *netlink_suite(void)
 {
 	Suite *s = suite_create("netlink");
@@ -724,6 +940,9 @@ static Suite *netlink_suite(void)
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	tcase_add_test(build, test_build_route_known_bytes);
 #endif
+	tcase_add_test(build, test_build_route_in_table);
+	tcase_add_test(build, test_build_rule);
+	tcase_add_test(build, test_build_rule_bad_args);
 	tcase_add_test(build, test_build_bad_args);
 	tcase_add_test(build, test_build_bounds);
 	suite_add_tcase(s, build);
@@ -737,6 +956,7 @@ static Suite *netlink_suite(void)
 	tcase_add_test(live, test_ns_link);
 	tcase_add_test(live, test_ns_addr);
 	tcase_add_test(live, test_ns_route);
+	tcase_add_test(live, test_ns_rules_and_table);
 	tcase_set_timeout(live, 30);
 	suite_add_tcase(s, live);
 	return s;
