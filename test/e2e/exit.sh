@@ -35,6 +35,11 @@
 #              its WireGuard UDP socket carry the mark 0xa2a9; the relay stays connected; a
 #              new peer e joins, a lists it and pings it, and e pings a
 #   no LAN     without --exit-node-allow-lan-access a does not reach l (its packets go to x)
+#   policy     a policy letting a use the internet (autogroup:internet) over TCP and nothing
+#              else: a still reaches i through x, its ping of x itself is dropped; with the
+#              internet taken out of a's ACL (x:22 only), a no longer reaches i; the policy's
+#              autoApprovers (exitNode: x) approve x's default routes again at its next poll
+#              after routes unapprove; policy clear
 #   down       wiremesh down on a: ip rule, ip -6 rule, ip route show table all and ip -6
 #              route show table all are byte for byte as before up
 #   LAN        a up again with --exit-node-allow-lan-access: the suppress rule is there; a
@@ -122,7 +127,20 @@ create_topology() {
 		n "$(ns_of x)" sysctl -qw net.ipv6.conf.all.forwarding=1 || return 1
 	wait_for 5 n "$(ns_of a)" ping -n -q -c 1 -W 1 "$HUB" &&
 		wait_for 5 n "$(ns_of x)" ping -n -q -c 1 -W 1 "$NET_HOST" &&
-		wait_for 5 n "$(ns_of a)" ping -n -q -c 1 -W 1 "$LAN_HOST"
+		wait_for 5 n "$(ns_of a)" ping -n -q -c 1 -W 1 "$LAN_HOST" &&
+		wait_for 30 ipv6_settled
+}
+
+# ipv6_settled: a's interfaces have their IPv6 link-local addresses, none still tentative. The
+# kernel adds their "local" routes only once duplicate address detection is done (a second or
+# more on a loaded machine): the snapshot of a's tables taken before `up` must not race it.
+ipv6_settled() {
+	local ns dev
+	ns=$(ns_of a)
+	[[ -z $(ip -n "$ns" -6 addr show tentative) ]] || return 1
+	for dev in eth0 eth1; do
+		ip -n "$ns" -6 addr show dev "$dev" scope link | grep -q fe80 || return 1
+	done
 }
 
 # start_http HOST ADDR: a web server in HOST's namespace; its log names each client.
@@ -378,6 +396,46 @@ own_traffic() {
 		not_reached l "$L_URL"
 }
 
+# policy_file DST: a may reach DST over TCP; e may ping x; x is approved as an exit node by
+# autoApprovers.
+policy_file() {
+	cat <<EOF
+{"autoApprovers": {"exitNode": ["x"]},
+ "acls": [{"action": "accept", "src": ["a"], "proto": "tcp", "dst": ["$1"]},
+          {"action": "accept", "src": ["e"], "proto": "icmp", "dst": ["x:*"]}]}
+EOF
+}
+
+exit_approved() {
+	routes_list_is "sorted(r['prefix'] for r in rs if r['node'] == 'x' and r['approved']) ==
+		['0.0.0.0/0', '::/0']"
+}
+
+policy() {
+	check "policy: before any policy, a pings x's mesh address" \
+		ping_within 10 "$(ns_of a)" "${MESH_IP[x]}"
+	policy_file "autogroup:internet:*" >"$WORKDIR/policy.json"
+	check "policy: a policy letting a reach autogroup:internet over TCP only is set" \
+		coord_admin policy set "$WORKDIR/policy.json"
+	check "policy: within 10 s x drops a's ping of x itself (not the internet)" \
+		wait_for 10 eval "! n $(ns_of a) ping -c 1 -W 1 ${MESH_IP[x]}"
+	check "policy: a still reaches i through x, i seeing $X_NET" eval \
+		"reaches i '$I_URL' 15 && saw i '$X_NET'"
+	policy_file "x:22" >"$WORKDIR/policy.json"
+	check "policy: the internet taken out of a's ACL (x:22 only)" \
+		coord_admin policy set "$WORKDIR/policy.json"
+	check "policy: then within 10 s a no longer reaches i (x's filter drops it)" \
+		wait_for 10 not_reached i "$I_URL"
+	check "policy: a still uses x as its exit node (its traffic is dropped, not rerouted)" \
+		exit_state_is active
+	check "policy: wiremesh-coord routes unapprove x exit-node" \
+		coord_admin routes unapprove x exit-node
+	check "policy: autoApprovers approve x's default routes again at its next poll (60 s)" \
+		wait_for 60 exit_approved
+	check "policy: wiremesh-coord policy clear" coord_admin policy clear
+	check "policy: without a policy a reaches i again (within 20 s)" reaches i "$I_URL" 20
+}
+
 down_restores() {
 	check "down: wiremesh down on a" wm a down
 	check "down: ip rule, ip -6 rule, ip route / ip -6 route show table all as before up" \
@@ -464,6 +522,7 @@ bad_input
 if offer && waiting; then
 	active
 	own_traffic
+	policy
 	down_restores
 	lan_access && goes_away
 fi
