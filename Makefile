@@ -207,7 +207,8 @@ $(FUZZ_BUILD)/fuzz_%: test/fuzz/fuzz_%.c $(FUZZ_LIB_OBJS) config.mk
 
 # The policy parser and compiler are in coord-server/ but pure (no SQLite): linked in alone.
 FUZZ_POLICY_OBJS := $(patsubst %,$(FUZZ_BUILD)/coord-server/%.o,policy policy_words policy_compile \
-	policy_eval policy_auto policy_internet)
+	policy_eval policy_auto policy_internet policy_filter policy_sbuf \
+	policy_routes)
 $(FUZZ_BUILD)/fuzz_policy: test/fuzz/fuzz_policy.c $(FUZZ_LIB_OBJS) $(FUZZ_POLICY_OBJS) config.mk
 	$(call quiet,CCLD)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJS) \
 		$(FUZZ_POLICY_OBJS) $(DEPS_LIBS)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What a compiled policy gives each node — its packet_filter and the peers it sees — and the
- * questions asked of it: the file's tests and `policy explain`. Tests and explain decide from
- * the same per-node rules the filter is made of (dst node, protocol, source prefixes, ports).
+ * The questions asked of a compiled policy: the file's tests and `policy explain`. They decide
+ * from the same per-node rules the filter is made of (policy_filter.c): for a destination
+ * node or an address behind it, the ACLs whose sources hold the address asking, their protocol
+ * and the ports their entries open there.
  */
 #include "coord-server/policy_int.h"
 
@@ -13,417 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TAIL_RESERVE 8		/* "]}}" and the NUL after the last entry */
 #define EXPLAIN_MAX_LINES 1000
-
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void sb_put(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
-		char *grown;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		if (!(grown = realloc(b->p, cap))) {
-			b->oom = true;
-			return;
-		}
-		b->p = grown;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	char tmp[1024];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		sb_put(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
-}
-
-static void sb_puts(struct sbuf *b, const char *s)
-{
-	sb_put(b, s, strlen(s));
-}
-
-/* Without printf: filters are written for every node at every netmap change. */
-static void sb_uint(struct sbuf *b, unsigned long long v)
-{
-	char tmp[24], *p = tmp + sizeof(tmp);
-
-	do
-		*--p = (char)('0' + v % 10);
-	while (v /= 10);
-	sb_put(b, p, (size_t)(tmp + sizeof(tmp) - p));
-}
-
-static char *sb_finish(struct sbuf *b, size_t *len)
-{
-	if (b->oom || !b->p) {
-		free(b->p);
-		return NULL;
-	}
-	if (len)
-		*len = b->len;
-	return b->p;
-}
-
-static const char *proto_name(enum wm_policy_proto pr)
-{
-	static const char *const names[] = { "*", "tcp", "udp", "icmp" };
-
-	return names[pr];
-}
-
-static bool has_ports(enum wm_policy_proto pr)
-{
-	return pr == WM_POLICY_TCP || pr == WM_POLICY_UDP;
-}
-
-static void put_ports(struct sbuf *b, const struct pol_range *r, size_t n)
-{
-	sb_put(b, "[", 1);
-	for (size_t i = 0; i < n; i++) {
-		sb_puts(b, i ? ",[" : "[");
-		sb_uint(b, r[i].lo);
-		sb_put(b, ",", 1);
-		sb_uint(b, r[i].hi);
-		sb_put(b, "]", 1);
-	}
-	sb_put(b, "]", 1);
-}
-
-/* --- the filter --------------------------------------------------------------------------- */
-
-/* The end of a rule or reach entry: "proto":…,"ports":[…],"acl":N}. */
-static void put_proto_ports(struct sbuf *b, enum wm_policy_proto proto,
-			    const struct pol_range *r, size_t n, size_t acl)
-{
-	sb_puts(b, "\"proto\":\"");
-	sb_puts(b, proto_name(proto));
-	sb_puts(b, "\",\"ports\":");
-	put_ports(b, r, n);
-	sb_puts(b, ",\"acl\":");
-	sb_uint(b, acl);
-	sb_put(b, "}", 1);
-}
-
-/*
- * The destinations an ACL opens on a node, each becoming rules of its own with the ports its
- * entries give it: the node itself (the entries that name it), everything ("*"), the public
- * internet (autogroup:internet, on an exit node), and the subnets a prefix entry overlaps (one
- * target per entry). Kept apart so a port opened on the router does not open its LAN.
- */
-enum target_kind {
-	T_SELF,
-	T_ALL,
-	T_INTERNET,
-	T_SUBNET,
-};
-
-struct target {
-	enum target_kind kind;
-	const struct pol_dst *entry;	/* T_SUBNET */
-};
-
-static void put_prefix(struct sbuf *b, const struct wm_netmap_prefix *pfx, bool first)
-{
-	char text[WM_NETMAP_PREFIX_TEXT_MAX];
-
-	wm_netmap_prefix_format(pfx, text, sizeof(text));
-	sb_puts(b, first ? "\"" : ",\"");
-	sb_puts(b, text);
-	sb_put(b, "\"", 1);
-}
-
-/* "dst":[…], for target t of node (its prefixes are the narrower of entry and route). */
-static void put_dst(struct sbuf *b, const struct wm_policy *p, size_t node,
-		    const struct target *t)
-{
-	const struct pol_node *n = &p->nodes[node];
-	const struct wm_netmap_prefix *net;
-	struct wm_netmap_prefix own;
-	bool first = true;
-
-	sb_puts(b, "\"dst\":[");
-	switch (t->kind) {
-	case T_ALL:
-		sb_puts(b, "\"*\"");
-		break;
-	case T_SELF:
-		own = (struct wm_netmap_prefix){ .family = AF_INET, .cidr = 32 };
-		memcpy(own.addr, n->v4, 4);
-		put_prefix(b, &own, true);
-		own = (struct wm_netmap_prefix){ .family = AF_INET6, .cidr = 128 };
-		memcpy(own.addr, n->v6, 16);
-		put_prefix(b, &own, false);
-		break;
-	case T_INTERNET:
-		for (int f = 0; f < 2; f++) {
-			size_t k = (f ? n->exit6 : n->exit4) ? pol_internet(f ? AF_INET6 : AF_INET, &net) : 0;
-
-			for (size_t i = 0; i < k; i++, first = false)
-				put_prefix(b, &net[i], first);
-		}
-		break;
-	case T_SUBNET:
-		for (size_t r = 0; r < n->n_routes; r++) {
-			const struct wm_netmap_prefix *rt = &n->routes[r], *pfx = &t->entry->a.pfx;
-
-			if (pol_prefix_contains(pfx, rt->family, rt->addr) && pfx->cidr <= rt->cidr)
-				put_prefix(b, rt, first);
-			else if (pol_prefix_contains(rt, pfx->family, pfx->addr) && rt->cidr <= pfx->cidr)
-				put_prefix(b, pfx, first);
-			else
-				continue;
-			first = false;
-		}
-		break;
-	}
-	sb_put(b, "],", 2);
-}
-
-/* Whether entry d gives ports to target t of node. */
-static bool entry_serves(const struct wm_policy *p, size_t node, const struct pol_dst *d,
-			 const struct target *t)
-{
-	switch (t->kind) {
-	case T_SELF:
-		return d->a.kind != AL_ALL && pol_alias_has(p, &d->a, node);
-	case T_ALL:
-		return d->a.kind == AL_ALL;
-	case T_INTERNET:
-		return d->a.kind == AL_INTERNET;
-	case T_SUBNET:
-		return d == t->entry;
-	}
-	return false;
-}
-
-/* The ports of target t (merged into out); false when no entry of acl serves it. */
-static bool target_ports(const struct wm_policy *p, size_t node, const struct pol_acl *acl,
-			 const struct target *t, struct pol_range *out, size_t *np)
-{
-	bool any = false;
-
-	*np = 0;
-	for (size_t j = 0; j < acl->n_dst; j++) {
-		const struct pol_dst *d = &acl->dst[j];
-
-		if (!entry_serves(p, node, d, t))
-			continue;
-		any = true;
-		for (size_t k = 0; k < d->n_ports && *np < p->max_ports; k++)
-			out[(*np)++] = d->ports[k];
-	}
-	*np = pol_ranges_merge(out, *np);
-	return any;
-}
-
-/* The targets acl has on node (room for 3 + n_dst). */
-static size_t acl_targets(const struct wm_policy *p, size_t node, const struct pol_acl *acl,
-			  struct target *out)
-{
-	const struct pol_node *n = &p->nodes[node];
-	size_t k = 0;
-
-	out[k++] = (struct target){ T_SELF, NULL };
-	out[k++] = (struct target){ T_ALL, NULL };
-	if (n->exit4 || n->exit6)
-		out[k++] = (struct target){ T_INTERNET, NULL };
-	for (size_t j = 0; n->n_routes && j < acl->n_dst; j++) {
-		const struct pol_alias *a = &acl->dst[j].a;
-
-		if (a->kind == AL_PREFIX && pol_routes_overlap(p, node, &a->pfx))
-			out[k++] = (struct target){ T_SUBNET, &acl->dst[j] };
-	}
-	return k;
-}
-
-/* One target's rules: its source chunks × port chunks. false when the bounds are reached. */
-static bool put_target(const struct wm_policy *p, size_t node, size_t i, const struct target *t,
-		       struct sbuf *b, struct pol_range *ports, size_t *rules, bool *truncated)
-{
-	const struct pol_acl *acl = &p->acls[i];
-	size_t np = 0, parts = 1;
-
-	if (!target_ports(p, node, acl, t, ports, &np))
-		return true;
-	if (has_ports(acl->proto))
-		parts = (np + WM_POLICY_RULE_PORTS_MAX - 1) / WM_POLICY_RULE_PORTS_MAX;
-	else
-		np = 0;
-	for (size_t c = 0; c < acl->n_chunks; c++) {
-		for (size_t k = 0; k < parts; k++) {
-			size_t mark = b->len, first = k * WM_POLICY_RULE_PORTS_MAX;
-			size_t cnt = np - first;
-
-			if (cnt > WM_POLICY_RULE_PORTS_MAX)
-				cnt = WM_POLICY_RULE_PORTS_MAX;
-			if (*rules == WM_POLICY_MAX_RULES) {
-				*truncated = true;
-				return false;
-			}
-			sb_puts(b, *rules ? ",{\"src\":" : "{\"src\":");
-			sb_put(b, acl->chunk[c], acl->chunk_len[c]);
-			sb_put(b, ",", 1);
-			put_dst(b, p, node, t);
-			put_proto_ports(b, acl->proto, ports + first, np ? cnt : 0, i);
-			if (b->len + TAIL_RESERVE > WM_PACKET_FILTER_MAX) {
-				b->len = mark;
-				*truncated = true;
-				return false;
-			}
-			(*rules)++;
-		}
-	}
-	return true;
-}
-
-/* Rules for traffic through node: per ACL that names it or something behind it, per target. */
-static void put_rules(const struct wm_policy *p, size_t node, struct sbuf *b,
-		      struct pol_range *ports, bool *truncated)
-{
-	size_t rules = 0;
-
-	for (size_t i = 0; i < p->n_acls; i++) {
-		const struct pol_acl *acl = &p->acls[i];
-		struct target *t;
-		size_t n;
-		bool more = true;
-
-		if (!pol_bit(acl->dst_nodes, node))
-			continue;
-		if (!(t = malloc((acl->n_dst + 3) * sizeof(*t)))) {
-			b->oom = true;
-			return;
-		}
-		n = acl_targets(p, node, acl, t);
-		for (size_t k = 0; k < n && more; k++)
-			more = put_target(p, node, i, &t[k], b, ports, &rules, truncated);
-		free(t);
-		if (!more)
-			return;
-	}
-}
-
-/* Whether some dst entry of acl names the node i itself (not only what is behind it). */
-static bool names_itself(const struct wm_policy *p, const struct pol_acl *acl, size_t i)
-{
-	for (size_t j = 0; j < acl->n_dst; j++)
-		if (pol_alias_has(p, &acl->dst[j].a, i))
-			return true;
-	return false;
-}
-
-/* For each peer, what node may reach on it: the ACLs with node among their sources (what it
- * may reach behind a router is in that router's rules, not here). */
-static void put_reach(const struct wm_policy *p, size_t node, struct sbuf *b,
-		      struct pol_range *ports, bool *truncated)
-{
-	size_t *mine = malloc((p->n_acls + 1) * sizeof(*mine)), n_mine = 0;
-	bool first = true;
-
-	if (!mine) {
-		b->oom = true;
-		return;
-	}
-	for (size_t i = 0; i < p->n_acls; i++)
-		if (pol_bit(p->acls[i].src_nodes, node) && p->acls[i].n_pfx)
-			mine[n_mine++] = i;
-	for (size_t peer = 0; n_mine && peer < p->n; peer++) {
-		size_t mark = b->len;
-		bool any = false;
-
-		if (peer == node)
-			continue;
-		for (size_t k = 0; k < n_mine; k++) {
-			const struct pol_acl *acl = &p->acls[mine[k]];
-			size_t np = 0;
-
-			if (!pol_bit(acl->dst_nodes, peer) || !names_itself(p, acl, peer))
-				continue;
-			if (!any) {
-				sb_puts(b, first ? "\"" : ",\"");
-				sb_uint(b, (unsigned long long)p->nodes[peer].id);
-				sb_puts(b, "\":[");
-			}
-			if (has_ports(acl->proto))
-				np = pol_acl_ports(p, acl, peer, ports, p->max_ports);
-			sb_puts(b, any ? ",{" : "{");
-			put_proto_ports(b, acl->proto, ports, np, mine[k]);
-			any = true;
-		}
-		if (!any)
-			continue;
-		sb_put(b, "]", 1);
-		if (b->len + TAIL_RESERVE > WM_PACKET_FILTER_MAX) {
-			b->len = mark;
-			*truncated = true;
-			break;
-		}
-		first = false;
-	}
-	free(mine);
-}
-
-char *wm_policy_filter(const struct wm_policy *p, size_t node, size_t *len, bool *truncated)
-{
-	struct pol_range *ports = malloc((p->max_ports + 1) * sizeof(*ports));
-	struct sbuf b = { 0 };
-
-	*truncated = false;
-	if (!ports || !p->compiled || node >= p->n) {
-		free(ports);
-		return NULL;
-	}
-	sb_put(&b, "{\"rules\":[", 10);
-	put_rules(p, node, &b, ports, truncated);
-	sb_put(&b, "],\"reach\":{", 11);
-	put_reach(p, node, &b, ports, truncated);
-	sb_put(&b, "}}", 2);
-	free(ports);
-	return sb_finish(&b, len);
-}
-
-void wm_policy_visible(const struct wm_policy *p, size_t node, uint64_t *bits, size_t words)
-{
-	size_t w = words < p->words ? words : p->words;
-
-	memset(bits, 0, words * sizeof(*bits));
-	if (!p->compiled || node >= p->n)
-		return;
-	for (size_t i = 0; i < p->n_acls; i++) {
-		const struct pol_acl *acl = &p->acls[i];
-
-		if (pol_bit(acl->dst_nodes, node))
-			for (size_t k = 0; k < w; k++)
-				bits[k] |= acl->src_nodes[k];
-		if (pol_bit(acl->src_nodes, node))
-			for (size_t k = 0; k < w; k++)
-				bits[k] |= acl->dst_nodes[k];
-	}
-	if (node / 64 < words)
-		bits[node / 64] &= ~(UINT64_C(1) << (node % 64));
-}
 
 /* --- deciding ----------------------------------------------------------------------------- */
 
@@ -481,7 +72,7 @@ static int first_allowing(const struct wm_policy *p, size_t node, const uint8_t 
 		*port = want->ports[0].lo;
 		if (!opens_anything(p, &p->acls[i], node, s->family, daddr))
 			continue;
-		if (!has_ports(proto) || p->acls[i].proto == WM_POLICY_ANY)
+		if (!pol_has_ports(proto) || p->acls[i].proto == WM_POLICY_ANY)
 			return (int)i;
 		np = pol_acl_ports_at(p, &p->acls[i], node, s->family, daddr, scratch,
 				      p->max_ports);
@@ -523,7 +114,7 @@ static long first_denied(const struct wm_policy *p, size_t node, const uint8_t *
 				      p->max_ports);
 		if (!np && !opens_anything(p, &p->acls[i], node, s->family, daddr))
 			continue;
-		if (!has_ports(proto) || p->acls[i].proto == WM_POLICY_ANY)
+		if (!pol_has_ports(proto) || p->acls[i].proto == WM_POLICY_ANY)
 			return -1;
 		if (all->n + np > all->cap) {
 			size_t cap = (all->n + np) * 2;
@@ -638,7 +229,7 @@ static int run_entry(const struct wm_policy *p, const struct pol_test *t, size_t
 			if (accept ? port < 0 : acl < 0)
 				continue;
 			inet_ntop(s->family, s->addr, addr, sizeof(addr));
-			if (has_ports(t->proto))
+			if (pol_has_ports(t->proto))
 				snprintf(port_text, sizeof(port_text), ", port %ld", port);
 			if (pol_alias_has(p, &e->a, d))
 				snprintf(to, sizeof(to), "%s", p->nodes[d].name);
@@ -646,12 +237,12 @@ static int run_entry(const struct wm_policy *p, const struct pol_test *t, size_t
 				snprintf(to, sizeof(to), "%s via %s", e->a.text, p->nodes[d].name);
 			if (accept) {
 				snprintf(err, errlen, "tests[%zu].accept[%zu]: expected \"%s\" (%s) to be accepted from \"%s\", but no ACL allows it (%s to %s%s)",
-					 ti, ei, e->text, proto_name(t->proto), t->src.text, addr, to,
+					 ti, ei, e->text, pol_proto_name(t->proto), t->src.text, addr, to,
 					 port_text);
 				return -EBADMSG;
 			}
 			snprintf(err, errlen, "tests[%zu].deny[%zu]: expected \"%s\" (%s) to be denied from \"%s\", but acls[%d] allows it (%s to %s%s)",
-				 ti, ei, e->text, proto_name(t->proto), t->src.text, acl, addr, to,
+				 ti, ei, e->text, pol_proto_name(t->proto), t->src.text, acl, addr, to,
 				 port_text);
 			return -EBADMSG;
 		}
@@ -705,23 +296,23 @@ int wm_policy_run_tests(const struct wm_policy *p, char *err, size_t errlen)
 
 /* --- explain ------------------------------------------------------------------------------ */
 
-static void explain_line(const struct wm_policy *p, struct sbuf *b, const char *who,
+static void explain_line(const struct wm_policy *p, struct pol_sbuf *b, const char *who,
 			 const char *dst, const char *via, int port, enum wm_policy_proto proto,
 			 int acl)
 {
 	char where[32] = "";
 
-	if (has_ports(proto))
+	if (pol_has_ports(proto))
 		snprintf(where, sizeof(where), ":%d", port);
-	sb_printf(b, "%s -> %s%s%s%s (%s): ", who, dst, where, via ? " via " : "", via ? via : "",
-		  proto_name(proto));
+	pol_sb_printf(b, "%s -> %s%s%s%s (%s): ", who, dst, where, via ? " via " : "", via ? via : "",
+		  pol_proto_name(proto));
 	if (acl < 0) {
-		sb_printf(b, "denied: no ACL allows it\n");
+		pol_sb_printf(b, "denied: no ACL allows it\n");
 		return;
 	}
-	sb_printf(b, "allowed by acls[%d]: ", acl);
-	sb_put(b, p->acls[acl].text, strlen(p->acls[acl].text));
-	sb_put(b, "\n", 1);
+	pol_sb_printf(b, "allowed by acls[%d]: ", acl);
+	pol_sb_put(b, p->acls[acl].text, strlen(p->acls[acl].text));
+	pol_sb_put(b, "\n", 1);
 }
 
 static const uint8_t *own_of(const struct wm_policy *p, size_t d, int family)
@@ -731,7 +322,7 @@ static const uint8_t *own_of(const struct wm_policy *p, size_t d, int family)
 
 /* Lines for a destination address behind routers (a LAN host, a public address through an exit
  * node): one per router serving it and source address of its family. Returns the count. */
-static size_t explain_behind(const struct wm_policy *p, struct sbuf *b, const struct pol_dst *da,
+static size_t explain_behind(const struct wm_policy *p, struct pol_sbuf *b, const struct pol_dst *da,
 			     const struct source *s, size_t n_src, enum wm_policy_proto proto,
 			     int port, struct pol_range *scratch)
 {
@@ -788,7 +379,7 @@ int wm_policy_explain(struct wm_policy *p, const char *src, const char *dst,
 	struct pol_dst da;
 	struct source *s = NULL;
 	struct pol_range *scratch = NULL;
-	struct sbuf b = { 0 };
+	struct pol_sbuf b = { 0 };
 	size_t refs = p->refs, n_src, lines = 0, more = 0;
 	int ret, port = 0;
 
@@ -801,8 +392,8 @@ int wm_policy_explain(struct wm_policy *p, const char *src, const char *dst,
 		pol_dst_free(&da);
 		goto parsed;
 	}
-	if (has_ports(proto) && (da.n_ports != 1 || da.ports[0].lo != da.ports[0].hi)) {
-		snprintf(err, errlen, "DST: give one port (%s wants DST:PORT)", proto_name(proto));
+	if (pol_has_ports(proto) && (da.n_ports != 1 || da.ports[0].lo != da.ports[0].hi)) {
+		snprintf(err, errlen, "DST: give one port (%s wants DST:PORT)", pol_proto_name(proto));
 		ret = -EBADMSG;
 	}
 	port = da.n_ports ? da.ports[0].lo : 0;
@@ -861,7 +452,7 @@ int wm_policy_explain(struct wm_policy *p, const char *src, const char *dst,
 		}
 	}
 	if (more)
-		sb_printf(&b, "… and %zu more\n", more);
+		pol_sb_printf(&b, "… and %zu more\n", more);
 	if (!ret && !lines) {
 		snprintf(err, errlen, "nothing to explain: the source is the destination");
 		ret = -EBADMSG;
@@ -874,7 +465,7 @@ parsed:
 	p->refs = refs;
 	if (ret)
 		free(b.p);
-	else if (!(*out = sb_finish(&b, NULL)))
+	else if (!(*out = pol_sb_finish(&b, NULL)))
 		ret = -ENOMEM;
 	if (ret == -ENOMEM)
 		snprintf(err, errlen, "out of memory");

@@ -179,6 +179,15 @@ size_t pol_acl_ports_at(const struct wm_policy *p, const struct pol_acl *acl, si
  * or the internet through it. */
 bool pol_dst_has(const struct wm_policy *p, const struct pol_alias *a, size_t i);
 
+/* policy_routes.c: gives nodes[0..n) the routes they may serve (approved and advertised, primary
+ * or standby: a standby's filter is ready before it takes over; the default routes make an
+ * exit node). 0 or -ENOMEM. */
+int pol_attach_routes(struct pol_node *nodes, size_t n, const struct wm_store_route *routes,
+		      size_t n_routes);
+
+/* Whether two nodes serve the same routes. */
+bool pol_same_routes(const struct pol_node *a, const struct pol_node *b);
+
 /* Whether pfx overlaps a subnet route of node i. */
 bool pol_routes_overlap(const struct wm_policy *p, size_t i, const struct wm_netmap_prefix *pfx);
 
@@ -198,6 +207,25 @@ bool pol_is_internet(int family, const uint8_t *addr);
 int pol_auto_parse(struct wm_policy *p, const json_t *v, char *err, size_t errlen);
 int pol_auto_resolve(struct wm_policy *p, char *err, size_t errlen);
 void pol_auto_free(struct wm_policy *p);
+
+/* policy_sbuf.c: a growing text buffer; oom set once an allocation failed (then finish gives
+ * NULL and frees the text). */
+struct pol_sbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+void pol_sb_put(struct pol_sbuf *b, const char *s, size_t n);
+void pol_sb_printf(struct pol_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void pol_sb_puts(struct pol_sbuf *b, const char *s);
+void pol_sb_uint(struct pol_sbuf *b, unsigned long long v);
+char *pol_sb_finish(struct pol_sbuf *b, size_t *len);
+
+/* "*", "tcp", "udp", "icmp"; whether the protocol has ports; "[[lo,hi],…]". */
+const char *pol_proto_name(enum wm_policy_proto pr);
+bool pol_has_ports(enum wm_policy_proto pr);
+void pol_put_ports(struct pol_sbuf *b, const struct pol_range *r, size_t n);
 
 /* Sorts and merges ranges in place; returns the new count. */
 size_t pol_ranges_merge(struct pol_range *r, size_t n);

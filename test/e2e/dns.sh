@@ -110,32 +110,6 @@ start_upstream() {
 	wait_for 5 n "$NS_UP" drill -Q "www.example.test" "@$UPSTREAM"
 }
 
-# up NODE ARGS...: `wiremesh up` for NODE, logging verbosely to $WORKDIR/NODE.log.
-up() {
-	local node=$1 rc
-	shift
-	note_ifname "$(if_of "$node")"
-	LOG_LEVEL=verbose n "$(ns_of "$node")" "$WM_BIN" up --coord "$URL" --hostname "$node" \
-		--state "$(state_of "$node")" --ifname "$(if_of "$node")" --timeout 10 \
-		--authkey "$AUTHKEY" "$@" >"$WORKDIR/$node.up" 2>>"$WORKDIR/$node.log"
-	rc=$?
-	cat "$WORKDIR/$node.up"
-	return $rc
-}
-
-comes_up() {
-	local node=$1
-	note_ifname "$(if_of "$node")"
-	if ! up "$@" | grep -q 'is up'; then
-		echo "$node did not come up:"
-		cat "$WORKDIR/$node.up"
-		tail -n 5 "$WORKDIR/$node.log"
-		return 1
-	fi
-	MESH_IP[$node]=$(wm "$node" ip | sed -n 1p)
-	[[ ${MESH_IP[$node]} == 100.* ]]
-}
-
 # ---- asking ------------------------------------------------------------------------------------
 
 # resolves NODE NAME WANT: getent hosts NAME in NODE's namespace prints WANT.

@@ -403,6 +403,38 @@ wm() {
 # coord_admin ARGS...: wiremesh-coord's admin commands on the scenario's database.
 coord_admin() { "$COORD_BIN" "$@" --db "$(db)"; }
 
+# up NODE ARGS...: `wiremesh up` for NODE (its output in $WORKDIR/NODE.up), logging verbosely
+# to $WORKDIR/NODE.log. For a scenario that defines ns_of, if_of and state_of (a node's
+# namespace, interface and state directory) and sets URL and AUTHKEY; one with other needs
+# defines its own.
+up() {
+	local node=$1 rc
+	shift
+	note_ifname "$(if_of "$node")"
+	LOG_LEVEL=verbose n "$(ns_of "$node")" "$WM_BIN" up --coord "$URL" --hostname "$node" \
+		--state "$(state_of "$node")" --ifname "$(if_of "$node")" --timeout 10 \
+		--authkey "$AUTHKEY" "$@" >"$WORKDIR/$node.up" 2>>"$WORKDIR/$node.log"
+	rc=$?
+	cat "$WORKDIR/$node.up"
+	return $rc
+}
+
+# comes_up NODE ARGS...: up says "is up", and NODE's mesh address is known (in MESH_IP, an
+# associative array the scenario declares).
+comes_up() {
+	local node=$1
+	note_ifname "$(if_of "$node")"	# here: up runs in the pipeline's subshell
+	if ! up "$@" | grep -q 'is up'; then
+		echo "$node did not come up:"
+		cat "$WORKDIR/$node.up"
+		tail -n 5 "$WORKDIR/$node.log"
+		return 1
+	fi
+	# shellcheck disable=SC2004 # MESH_IP is the scenario's associative array, not indexed
+	MESH_IP[$node]=$(wm "$node" ip | sed -n 1p)
+	[[ ${MESH_IP[$node]} == 100.* ]]
+}
+
 # start_hub: wiremesh-coord (on $HUB:$COORD_PORT) and wiremesh-relay (on $HUB:$RELAY_PORT, STUN
 # on 3478) in namespace $NS_HUB, logging to $WORKDIR; a relay map of that one relay, and a
 # reusable auth key in AUTHKEY. Sets COORD_PID and RELAY_PID.

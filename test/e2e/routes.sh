@@ -137,34 +137,6 @@ start_http() {
 	wait_for 5 tcp_listens "$(ns_of h)" "$HTTP_PORT"
 }
 
-# up NODE ARGS...: `wiremesh up` for NODE (its output in $WORKDIR/NODE.up), logging verbosely
-# to $WORKDIR/NODE.log.
-up() {
-	local node=$1 rc
-	shift
-	note_ifname "$(if_of "$node")"
-	LOG_LEVEL=verbose n "$(ns_of "$node")" "$WM_BIN" up --coord "$URL" --hostname "$node" \
-		--state "$(state_of "$node")" --ifname "$(if_of "$node")" --timeout 10 \
-		--authkey "$AUTHKEY" "$@" >"$WORKDIR/$node.up" 2>>"$WORKDIR/$node.log"
-	rc=$?
-	cat "$WORKDIR/$node.up"
-	return $rc
-}
-
-# comes_up NODE ARGS...: up says "is up", and NODE's mesh address is known.
-comes_up() {
-	local node=$1
-	note_ifname "$(if_of "$node")"	# here: up runs in the pipeline's subshell
-	if ! up "$@" | grep -q 'is up'; then
-		echo "$node did not come up:"
-		cat "$WORKDIR/$node.up"
-		tail -n 5 "$WORKDIR/$node.log"
-		return 1
-	fi
-	MESH_IP[$node]=$(wm "$node" ip | sed -n 1p)
-	[[ ${MESH_IP[$node]} == 100.* ]]
-}
-
 # ---- reading state ---------------------------------------------------------------------------
 
 # routes_under NODE PEER JSON-LIST: NODE's status lists exactly these routes under PEER (a
