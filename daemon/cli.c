@@ -438,6 +438,7 @@ static const struct {
 	{ "down", wm_cli_down },
 	{ "status", wm_cli_status },
 	{ "ip", wm_cli_ip },
+	{ "wait", wm_cli_wait },
 };
 
 bool wm_cli_is_command(const char *word)

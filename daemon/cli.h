@@ -21,7 +21,7 @@ enum { WM_CLI_OPT_STATE = 0x2000 };
 /* The program's name as called (argv[0] without its directory), for messages and usage. */
 extern const char *wm_cli_prog;
 
-/* True when word names one of the commands (up, down, status, ip, ping, netcheck). */
+/* True when word names one of the commands (up, down, status, ip, ping, netcheck, wait). */
 bool wm_cli_is_command(const char *word);
 
 /* Runs argv[1] with its arguments; the process's exit status. */
@@ -48,6 +48,9 @@ int wm_cli_status(int argc, char **argv);
 int wm_cli_ip(int argc, char **argv);
 int wm_cli_ping(int argc, char **argv);
 int wm_cli_netcheck(int argc, char **argv);
+
+/* `wiremesh wait` (cli_wait.c): until the node is up, or the timeout. */
+int wm_cli_wait(int argc, char **argv);
 
 /* `wiremesh status`'s text form of a status JSON reply (cli_status.c): 0, or 1 when the reply
  * is not one. */

@@ -272,6 +272,9 @@ char *wm_mesh_status_json(struct wm_mesh *m)
 		return NULL;
 	json_object_set_new(o, "interface", json_string(m->node->tun.name));
 	json_object_set_new(o, "self", self_json(m));
+	/* What `wiremesh up` and Type=notify's READY=1 said; `wiremesh wait` waits for it. */
+	json_object_set_new(o, "up", json_boolean(m->ready_reported && m->have_netmap &&
+						  m->netmap_from_server && !m->rejected));
 	coord = json_object();
 	json_object_set_new(coord, "url", json_string(m->url));
 	json_object_set_new(coord, "state", json_string(wm_mesh_coord_state_name(m->coord_state)));

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/sd_notify.h"
+
 /* --- options and environment -------------------------------------------------------------- */
 
 void wm_startup_init(struct wm_startup *s, const char *prog, const char *ifname)
@@ -143,6 +145,36 @@ static void let_go_of_callers_output(const struct wm_startup *s)
 	close(devnull);
 }
 
+/* Says what the caller logs at most once: the service manager's socket failing. */
+static void notify(struct wm_startup *s, int r)
+{
+	if (r < 0 && !s->notify_failed) {
+		s->notify_failed = true;
+		wm_log_error("cannot notify the service manager at $NOTIFY_SOCKET: %s",
+			     strerror(-r));
+	}
+}
+
+/*
+ * The report as the service manager hears it (Type=notify): READY=1 only when up, with the
+ * report's first line as the status; a failure is a status only (the exit code tells the rest).
+ */
+static void tell_service_manager(struct wm_startup *s, bool ok, const char *message)
+{
+	char line[600];
+
+	if (s->told_service_manager)
+		return;
+	s->told_service_manager = true;
+	if (!ok) {
+		notify(s, wm_sd_notify_status(message ? message : "failed"));
+		return;
+	}
+	snprintf(line, sizeof(line), "READY=1\nSTATUS=%.*s",
+		 message ? (int)strcspn(message, "\n") : 2, message ? message : "up");
+	notify(s, wm_sd_notify(line));
+}
+
 /*
  * Tells the waiting parent (when none waits, a message goes to stdout or stderr directly),
  * then lets go of the caller's output. Only the first report counts.
@@ -151,6 +183,7 @@ static void report(struct wm_startup *s, bool ok, const char *message)
 {
 	char status = ok ? 0 : 1;
 
+	tell_service_manager(s, ok, message);
 	if (s->ready_fd < 0) {
 		if (message && *message)
 			fprintf(ok ? stdout : stderr, "%s\n", message);
@@ -168,6 +201,7 @@ static void report(struct wm_startup *s, bool ok, const char *message)
 
 void wm_startup_progress(struct wm_startup *s, const char *message)
 {
+	notify(s, wm_sd_notify_status(message));
 	/* Until the report, stderr is still the caller's. */
 	if (s->ready_fd >= 0 || s->foreground) {
 		fprintf(stderr, "%s: %s\n", s->prog, message);
@@ -234,6 +268,8 @@ int wm_startup_run(struct wm_startup *s, const struct wm_startup_mode *mode, voi
 		goto out;
 	}
 	if (mode && mode->start) {
+		snprintf(err, sizeof(err), "%s started; waiting for it to be up", s->node.ifname);
+		notify(s, wm_sd_notify_status(err));
 		if (mode->start(ctx, &node, err, sizeof(err)) < 0) {
 			wm_startup_fail(s, err);
 			goto out_node;
@@ -244,6 +280,7 @@ int wm_startup_run(struct wm_startup *s, const struct wm_startup_mode *mode, voi
 	if (!s->failure[0])
 		ev_run(s->loop, 0);
 	status = 0;
+	notify(s, wm_sd_notify("STOPPING=1\nSTATUS=stopping"));
 	if (mode && mode->stop)
 		mode->stop(ctx);
 out_node:
