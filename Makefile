@@ -5,7 +5,7 @@
 #   make fuzz       build the libFuzzer harnesses (clang)
 #   make fuzz-long  run every harness for 10 million executions (hours; test/fuzz/README.md)
 #   make bench      build and run the micro benchmarks
-#   make install    install the programs under $(PREFIX)
+#   make install    install the programs, man pages and systemd units under $(PREFIX)
 #
 # Objects go to $(BUILD) (build/ normally, build-asan/ for the sanitizer run,
 # build-fuzz/ for libFuzzer), so the three never mix.
@@ -247,11 +247,31 @@ $(BUILD)/bench/%: bench/%.c $(INPROC_OBJS) $(LIB) config.mk
 bench: $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
 
+# The programs, their man pages, the systemd units (ExecStart= names BINDIR) and the
+# services' users (sysusers.d). Packagers: PREFIX=/usr, DESTDIR=staging; UNITDIR and
+# SYSUSERSDIR where the distribution keeps them (docs/service.md).
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+UNITS := wiremesh@.service wiremesh-node.service wiremesh-relay.service wiremesh-coord.service
+MAN8 := man/wiremesh.8 man/wiremesh-relay.8 man/wiremesh-coord.8
+MAN5 := man/wiremesh-policy.5
+
 install: $(DAEMON) $(RELAY) $(COORD)
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(DAEMON) $(DESTDIR)$(PREFIX)/bin/wiremesh
-	install -m 0755 $(RELAY) $(DESTDIR)$(PREFIX)/bin/wiremesh-relay
-	install -m 0755 $(COORD) $(DESTDIR)$(PREFIX)/bin/wiremesh-coord
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
+	install -m 0755 $(DAEMON) $(DESTDIR)$(BINDIR)/wiremesh
+	install -m 0755 $(RELAY) $(DESTDIR)$(BINDIR)/wiremesh-relay
+	install -m 0755 $(COORD) $(DESTDIR)$(BINDIR)/wiremesh-coord
+	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5
+	for u in $(UNITS); do \
+		sed 's|@bindir@|$(BINDIR)|g' systemd/$$u.in >$(DESTDIR)$(UNITDIR)/$$u.tmp && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u.tmp && \
+		mv $(DESTDIR)$(UNITDIR)/$$u.tmp $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	install -m 0644 systemd/wiremesh.sysusers $(DESTDIR)$(SYSUSERSDIR)/wiremesh.conf
 
 clean:
 	rm -rf build build-asan build-fuzz

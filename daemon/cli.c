@@ -124,6 +124,10 @@ static void print_up_usage(FILE *out)
 		"                         command's stderr)\n"
 		"  WG_PROCESS_FOREGROUND=1\n"
 		"                         same as --foreground\n"
+		"  WIREMESH_AUTHKEY=KEY|file:PATH\n"
+		"                         the auth key when --authkey is not given\n"
+		"  NOTIFY_SOCKET=PATH     tell systemd (Type=notify) READY=1 once up, and\n"
+		"                         STATUS= lines on the way\n"
 		"\n"
 		"Example:\n"
 		"  %s up --coord https://coord.example.com --authkey file:/etc/wiremesh/authkey\n"
@@ -411,6 +415,17 @@ static int open_state(struct up *u)
 	return 0;
 }
 
+/* WIREMESH_AUTHKEY (KEY or file:PATH) stands for a missing --authkey: a service's
+ * EnvironmentFile, or a container's environment, keeps it out of the command line. */
+static int authkey_from_environment(struct up *u)
+{
+	const char *env = getenv("WIREMESH_AUTHKEY");
+
+	if (u->mesh_opt.auth_key || !env || !*env)
+		return 0;
+	return up_option(u, OPT_AUTHKEY, env);
+}
+
 static int cmd_up(int argc, char **argv)
 {
 	/* Static: the mesh is large, and there is one per process. */
@@ -420,7 +435,7 @@ static int cmd_up(int argc, char **argv)
 	wm_startup_init(&u.start, wm_cli_prog, WM_CLI_DEFAULT_IFNAME);
 	u.mesh_opt.operator_gid = (gid_t)-1;
 	u.state_dir = wm_cli_default_state_dir();
-	if ((status = parse_up(&u, argc, argv)) >= 0 ||
+	if ((status = parse_up(&u, argc, argv)) >= 0 || (status = authkey_from_environment(&u)) ||
 	    (status = wm_startup_environment(&u.start)) || (status = open_state(&u)))
 		return status;
 	status = wm_startup_run(&u.start, &mesh_mode, &u);

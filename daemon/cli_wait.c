@@ -41,7 +41,7 @@ static void print_wait_usage(FILE *out)
 		"  -h, --help             this help\n"
 		"\n"
 		"Example:\n"
-		"  %s wait --timeout 30 && ping -c 1 \"$(%s ip peer1)\"\n",
+		"  %s wait --timeout 30 && ping -c 1 \"$(%s ip -4 peer1)\"\n",
 		wm_cli_prog, wm_cli_prog, WAIT_MAX_TIMEOUT_S, WAIT_DEFAULT_TIMEOUT_S,
 		wm_cli_default_state_dir(), wm_cli_prog, wm_cli_prog);
 }

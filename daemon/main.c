@@ -55,6 +55,8 @@ static void print_usage(FILE *out)
 		"  WG_PROCESS_FOREGROUND=1                same as --foreground\n"
 		"  WG_TUN_FD=N                            use this already-open TUN descriptor\n"
 		"  WG_UAPI_FD=N                           use this already-listening UAPI socket\n"
+		"  NOTIFY_SOCKET=PATH                     tell systemd (Type=notify) READY=1 once the\n"
+		"                                         interface and its socket exist\n"
 		"\n"
 		"Example:\n"
 		"  %s wg0 && wg setconf wg0 wg0.conf && ip addr add 10.0.0.1/24 dev wg0 && ip link set wg0 up\n"
