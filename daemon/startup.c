@@ -170,8 +170,11 @@ static void tell_service_manager(struct wm_startup *s, bool ok, const char *mess
 		notify(s, wm_sd_notify_status(message ? message : "failed"));
 		return;
 	}
-	snprintf(line, sizeof(line), "READY=1\nSTATUS=%.*s",
-		 message ? (int)strcspn(message, "\n") : 2, message ? message : "up");
+	if (message)
+		snprintf(line, sizeof(line), "READY=1\nSTATUS=%.*s", (int)strcspn(message, "\n"),
+			 message);
+	else
+		snprintf(line, sizeof(line), "READY=1\nSTATUS=%s is up", s->node.ifname);
 	notify(s, wm_sd_notify(line));
 }
 
