@@ -382,6 +382,9 @@ if is_root "service: readiness end to end" &&
 	stopping
 	drop_in_mode
 	wait_without_node
+	check_not "service: no sanitizer report in the nodes' logs (with a SANITIZE=yes build)" \
+		grep -E 'runtime error|ERROR: AddressSanitizer' "$WORKDIR"/a.log "$WORKDIR"/b.log \
+		"$WORKDIR"/d.log
 fi
 
 echo "# service: $(seconds_since "$RUN_START") s"
