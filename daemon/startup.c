@@ -145,7 +145,7 @@ static void let_go_of_callers_output(const struct wm_startup *s)
 	close(devnull);
 }
 
-/* Says what the caller logs at most once: the service manager's socket failing. */
+/* A service manager that cannot be told is logged, once; the node goes on without it. */
 static void notify(struct wm_startup *s, int r)
 {
 	if (r < 0 && !s->notify_failed) {
@@ -156,20 +156,25 @@ static void notify(struct wm_startup *s, int r)
 }
 
 /*
- * The report as the service manager hears it (Type=notify): READY=1 only when up, with the
- * report's first line as the status; a failure is a status only (the exit code tells the rest).
+ * The report as the service manager hears it (Type=notify): READY=1 once, only when up, with
+ * the report's first line as the status; a failure is a status only (the exit code tells the
+ * rest), also after READY=1.
  */
 static void tell_service_manager(struct wm_startup *s, bool ok, const char *message)
 {
 	char line[600];
 
-	if (s->told_service_manager)
-		return;
-	s->told_service_manager = true;
 	if (!ok) {
+		/* "PROG: why" is for a terminal; the manager shows the unit's name already. */
+		if (message && !strncmp(message, s->prog, strlen(s->prog)) &&
+		    !strncmp(message + strlen(s->prog), ": ", 2))
+			message += strlen(s->prog) + 2;
 		notify(s, wm_sd_notify_status(message ? message : "failed"));
 		return;
 	}
+	if (s->told_service_manager)
+		return;
+	s->told_service_manager = true;
 	if (message)
 		snprintf(line, sizeof(line), "READY=1\nSTATUS=%.*s", (int)strcspn(message, "\n"),
 			 message);

@@ -42,7 +42,7 @@ struct wm_startup {
 	int ready_fd;			/* to the parent that waits for the report; -1: none */
 	struct ev_loop *loop;
 	char failure[768];		/* wm_startup_fail's message */
-	bool told_service_manager;	/* READY=1 (or the failure) went to $NOTIFY_SOCKET */
+	bool told_service_manager;	/* READY=1 went to $NOTIFY_SOCKET */
 	bool notify_failed;		/* said once in the log */
 };
 

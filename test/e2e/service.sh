@@ -26,6 +26,7 @@
 #             and at that moment `wait` says up and the interface has its 100.x address;
 #             SIGTERM brings STOPPING=1
 #   drop-in   wiremesh -f IFNAME with NOTIFY_SOCKET: READY=1 once its UAPI socket exists
+#   refused   c with a wrong auth key: STATUS= says the server refused it, no READY=1, exit 1
 #   wait      b started in the background and `wiremesh wait --timeout 30 && ping a` at once:
 #             succeeds; b's NOTIFY_SOCKET names a socket nobody listens on, and b comes up
 #             anyway (logged once); `wait --timeout 2` without a node exits 1 saying so;
@@ -44,7 +45,7 @@ HUB=192.0.2.100
 COORD_PORT=8080
 RELAY_PORT=3340
 URL=http://$HUB:$COORD_PORT
-declare -A ADDR=([a]=192.0.2.1 [b]=192.0.2.2)
+declare -A ADDR=([a]=192.0.2.1 [b]=192.0.2.2 [c]=192.0.2.3)
 declare -A NODE_PID=()
 COORD_PID='' RELAY_PID='' AUTHKEY=''
 DEST='' ROOT=''
@@ -58,7 +59,7 @@ db() { echo "$WORKDIR/coord.db"; }
 
 print_diagnostics() {
 	local f
-	for f in notify-a.log notify-d.log a.log b.log; do
+	for f in notify-a.log notify-c.log notify-d.log a.log b.log c.log; do
 		[[ -f $WORKDIR/$f ]] || continue
 		echo "--- $f (last lines)"
 		tail -n 8 "$WORKDIR/$f"
@@ -67,7 +68,7 @@ print_diagnostics() {
 
 # The service manager's side of sd_notify: binds a datagram socket at PATH and writes each
 # line it receives to LOG as "MSG line"; on READY=1 it runs CMD… at once and writes
-# "ONREADY rc=N output". Ends at STOPPING=1 or after SECONDS.
+# "ONREADY rc=N output". Ends after SECONDS (or when cleanup stops it).
 LISTENER_PY='
 import socket, subprocess, sys, time
 path, log, seconds, cmd = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4:]
@@ -87,8 +88,6 @@ with open(log, "a", buffering=1) as out:
             r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                universal_newlines=True, timeout=20)
             out.write("ONREADY rc=%d %s\n" % (r.returncode, r.stdout.strip().replace("\n", " | ")))
-        if "STOPPING=1" in lines:
-            break
 '
 
 # listen NAME NS CMD...: the listener on $WORKDIR/notify-NAME.sock inside NS (150 s at most).
@@ -114,7 +113,7 @@ create_topology() {
 		ip -n "$NS_SW" link add br0 type bridge &&
 		ip -n "$NS_SW" link set br0 up &&
 		attach "$NS_HUB" "$HUB" || return 1
-	for node in a b; do
+	for node in a b c; do
 		attach "$(ns_of "$node")" "${ADDR[$node]}" || return 1
 	done
 }
@@ -329,6 +328,22 @@ wait_then_ping() {
 		test "$(grep -c 'cannot notify the service manager' "$WORKDIR/b.log")" -eq 1
 }
 
+# A node the server refuses: its reason as STATUS=, never READY=1, exit 1.
+refused() {
+	local rc
+	listen c "$(ns_of c)" || {
+		not_ok "service: the notify listener for c"
+		return 1
+	}
+	start_node c NOTIFY_SOCKET="$WORKDIR/notify-c.sock" WIREMESH_AUTHKEY=wmauth-not-a-key
+	wait_for 60 eval "! is_running ${NODE_PID[c]}" >/dev/null 2>&1
+	wait "${NODE_PID[c]}"
+	rc=$?
+	check "service: c with a wrong auth key exits 1 ($rc), its STATUS= says the server refused it" \
+		eval "[[ $rc -eq 1 ]] && grep -q '^MSG STATUS=the coordination server refused this node' '$WORKDIR/notify-c.log'"
+	check_not "service: ... and it never sent READY=1" notified c READY=1
+}
+
 wait_without_node() {
 	local out rc
 	out=$("$WM_BIN" wait --timeout 2 --state "$WORKDIR/state-none" 2>&1)
@@ -378,7 +393,7 @@ if is_root "service: readiness end to end" &&
 		indent <"$WORKDIR/setup.log"
 		exit 1
 	fi
-	before_the_server && ready_once_up && wait_then_ping
+	before_the_server && ready_once_up && wait_then_ping && refused
 	stopping
 	drop_in_mode
 	wait_without_node
