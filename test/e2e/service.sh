@@ -15,7 +15,8 @@
 #             sysusers.d/wiremesh.conf, the man pages; @bindir@ replaced in every unit
 #   verify    systemd-analyze verify on every installed unit (the template as wiremesh@wg0),
 #             with the installed man pages on MANPATH (Documentation=man:… must resolve):
-#             exit 0 and not a word of warning; and it does warn about a misspelt copy
+#             exit 0 and not a word of warning; and it does warn about a misspelt copy;
+#             systemd-analyze security --offline rates each below 5 ("OK")
 #   man       groff -ww -z (and mandoc -T lint where installed) on every page, silent; a broken
 #             page is not; every --option and NAME= of every --help is in the program's page
 #   systemd   started for real only with systemd as PID 1 (otherwise one skip line)
@@ -185,6 +186,27 @@ check_units() {
 	echo "the misspelt copy: $(head -n 1 "$WORKDIR/badunit.out")"
 }
 
+# exposure UNIT: systemd-analyze security's overall exposure (0 best, 10 worst) of the
+# installed UNIT, offline (no running manager needed).
+exposure() {
+	(cd "$ROOT/usr/lib/systemd/system" && MANPATH=$ROOT/usr/share/man timeout 60 \
+		systemd-analyze security --offline=yes "./$1" 2>/dev/null) |
+		sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p'
+}
+
+# check_exposure: every unit below 5 ("OK" in systemd's words: no root, capabilities
+# bounded, the file system read-only); prints each unit's score.
+check_exposure() {
+	local u score worst=ok
+	for u in wiremesh-node.service wiremesh-relay.service wiremesh-coord.service \
+		wiremesh@wg0.service; do
+		score=$(exposure "$u")
+		echo "$u: ${score:-?}"
+		[[ -n $score ]] && awk -v s="$score" 'BEGIN { exit !(s < 5.0) }' || worst=bad
+	done
+	[[ $worst == ok ]]
+}
+
 # lint_page FILE: groff's warnings (and mandoc's, where installed); fails on any.
 lint_page() {
 	local out
@@ -251,6 +273,12 @@ static_checks() {
 	if has_tools "service: systemd-analyze verify" systemd-analyze; then
 		check "service: systemd-analyze verify on the 4 installed units is clean (and not on a misspelt one)" \
 			check_units
+		if systemd-analyze security --help 2>/dev/null | grep -q -- '--offline'; then
+			check "service: systemd-analyze security --offline rates every unit below 5 (OK)" \
+				check_exposure && sed 's/^/# /' "$WORKDIR/check.out"
+		else
+			skip "service: this systemd-analyze has no security --offline"
+		fi
 	fi
 	if has_tools "service: man page lint" groff col; then
 		check "service: man pages lint clean with groff -ww$(command -v mandoc >/dev/null &&
