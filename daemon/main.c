@@ -32,7 +32,8 @@ static void print_usage(FILE *out)
 	fprintf(out,
 		"Usage: %s [options] IFNAME\n"
 		"       %s up --coord URL --authkey KEY [options]   (join a mesh; see %s up --help)\n"
-		"       %s status | ip | ping | netcheck | down      (a node in a mesh; each has --help)\n"
+		"       %s status | ip | ping | netcheck | metrics | down\n"
+		"                                                 (a node in a mesh; each has --help)\n"
 		"\n"
 		"A userspace WireGuard implementation: creates the TUN interface IFNAME and serves\n"
 		"its configuration socket %s/IFNAME.sock, so that `wg` configures it\n"
