@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void wm_prom_init(struct wm_prom *p)
 {
@@ -158,6 +159,27 @@ void wm_prom_gauge(struct wm_prom *p, const char *name, const char *help, double
 {
 	wm_prom_family(p, name, "gauge", help);
 	wm_prom_sample(p, name, NULL, 0, value);
+}
+
+static uint64_t resident_bytes(void)
+{
+	unsigned long size, resident;
+	FILE *f = fopen("/proc/self/statm", "re");
+	int ok;
+
+	if (!f)
+		return 0;
+	ok = fscanf(f, "%lu %lu", &size, &resident) == 2;
+	fclose(f);
+	return ok ? (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE) : 0;
+}
+
+void wm_prom_process(struct wm_prom *p, double start_time)
+{
+	wm_prom_gauge(p, "process_resident_memory_bytes", "Resident memory size in bytes.",
+		      (double)resident_bytes());
+	wm_prom_gauge(p, "process_start_time_seconds",
+		      "Start time of the process since the UNIX epoch in seconds.", start_time);
 }
 
 void wm_prom_histogram_init(struct wm_prom_histogram *h, const double *bounds, size_t n_bounds)

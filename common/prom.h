@@ -46,6 +46,10 @@ void wm_prom_sample_u64(struct wm_prom *p, const char *name, const struct wm_pro
 void wm_prom_counter(struct wm_prom *p, const char *name, const char *help, uint64_t value);
 void wm_prom_gauge(struct wm_prom *p, const char *name, const char *help, double value);
 
+/* process_resident_memory_bytes (from /proc/self/statm) and process_start_time_seconds, the
+ * names Prometheus' client libraries use. */
+void wm_prom_process(struct wm_prom *p, double start_time);
+
 /* A histogram with fixed upper bounds (ascending, at most WM_PROM_MAX_BUCKETS; +Inf implied). */
 struct wm_prom_histogram {
 	const double *bounds;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/encoding.h"
 #include "common/prom.h"
 #include "filter/filter.h"
@@ -275,6 +276,17 @@ static void write_health(struct wm_prom *p, struct wm_mesh *m)
 	}
 }
 
+/* The standard process_* pair; the start is the mesh's, in wall-clock time. */
+static void write_process(struct wm_prom *p, const struct wm_mesh *m)
+{
+	struct timespec ts;
+	uint64_t mono = wm_clock_monotonic_ns();
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	wm_prom_process(p, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 -
+			   (double)(mono - m->started_at) / 1e9);
+}
+
 bool wm_mesh_healthy(const struct wm_mesh *m, const char **why)
 {
 	if (m->rejected)
@@ -297,6 +309,7 @@ char *wm_mesh_metrics_text(struct wm_mesh *m, size_t *len)
 	write_drops(&p, m);
 	write_peers(&p, m);
 	write_relays(&p, m);
+	write_process(&p, m);
 	return wm_prom_finish(&p, len);
 }
 
