@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "common/tcp_listener.h"
 #include "common/tls_stream.h"
+#include "coord-server/metrics.h"
 
 #define ACCEPT_BATCH 64
 #define LISTEN_BACKLOG 4096
@@ -88,6 +89,7 @@ static void fan_out(struct wm_coord_server *srv)
 	wm_store_nodes_touch(srv->api.store, ids, n, wm_coord_api_now());
 	free(ids);
 	srv->fanouts++;
+	wm_prom_histogram_observe(&srv->fanout_seconds, ev_time() - t0);
 	wm_log_debug("coord: netmap %llu to %zu held polls in %.1f ms",
 		     (unsigned long long)srv->api.cache.version, n, (ev_time() - t0) * 1e3);
 }
@@ -251,12 +253,15 @@ static void usage_serve(FILE *f)
 		"  --cert FILE         PEM certificate chain for HTTPS\n"
 		"  --key FILE          PEM private key for HTTPS\n"
 		"  --plain             plain HTTP, for loopback and tests\n"
+		"  --metrics-listen ADDR:PORT\n"
+		"                      serve Prometheus metrics at /metrics (and /healthz) there,\n"
+		"                      plain HTTP; keep it on loopback or an admin network\n"
 		"  -v, --verbose       log every refused request (twice: debug)\n"
 		"  -h, --help          this help\n");
 }
 
 struct serve_opts {
-	const char *db, *listen, *cert, *key;
+	const char *db, *listen, *cert, *key, *metrics_listen;
 	bool plain;
 	int verbose;
 };
@@ -267,6 +272,7 @@ static int parse_serve(int argc, char **argv, struct serve_opts *o)
 		{ "db", required_argument, NULL, 'd' },	 { "listen", required_argument, NULL, 'l' },
 		{ "cert", required_argument, NULL, 'c' }, { "key", required_argument, NULL, 'k' },
 		{ "plain", no_argument, NULL, 'p' },	 { "verbose", no_argument, NULL, 'v' },
+		{ "metrics-listen", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },	 { NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -279,6 +285,7 @@ static int parse_serve(int argc, char **argv, struct serve_opts *o)
 		case 'c': o->cert = optarg; break;
 		case 'k': o->key = optarg; break;
 		case 'p': o->plain = true; break;
+		case 'm': o->metrics_listen = optarg; break;
 		case 'v': o->verbose++; break;
 		case 'h': usage_serve(stdout); exit(0);
 		default: goto usage;
@@ -330,6 +337,17 @@ static int setup(struct wm_coord_server *srv, const struct serve_opts *o)
 		return 1;
 	}
 	srv->last_sweep = wm_coord_api_now();
+	srv->started = ev_time();
+	wm_prom_histogram_init(&srv->fanout_seconds, wm_coord_fanout_bounds,
+			       wm_coord_fanout_nbounds);
+	if (o->metrics_listen) {
+		if (wm_metrics_server_start(&srv->metrics, srv->loop, o->metrics_listen,
+					    wm_coord_metrics_page, srv, err, sizeof(err)) < 0) {
+			fprintf(stderr, "wiremesh-coord: --metrics-listen: %s\n", err);
+			return 1;
+		}
+		srv->metrics_started = true;
+	}
 	return 0;
 }
 
@@ -350,6 +368,8 @@ static void announce(const struct wm_coord_server *srv, const struct serve_opts 
 
 static void teardown(struct wm_coord_server *srv)
 {
+	if (srv->metrics_started)
+		wm_metrics_server_stop(&srv->metrics);
 	while (srv->conns.list)
 		wm_coord_sconn_close(srv->conns.list);
 	if (srv->listen_fd >= 0)

@@ -13,6 +13,8 @@
 
 #include <ev.h>
 
+#include "common/metrics_server.h"
+#include "common/prom.h"
 #include "coord-server/api.h"
 #include "coord-server/conn.h"
 
@@ -39,6 +41,10 @@ struct wm_coord_server {
 	unsigned int ticks;
 	int64_t last_sweep;
 	uint64_t fanouts;
+	struct wm_prom_histogram fanout_seconds;	/* how long each fan-out took */
+	double started;				/* wall clock, for the metrics */
+	struct wm_metrics_server metrics;	/* --metrics-listen */
+	bool metrics_started;
 };
 
 /* Runs `wiremesh-coord serve` with its arguments (after "serve"). Exit status. */
