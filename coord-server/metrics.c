@@ -96,6 +96,8 @@ void wm_coord_metrics_page(void *ctx, const char *path, struct wm_metrics_reply 
 	write_nodes(&p, &srv->api.cache);
 	write_requests(&p, srv);
 	write_state(&p, srv);
+	wm_prom_counter(&p, "wiremesh_coord_metrics_bad_requests_total",
+			"Malformed requests to the metrics listener.", srv->metrics.bad_requests);
 	wm_prom_process(&p, srv->started);
 	r->status = 200;
 	r->content_type = WM_PROM_CONTENT_TYPE;
