@@ -7,14 +7,35 @@
 #ifndef WM_COORD_METRICS_H
 #define WM_COORD_METRICS_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "common/metrics_server.h"
 #include "common/prom.h"
+#include "coord-server/api.h"
+#include "coord-server/conn.h"
 
-/* The fan-out latency histogram's upper bounds, in seconds. */
-extern const double wm_coord_fanout_bounds[];
-extern const size_t wm_coord_fanout_nbounds;
+/* What the server keeps for its metrics, and where the rest is read (the server's own). */
+struct wm_coord_metrics {
+	struct wm_metrics_server listener;
+	bool started;
+	double start_time;			/* wall clock */
+	struct wm_prom_histogram fanout_seconds;	/* how long each fan-out took */
+	uint64_t fanouts;
+	struct wm_coord_api *api;
+	const struct wm_coord_sconns *conns;
+};
 
-/* The page function for common/metrics_server.h; ctx is the struct wm_coord_server. */
-void wm_coord_metrics_page(void *ctx, const char *path, struct wm_metrics_reply *r);
+/* Sets the histogram's buckets and the start time; api and conns are read at each scrape. */
+void wm_coord_metrics_init(struct wm_coord_metrics *m, struct wm_coord_api *api,
+			   const struct wm_coord_sconns *conns, double now);
+
+/* Listens on text. 0 or -errno with a sentence in err. */
+int wm_coord_metrics_start(struct wm_coord_metrics *m, struct ev_loop *loop, const char *text,
+			   char *err, size_t errlen);
+void wm_coord_metrics_stop(struct wm_coord_metrics *m);
+
+/* A fan-out finished after seconds. */
+void wm_coord_metrics_fanout(struct wm_coord_metrics *m, double seconds);
 
 #endif

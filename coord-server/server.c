@@ -21,7 +21,6 @@
 #include "common/log.h"
 #include "common/tcp_listener.h"
 #include "common/tls_stream.h"
-#include "coord-server/metrics.h"
 
 #define ACCEPT_BATCH 64
 #define LISTEN_BACKLOG 4096
@@ -88,8 +87,7 @@ static void fan_out(struct wm_coord_server *srv)
 	/* Answered nodes poll again at once; until then they count as present. */
 	wm_store_nodes_touch(srv->api.store, ids, n, wm_coord_api_now());
 	free(ids);
-	srv->fanouts++;
-	wm_prom_histogram_observe(&srv->fanout_seconds, ev_time() - t0);
+	wm_coord_metrics_fanout(&srv->metrics, ev_time() - t0);
 	wm_log_debug("coord: netmap %llu to %zu held polls in %.1f ms",
 		     (unsigned long long)srv->api.cache.version, n, (ev_time() - t0) * 1e3);
 }
@@ -337,16 +335,10 @@ static int setup(struct wm_coord_server *srv, const struct serve_opts *o)
 		return 1;
 	}
 	srv->last_sweep = wm_coord_api_now();
-	srv->started = ev_time();
-	wm_prom_histogram_init(&srv->fanout_seconds, wm_coord_fanout_bounds,
-			       wm_coord_fanout_nbounds);
-	if (o->metrics_listen) {
-		if (wm_metrics_server_start(&srv->metrics, srv->loop, o->metrics_listen,
-					    wm_coord_metrics_page, srv, err, sizeof(err)) < 0) {
-			fprintf(stderr, "wiremesh-coord: --metrics-listen: %s\n", err);
-			return 1;
-		}
-		srv->metrics_started = true;
+	if (o->metrics_listen && wm_coord_metrics_start(&srv->metrics, srv->loop, o->metrics_listen,
+							err, sizeof(err)) < 0) {
+		fprintf(stderr, "wiremesh-coord: --metrics-listen: %s\n", err);
+		return 1;
 	}
 	return 0;
 }
@@ -368,8 +360,7 @@ static void announce(const struct wm_coord_server *srv, const struct serve_opts 
 
 static void teardown(struct wm_coord_server *srv)
 {
-	if (srv->metrics_started)
-		wm_metrics_server_stop(&srv->metrics);
+	wm_coord_metrics_stop(&srv->metrics);
 	while (srv->conns.list)
 		wm_coord_sconn_close(srv->conns.list);
 	if (srv->listen_fd >= 0)
@@ -401,6 +392,7 @@ int wm_coord_serve_main(int argc, char **argv)
 	srv.api.conns = &srv.conns;
 	srv.api.wake = api_wake;
 	srv.api.ctx = &srv;
+	wm_coord_metrics_init(&srv.metrics, &srv.api, &srv.conns, ev_time());
 	if (!srv.loop || setup(&srv, &o)) {
 		teardown(&srv);
 		return 1;

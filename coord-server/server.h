@@ -13,10 +13,9 @@
 
 #include <ev.h>
 
-#include "common/metrics_server.h"
-#include "common/prom.h"
 #include "coord-server/api.h"
 #include "coord-server/conn.h"
+#include "coord-server/metrics.h"
 
 /* Bounds and timings (docs/coord-protocol.md, "Server limits"; conn.h and api.h have theirs). */
 #define WM_COORD_MAX_CONNS 8192		/* open connections, held polls included */
@@ -40,11 +39,7 @@ struct wm_coord_server {
 	ev_tstamp wake_at;
 	unsigned int ticks;
 	int64_t last_sweep;
-	uint64_t fanouts;
-	struct wm_prom_histogram fanout_seconds;	/* how long each fan-out took */
-	double started;				/* wall clock, for the metrics */
-	struct wm_metrics_server metrics;	/* --metrics-listen */
-	bool metrics_started;
+	struct wm_coord_metrics metrics;	/* fan-out counts and --metrics-listen */
 };
 
 /* Runs `wiremesh-coord serve` with its arguments (after "serve"). Exit status. */
