@@ -123,6 +123,17 @@ static void put_name(struct wm_prom *p, const char *name, const struct wm_prom_l
 	put(p, "}", 1);
 }
 
+/* The shorter of %.15g and %.17g that reads back as v: 0.1, not 0.10000000000000001. */
+static void put_shortest(struct wm_prom *p, double v)
+{
+	char text[40];
+
+	snprintf(text, sizeof(text), "%.15g", v);
+	if (strtod(text, NULL) != v)
+		snprintf(text, sizeof(text), "%.17g", v);
+	puts_(p, text);
+}
+
 static void put_double(struct wm_prom *p, double v)
 {
 	if (isnan(v))
@@ -130,7 +141,7 @@ static void put_double(struct wm_prom *p, double v)
 	else if (isinf(v))
 		puts_(p, v > 0 ? "+Inf" : "-Inf");
 	else
-		putf(p, "%.17g", v);
+		put_shortest(p, v);
 }
 
 void wm_prom_sample(struct wm_prom *p, const char *name, const struct wm_prom_label *labels,

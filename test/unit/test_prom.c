@@ -75,8 +75,11 @@ START_TEST(special_values)
 	wm_prom_sample(&p, "c", NULL, 0, -INFINITY);
 	wm_prom_sample(&p, "d", NULL, 0, -2.25);
 	wm_prom_sample(&p, "e", NULL, 0, 1e300);
+	wm_prom_sample(&p, "f", NULL, 0, 0.1);
+	wm_prom_sample(&p, "g", NULL, 0, 1.0 / 3);	/* needs all 17 digits to read back */
 	text = finish(&p);
-	ck_assert_str_eq(text, "a NaN\nb +Inf\nc -Inf\nd -2.25\ne 1.0000000000000001e+300\n");
+	ck_assert_str_eq(text, "a NaN\nb +Inf\nc -Inf\nd -2.25\ne 1e+300\nf 0.1\n"
+			 "g 0.33333333333333331\n");
 	free(text);
 }
 END_TEST
