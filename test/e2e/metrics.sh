@@ -25,6 +25,8 @@
 #   coord      nodes{status="online"} is 3, long polls held reach 3, the fan-out histogram
 #              counted fan-outs; the API port does not serve /metrics
 #   relay      clients is 3, STUN requests were counted
+#   offline    after wiremesh down on c: the server's held polls drop to 2, its nodes gauge says
+#              1 offline and 2 online, and a sees 1 of its 2 peers online
 #   flood      200 connections at once to a's listener (idle ones, complete requests, oversized
 #              heads; bounded in number and time): a still answers /metrics, pings b, its
 #              bad-request counter moved, and its resident memory grew by less than 8 MiB
@@ -325,6 +327,20 @@ flood() {
 		 awk -v x=\"\$x\" -v y=\"\$y\" 'BEGIN { exit !(x > 0 && y - x < 8388608) }'"
 }
 
+# c leaves: the server's gauges follow (held polls at once, offline after its grace period of
+# 15 s without a poll), and a's view of its peers.
+offline() {
+	check "offline: wiremesh down on c" wm c down
+	check "offline: coord long polls held drop to 2" wait_for 30 coord_online_is \
+		wiremesh_coord_long_polls_held 2
+	check "offline: coord nodes{status=\"offline\"} is 1 and online 2 (within 60 s)" eval \
+		"wait_for 60 coord_online_is 'wiremesh_coord_nodes{status=\"offline\"}' 1 &&
+		 equals '$WORKDIR/coord.now' 'wiremesh_coord_nodes{status=\"online\"}' 2"
+	check "offline: a's wiremesh_peers_online drops to 1, wiremesh_peers stays 2" eval \
+		"wait_for 30 eval \"node_scrape a '$WORKDIR/a.off' && equals '$WORKDIR/a.off' wiremesh_peers_online 1\" &&
+		 equals '$WORKDIR/a.off' wiremesh_peers 2"
+}
+
 # ---- main -------------------------------------------------------------------------------------
 
 is_root "metrics" || exit 0
@@ -356,6 +372,7 @@ direct
 relayed
 coord
 flood
+offline
 
 echo "# metrics: $(seconds_since "$RUN_START") s"
 ((FAILURES == 0))
