@@ -228,8 +228,7 @@ static void clamp_inbound(struct wm_datapath *dp, size_t count)
 	}
 }
 
-/* Counts one datagram of the wire under its path: a relay's pseudo-endpoint, or the family. */
-static void count_path(struct wm_datapath *dp, enum wm_dp_dir dir, const struct wm_endpoint *ep,
+void wm_datapath_count(struct wm_datapath *dp, enum wm_dp_dir dir, const struct wm_endpoint *ep,
 		       size_t len)
 {
 	uint16_t region;
@@ -264,7 +263,7 @@ static void send_sealed(struct wm_datapath *dp, size_t count)
 
 		if (dp->pkts[i].verdict != WM_VERDICT_SEND)
 			continue;
-		count_path(dp, WM_DP_OUT, &dp->pkts[i].endpoint, dp->pkts[i].len);
+		wm_datapath_count(dp, WM_DP_OUT, &dp->pkts[i].endpoint, dp->pkts[i].len);
 		if (wm_relays_is_relay_endpoint(&dp->pkts[i].endpoint, &region)) {
 			wm_relays_send(dp->relays, region, dp->pkts[i].peer->public_key,
 				       dp->pkts[i].data, dp->pkts[i].len);
@@ -434,7 +433,7 @@ static void receive_batch(struct wm_datapath *dp, size_t count, uint64_t now)
 	size_t i;
 
 	for (i = 0; i < count; i++)
-		count_path(dp, WM_DP_IN, &dp->pkts[i].endpoint, dp->pkts[i].len);
+		wm_datapath_count(dp, WM_DP_IN, &dp->pkts[i].endpoint, dp->pkts[i].len);
 	wm_receive_prepare(dp->dev, dp->pkts, count, now);
 	wm_workers_crypt(dp->workers, dp->pkts, count);
 	wm_receive_finish(dp->dev, dp->pkts, count, now);

@@ -105,6 +105,11 @@ void wm_datapath_from_udp(struct wm_datapath *dp, int fd);
 void wm_datapath_from_relay(struct wm_datapath *dp, uint16_t region, const uint8_t *buf,
 			    size_t len);
 
+/* Counts a WireGuard datagram under dir and its path (a relay's pseudo-endpoint, or the
+ * address family); the batches count theirs, the engine's single sends call this. */
+void wm_datapath_count(struct wm_datapath *dp, enum wm_dp_dir dir, const struct wm_endpoint *ep,
+		       size_t len);
+
 /* Writes one complete IP packet of our own (an answer to the host) into the TUN. 0 or -errno. */
 int wm_datapath_to_tun(struct wm_datapath *dp, const uint8_t *pkt, size_t len);
 
