@@ -397,7 +397,7 @@ void wm_mesh_control_request(void *ctx, struct wm_control_conn *conn, const char
 		}
 		m->logout_conn = conn;	/* answered when the server confirms */
 	} else {
-		reply_text(conn, error_json("unknown request (expected status, metrics, ip [NODE], ping NODE, "
-					    "netcheck, down or logout)"));
+		reply_text(conn, error_json("unknown request (expected status, metrics, ip [NODE], "
+					    "ping NODE, netcheck, down or logout)"));
 	}
 }
