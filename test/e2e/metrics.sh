@@ -27,6 +27,8 @@
 #   relay      clients is 3, STUN requests were counted
 #   offline    after wiremesh down on c: the server's held polls drop to 2, its nodes gauge says
 #              1 offline and 2 online, and a sees 1 of its 2 peers online
+#   plain      wiremesh IFNAME --metrics-listen (no mesh): /healthz 200, a peer set with wg is
+#              in /metrics (promtool passes), a ping into the tunnel counts its handshake out
 #   flood      200 connections at once to a's listener (idle ones, complete requests, oversized
 #              heads; bounded in number and time): a still answers /metrics, pings b, its
 #              bad-request counter moved, and its resident memory grew by less than 8 MiB
@@ -341,10 +343,44 @@ offline() {
 		 equals '$WORKDIR/a.off' wiremesh_peers 2"
 }
 
+# `wiremesh IFNAME --metrics-listen` (no mesh): the node's own families, per peer too.
+plain_mode() {
+	local ns=wmm-$RUN_ID-d ifname=wmm${RUN_ID}d key pid
+	create_namespace "$ns" || { not_ok "plain: namespace"; return 1; }
+	note_ifname "$ifname"
+	ip netns exec "$ns" "$WM_BIN" -f "$ifname" --metrics-listen "$NODE_METRICS" \
+		>>"$WORKDIR/d.log" 2>&1 &
+	pid=$!
+	STARTED_PIDS+=("$pid")
+	key=$(wg genkey | wg pubkey)
+	check "plain: wiremesh $ifname --metrics-listen answers /healthz 200" \
+		wait_for 10 healthz d 200
+	check "plain: a peer set with wg appears in its /metrics, which promtool accepts" eval \
+		"wg_in '$ns' set '$ifname' private-key <(wg genkey) peer '$key' \
+			allowed-ips 10.99.0.2/32 endpoint 192.0.2.99:51820 &&
+		 scrape '$ns' '$NODE_METRICS' /metrics '$WORKDIR/d.prom' &&
+		 promtool_ok '$WORKDIR/d.prom' && equals '$WORKDIR/d.prom' wiremesh_peers 1 &&
+		 grep '^wiremesh_peer_transmit_bytes_total{public_key=\"$key\",name=\"\"} ' '$WORKDIR/d.prom'"
+	check "plain: a ping into the tunnel counts a handshake initiation out (direct_ipv4)" eval \
+		"ip -n '$ns' link add v0 type veth peer name v1 && ip -n '$ns' link set v1 up &&
+		 ip -n '$ns' addr add 192.0.2.50/24 dev v0 && ip -n '$ns' link set v0 up &&
+		 ip -n '$ns' addr add 10.99.0.1/24 dev '$ifname' &&
+		 ip -n '$ns' link set '$ifname' up && { n '$ns' ping -n -q -c 1 -W 1 10.99.0.2; true; } &&
+		 wait_for 5 d_sent_direct"
+}
+
+# d_sent_direct: d's /metrics counts WireGuard datagrams sent directly over IPv4.
+d_sent_direct() {
+	scrape "wmm-$RUN_ID-d" "$NODE_METRICS" /metrics "$WORKDIR/d.prom" &&
+		grep '^wiremesh_outbound_packets_total{path="direct_ipv4"}' "$WORKDIR/d.prom" &&
+		awk '$1 == "wiremesh_outbound_packets_total{path=\"direct_ipv4\"}" && $2 > 0 { f = 1 }
+			END { exit !f }' "$WORKDIR/d.prom"
+}
+
 # ---- main -------------------------------------------------------------------------------------
 
 is_root "metrics" || exit 0
-has_tools "metrics" ip nft curl ping promtool python3 timeout awk || exit 0
+has_tools "metrics" ip nft wg curl ping promtool python3 timeout awk || exit 0
 are_built "metrics" "$WM_BIN" "$COORD_BIN" "$RELAY_BIN" || exit 0
 set_up_run
 RUN_START=$(now_ms)
@@ -373,6 +409,7 @@ relayed
 coord
 flood
 offline
+plain_mode
 
 echo "# metrics: $(seconds_since "$RUN_START") s"
 ((FAILURES == 0))
