@@ -23,8 +23,16 @@ struct wm_metrics_conn {
 
 static void accept_more(struct wm_metrics_server *srv)
 {
-	if (srv->fd >= 0 && srv->count < WM_METRICS_MAX_CONNECTIONS)
+	if (srv->fd >= 0 && srv->count < WM_METRICS_MAX_CONNECTIONS &&
+	    !ev_is_active(&srv->pause_timer))
 		ev_io_start(srv->loop, &srv->accept_watcher);
+}
+
+static void on_pause_over(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	accept_more(w->data);
 }
 
 static void conn_close(struct wm_metrics_conn *c)
@@ -166,6 +174,14 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 	(void)revents;
 	while (srv->count < WM_METRICS_MAX_CONNECTIONS) {
 		fd = accept4(srv->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			       errno == ENOMEM)) {
+			/* The listener stays readable: pause rather than spin on it. */
+			ev_io_stop(loop, &srv->accept_watcher);
+			ev_timer_set(&srv->pause_timer, WM_METRICS_ACCEPT_PAUSE_S, 0);
+			ev_timer_start(loop, &srv->pause_timer);
+			return;
+		}
 		if (fd < 0)
 			return;
 		c = calloc(1, sizeof(*c));
@@ -205,6 +221,8 @@ int wm_metrics_server_start(struct wm_metrics_server *srv, struct ev_loop *loop,
 		return srv->fd;
 	ev_io_init(&srv->accept_watcher, on_accept, srv->fd, EV_READ);
 	srv->accept_watcher.data = srv;
+	ev_init(&srv->pause_timer, on_pause_over);
+	srv->pause_timer.data = srv;
 	ev_io_start(loop, &srv->accept_watcher);
 	return 0;
 }
@@ -216,6 +234,7 @@ void wm_metrics_server_stop(struct wm_metrics_server *srv)
 	while (srv->conns)
 		conn_close(srv->conns);
 	if (srv->fd >= 0) {
+		ev_timer_stop(srv->loop, &srv->pause_timer);
 		ev_io_stop(srv->loop, &srv->accept_watcher);
 		close(srv->fd);
 		srv->fd = -1;

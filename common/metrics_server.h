@@ -21,6 +21,7 @@ enum {
 };
 
 #define WM_METRICS_TIMEOUT_S 5.0
+#define WM_METRICS_ACCEPT_PAUSE_S 1.0	/* after accept failed for want of descriptors */
 
 /* What the page function fills in: a status, a content type, a malloc'd body the server frees
  * (NULL with len 0 for none). */
@@ -40,6 +41,7 @@ struct wm_metrics_server {
 	struct ev_loop *loop;
 	int fd;
 	ev_io accept_watcher;
+	ev_timer pause_timer;		/* out of descriptors: accepting again after a pause */
 	struct wm_metrics_conn *conns;
 	unsigned count;
 	wm_metrics_page_fn page;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* common/metrics_server: real sockets on loopback and a real loop. Replies to GET and HEAD,
  * 405 and 400 (counted) for the rest, oversized heads refused, and the connection bound: with
- * every slot held, a request waits in the backlog and is answered once a slot frees. */
+ * every slot held, a request waits in the backlog and is answered once a slot frees; out of
+ * descriptors, accepting pauses and resumes. */
 #include "common/metrics_server.h"
 
 #include <check.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -185,6 +187,38 @@ START_TEST(holds_at_most_the_bound)
 }
 END_TEST
 
+/* Out of descriptors: the listener pauses instead of spinning, then serves the waiting client. */
+START_TEST(pauses_without_descriptors)
+{
+	static const char get[] = "GET /metrics HTTP/1.1\r\n\r\n";
+	struct rlimit old, low;
+	char reply[1024];
+	uint64_t until;
+	int fd = dial(), spare;
+
+	ck_assert_int_eq(send(fd, get, sizeof(get) - 1, MSG_NOSIGNAL), (ssize_t)sizeof(get) - 1);
+	/* The next descriptor number is the limit: accept4 gets EMFILE. */
+	spare = dup(0);
+	ck_assert_int_ge(spare, 0);
+	close(spare);
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = (rlim_t)spare;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+	until = wm_clock_monotonic_ns() + 300000000ULL;
+	while (wm_clock_monotonic_ns() < until && !ev_is_active(&srv.pause_timer))
+		ev_run(loop, EVRUN_NOWAIT);
+	ck_assert(ev_is_active(&srv.pause_timer));
+	ck_assert(!ev_is_active(&srv.accept_watcher));
+	ck_assert_uint_eq(srv.count, 0);
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+	/* After the pause (1 s) the client is served. */
+	read_reply(fd, reply, sizeof(reply));
+	close(fd);
+	ck_assert_msg(!strncmp(reply, "HTTP/1.1 200 OK\r\n", 17), "%s", reply);
+}
+END_TEST
+
 START_TEST(bad_listen_address)
 {
 	struct wm_metrics_server s;
@@ -211,6 +245,7 @@ int main(void)
 	tcase_add_test(tc, answers_get_and_head);
 	tcase_add_test(tc, refuses_other_methods_and_bad_heads);
 	tcase_add_test(tc, holds_at_most_the_bound);
+	tcase_add_test(tc, pauses_without_descriptors);
 	tcase_add_test(tc, bad_listen_address);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
