@@ -87,7 +87,7 @@ static void fan_out(struct wm_coord_server *srv)
 	/* Answered nodes poll again at once; until then they count as present. */
 	wm_store_nodes_touch(srv->api.store, ids, n, wm_coord_api_now());
 	free(ids);
-	srv->fanouts++;
+	wm_coord_metrics_fanout(&srv->metrics, ev_time() - t0);
 	wm_log_debug("coord: netmap %llu to %zu held polls in %.1f ms",
 		     (unsigned long long)srv->api.cache.version, n, (ev_time() - t0) * 1e3);
 }
@@ -251,12 +251,15 @@ static void usage_serve(FILE *f)
 		"  --cert FILE         PEM certificate chain for HTTPS\n"
 		"  --key FILE          PEM private key for HTTPS\n"
 		"  --plain             plain HTTP, for loopback and tests\n"
+		"  --metrics-listen ADDR:PORT\n"
+		"                      serve Prometheus metrics at /metrics (and /healthz) there,\n"
+		"                      plain HTTP; keep it on loopback or an admin network\n"
 		"  -v, --verbose       log every refused request (twice: debug)\n"
 		"  -h, --help          this help\n");
 }
 
 struct serve_opts {
-	const char *db, *listen, *cert, *key;
+	const char *db, *listen, *cert, *key, *metrics_listen;
 	bool plain;
 	int verbose;
 };
@@ -267,6 +270,7 @@ static int parse_serve(int argc, char **argv, struct serve_opts *o)
 		{ "db", required_argument, NULL, 'd' },	 { "listen", required_argument, NULL, 'l' },
 		{ "cert", required_argument, NULL, 'c' }, { "key", required_argument, NULL, 'k' },
 		{ "plain", no_argument, NULL, 'p' },	 { "verbose", no_argument, NULL, 'v' },
+		{ "metrics-listen", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },	 { NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -279,6 +283,7 @@ static int parse_serve(int argc, char **argv, struct serve_opts *o)
 		case 'c': o->cert = optarg; break;
 		case 'k': o->key = optarg; break;
 		case 'p': o->plain = true; break;
+		case 'm': o->metrics_listen = optarg; break;
 		case 'v': o->verbose++; break;
 		case 'h': usage_serve(stdout); exit(0);
 		default: goto usage;
@@ -330,6 +335,11 @@ static int setup(struct wm_coord_server *srv, const struct serve_opts *o)
 		return 1;
 	}
 	srv->last_sweep = wm_coord_api_now();
+	if (o->metrics_listen && wm_coord_metrics_start(&srv->metrics, srv->loop, o->metrics_listen,
+							err, sizeof(err)) < 0) {
+		fprintf(stderr, "wiremesh-coord: --metrics-listen: %s\n", err);
+		return 1;
+	}
 	return 0;
 }
 
@@ -350,6 +360,7 @@ static void announce(const struct wm_coord_server *srv, const struct serve_opts 
 
 static void teardown(struct wm_coord_server *srv)
 {
+	wm_coord_metrics_stop(&srv->metrics);
 	while (srv->conns.list)
 		wm_coord_sconn_close(srv->conns.list);
 	if (srv->listen_fd >= 0)
@@ -381,6 +392,7 @@ int wm_coord_serve_main(int argc, char **argv)
 	srv.api.conns = &srv.conns;
 	srv.api.wake = api_wake;
 	srv.api.ctx = &srv;
+	wm_coord_metrics_init(&srv.metrics, &srv.api, &srv.conns, ev_time());
 	if (!srv.loop || setup(&srv, &o)) {
 		teardown(&srv);
 		return 1;

@@ -15,6 +15,7 @@
 
 #include "coord-server/api.h"
 #include "coord-server/conn.h"
+#include "coord-server/metrics.h"
 
 /* Bounds and timings (docs/coord-protocol.md, "Server limits"; conn.h and api.h have theirs). */
 #define WM_COORD_MAX_CONNS 8192		/* open connections, held polls included */
@@ -38,7 +39,7 @@ struct wm_coord_server {
 	ev_tstamp wake_at;
 	unsigned int ticks;
 	int64_t last_sweep;
-	uint64_t fanouts;
+	struct wm_coord_metrics metrics;	/* fan-out counts and --metrics-listen */
 };
 
 /* Runs `wiremesh-coord serve` with its arguments (after "serve"). Exit status. */

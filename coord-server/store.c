@@ -77,6 +77,7 @@ _Static_assert(WM_STORE_IPV4_FIRST == 1681915905u, "next_ipv4 starts at 100.64.0
 
 int wm_store_fail(struct wm_store *s, int err)
 {
+	s->errors++;
 	snprintf(s->error, sizeof(s->error), "%s", sqlite3_errmsg(s->db));
 	return err;
 }
@@ -84,6 +85,11 @@ int wm_store_fail(struct wm_store *s, int err)
 const char *wm_store_error(const struct wm_store *s)
 {
 	return s->error;
+}
+
+uint64_t wm_store_error_count(const struct wm_store *s)
+{
+	return s->errors;
 }
 
 sqlite3_stmt *wm_store_prepare(struct wm_store *s, const char *sql)
@@ -102,6 +108,7 @@ int wm_store_exec(struct wm_store *s, const char *sql)
 	char *msg = NULL;
 
 	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		s->errors++;
 		snprintf(s->error, sizeof(s->error), "%s", msg ? msg : sqlite3_errmsg(s->db));
 		sqlite3_free(msg);
 		return -EIO;

@@ -65,6 +65,9 @@ void wm_store_close(struct wm_store *s);
 /* The last SQLite error message, for reports. */
 const char *wm_store_error(const struct wm_store *s);
 
+/* How many SQLite calls failed since the store was opened (constraint violations included). */
+uint64_t wm_store_error_count(const struct wm_store *s);
+
 int wm_store_schema_version(struct wm_store *s);
 
 /* The netmap version (starts at 1; only grows). */

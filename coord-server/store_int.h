@@ -11,6 +11,7 @@ struct wm_store {
 	sqlite3 *db;
 	int64_t data_version;
 	char error[256];
+	uint64_t errors;			/* SQLite calls that failed (for the metrics) */
 	wm_store_auto_approve_fn auto_approve;	/* the policy's autoApprovers; may be NULL */
 	void *auto_ctx;
 };

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/tcp_listener.h"
 #include "daemon/control.h"
 #include "daemon/mesh.h"
 #include "daemon/node.h"
@@ -109,6 +110,10 @@ static void print_up_usage(FILE *out)
 		"                         \"fragmentation needed\"; the interface gets at least\n"
 		"                         1280 (IPv6 needs it); below 1280, N is rounded down\n"
 		"                         to a multiple of 16\n"
+		"      --metrics-listen ADDR:PORT\n"
+		"                         serve Prometheus metrics at /metrics and readiness at\n"
+		"                         /healthz (200 once up, 503 before) over plain HTTP;\n"
+		"                         e.g. 127.0.0.1:9101 (docs/metrics.md)\n"
 		"      --coord-ca FILE    trust this CA (or self-signed certificate) for https://\n"
 		"      --operator-group G members of group G may run status/ip/down too\n"
 		"      --timeout SECONDS  how long to wait for the coordination server (default\n"
@@ -228,6 +233,7 @@ enum {
 	OPT_OPERATOR_GROUP, OPT_TIMEOUT, OPT_MTU, OPT_ADVERTISE_ROUTES, OPT_ACCEPT_ROUTES,
 	OPT_SNAT_SUBNET_ROUTES, OPT_ACCEPT_DNS, OPT_ADVERTISE_EXIT_NODE, OPT_EXIT_NODE,
 	OPT_EXIT_NODE_ALLOW_LAN,
+	OPT_METRICS_LISTEN,
 };
 
 /* One of up's own options (not a node option); 0, or 2 once it said what is wrong. */
@@ -286,6 +292,17 @@ static int up_option(struct up *u, int opt, const char *arg)
 		u->mesh_opt.exit_node = arg;
 		break;
 	case OPT_EXIT_NODE_ALLOW_LAN: u->mesh_opt.exit_allow_lan = true; break;
+	case OPT_METRICS_LISTEN: {
+		struct wm_endpoint ep;
+
+		if (wm_listen_addr_parse(&ep, arg)) {
+			fprintf(stderr, "%s: --metrics-listen takes ADDR:PORT, [V6ADDR]:PORT or :PORT "
+				"(got '%.80s')\n", wm_cli_prog, arg);
+			return 2;
+		}
+		u->mesh_opt.metrics_listen = arg;
+		break;
+	}
 	case OPT_SNAT_SUBNET_ROUTES:
 		if (strcmp(arg, "true") && strcmp(arg, "false")) {
 			fprintf(stderr, "%s: --snat-subnet-routes takes true or false (got '%s')\n",
@@ -346,6 +363,7 @@ static int parse_up(struct up *u, int argc, char **argv)
 		{ "advertise-exit-node", no_argument, NULL, OPT_ADVERTISE_EXIT_NODE },
 		{ "exit-node", required_argument, NULL, OPT_EXIT_NODE },
 		{ "exit-node-allow-lan-access", no_argument, NULL, OPT_EXIT_NODE_ALLOW_LAN },
+		{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -452,6 +470,7 @@ static const struct {
 	{ "up", cmd_up },
 	{ "down", wm_cli_down },
 	{ "status", wm_cli_status },
+	{ "metrics", wm_cli_metrics },
 	{ "ip", wm_cli_ip },
 	{ "wait", wm_cli_wait },
 };

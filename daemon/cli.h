@@ -48,6 +48,7 @@ int wm_cli_status(int argc, char **argv);
 int wm_cli_ip(int argc, char **argv);
 int wm_cli_ping(int argc, char **argv);
 int wm_cli_netcheck(int argc, char **argv);
+int wm_cli_metrics(int argc, char **argv);
 
 /* `wiremesh wait` (cli_wait.c): until the node is up, or the timeout. */
 int wm_cli_wait(int argc, char **argv);

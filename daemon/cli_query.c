@@ -419,3 +419,41 @@ int wm_cli_netcheck(int argc, char **argv)
 {
 	return ask_and_print(argc, argv, print_netcheck_usage, "netcheck", print_netcheck);
 }
+
+/* metrics */
+
+static void print_metrics_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: %s metrics [--state DIR]\n"
+		"\n"
+		"The node's metrics in the Prometheus text format, as --metrics-listen serves them\n"
+		"at /metrics (docs/metrics.md lists them).\n", wm_cli_prog);
+}
+
+int wm_cli_metrics(int argc, char **argv)
+{
+	static const struct option longs[] = { QUERY_COMMON_OPTIONS };
+	struct query q;
+	char *reply;
+	json_t *o;
+	int r;
+
+	if ((r = parse_query(argc, argv, "h", longs, print_metrics_usage, false, &q, NULL,
+			     NULL)) >= 0)
+		return r;
+	if (ask(q.state_dir, "metrics", 10.0, &reply, NULL))
+		return 1;
+	/* The text format never starts with '{': that is the node's error in JSON. */
+	o = reply[0] == '{' ? json_loads(reply, 0, NULL) : NULL;
+	if (o) {
+		fprintf(stderr, "%s: %s\n", wm_cli_prog,
+			json_string_value(json_object_get(o, "error")) ?: reply);
+		json_decref(o);
+		free(reply);
+		return 1;
+	}
+	fputs(reply, stdout);
+	free(reply);
+	return 0;
+}

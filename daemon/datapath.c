@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -227,6 +228,18 @@ static void clamp_inbound(struct wm_datapath *dp, size_t count)
 	}
 }
 
+void wm_datapath_count(struct wm_datapath *dp, enum wm_dp_dir dir, const struct wm_endpoint *ep,
+		       size_t len)
+{
+	uint16_t region;
+	enum wm_dp_path path = wm_relays_is_relay_endpoint(ep, &region) ? WM_DP_DERP :
+			       ep->addr.sa.sa_family == AF_INET6 ? WM_DP_DIRECT_IPV6 :
+			       WM_DP_DIRECT_IPV4;
+
+	dp->path_packets[dir][path]++;
+	dp->path_bytes[dir][path] += len;
+}
+
 /* Sends a gathered batch; peers whose sticky source address went stale forget it. */
 static void flush_udp(struct wm_datapath *dp, size_t out)
 {
@@ -250,6 +263,7 @@ static void send_sealed(struct wm_datapath *dp, size_t count)
 
 		if (dp->pkts[i].verdict != WM_VERDICT_SEND)
 			continue;
+		wm_datapath_count(dp, WM_DP_OUT, &dp->pkts[i].endpoint, dp->pkts[i].len);
 		if (wm_relays_is_relay_endpoint(&dp->pkts[i].endpoint, &region)) {
 			wm_relays_send(dp->relays, region, dp->pkts[i].peer->public_key,
 				       dp->pkts[i].data, dp->pkts[i].len);
@@ -416,6 +430,10 @@ static void write_coalesced(struct wm_datapath *dp, size_t count)
 /* The one way in: dp->pkts[0..count) through the engine, the access policy and to the TUN. */
 static void receive_batch(struct wm_datapath *dp, size_t count, uint64_t now)
 {
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		wm_datapath_count(dp, WM_DP_IN, &dp->pkts[i].endpoint, dp->pkts[i].len);
 	wm_receive_prepare(dp->dev, dp->pkts, count, now);
 	wm_workers_crypt(dp->workers, dp->pkts, count);
 	wm_receive_finish(dp->dev, dp->pkts, count, now);

@@ -35,6 +35,10 @@ enum {
 	WM_DP_TOO_BIG_PER_SECOND = 100,	/* "fragmentation needed" answers at most */
 };
 
+/* Which way a WireGuard datagram went, and over what (the metrics' path label). */
+enum wm_dp_dir { WM_DP_IN, WM_DP_OUT, WM_DP_DIR_COUNT };
+enum wm_dp_path { WM_DP_DIRECT_IPV4, WM_DP_DIRECT_IPV6, WM_DP_DERP, WM_DP_PATH_COUNT };
+
 struct wm_datapath {
 	/* What it moves packets between: the node's parts (wm_datapath_init). */
 	struct wm_device *dev;
@@ -61,6 +65,10 @@ struct wm_datapath {
 	struct wm_gro_packet gro[WM_DP_COALESCE_SLOTS];
 	size_t gro_write[WM_DP_COALESCE_SLOTS];
 	uint64_t tun_read_errors, offload_drops;
+	/* WireGuard datagrams (handshakes and data, as on the wire) per direction and path,
+	 * counted on the loop as the batches pass (read like status reads the peers' bytes). */
+	uint64_t path_packets[WM_DP_DIR_COUNT][WM_DP_PATH_COUNT];
+	uint64_t path_bytes[WM_DP_DIR_COUNT][WM_DP_PATH_COUNT];
 	int last_tun_error;
 
 	/*
@@ -96,6 +104,11 @@ void wm_datapath_from_udp(struct wm_datapath *dp, int fd);
  */
 void wm_datapath_from_relay(struct wm_datapath *dp, uint16_t region, const uint8_t *buf,
 			    size_t len);
+
+/* Counts a WireGuard datagram under dir and its path (a relay's pseudo-endpoint, or the
+ * address family); the batches count theirs, the engine's single sends call this. */
+void wm_datapath_count(struct wm_datapath *dp, enum wm_dp_dir dir, const struct wm_endpoint *ep,
+		       size_t len);
 
 /* Writes one complete IP packet of our own (an answer to the host) into the TUN. 0 or -errno. */
 int wm_datapath_to_tun(struct wm_datapath *dp, const uint8_t *pkt, size_t len);

@@ -16,9 +16,11 @@
 
 #include <sodium.h>
 
+#include "common/tcp_listener.h"
 #include "engine/aead.h"
 #include "daemon/cli.h"
 #include "daemon/node.h"
+#include "daemon/node_metrics.h"
 #include "daemon/startup.h"
 
 #ifndef WM_VERSION
@@ -32,7 +34,7 @@ static void print_usage(FILE *out)
 	fprintf(out,
 		"Usage: %s [options] IFNAME\n"
 		"       %s up --coord URL --authkey KEY [options]   (join a mesh; see %s up --help)\n"
-		"       %s status | ip | ping | netcheck | wait | down\n"
+		"       %s status | ip | ping | netcheck | wait | metrics | down\n"
 		"                                    (a node in a mesh; each has --help)\n"
 		"\n"
 		"A userspace WireGuard implementation: creates the TUN interface IFNAME and serves\n"
@@ -45,6 +47,9 @@ static void print_usage(FILE *out)
 		"                         a DERP relay (http:// or https://…/derp) for region\n"
 		"                         REGION; a peer whose endpoint is 127.3.3.40:REGION is\n"
 		"                         reached through it\n"
+		"      --metrics-listen ADDR:PORT\n"
+		"                         serve Prometheus metrics at /metrics (and /healthz)\n"
+		"                         over plain HTTP, e.g. 127.0.0.1:9101\n"
 		"  -h, --help             show this help\n"
 		"  -v, --version          show the version\n"
 		"\n"
@@ -94,13 +99,56 @@ static bool valid_ifname(const char *name)
 	       strcmp(name, "..") && name[0] != '-';
 }
 
-enum { OPT_RELAY = 0x2200 };
+enum { OPT_RELAY = 0x2200, OPT_METRICS_LISTEN };
+
+/* --metrics-listen of `wiremesh IFNAME` (daemon/node_metrics.h): served once the node runs. */
+struct plain {
+	struct wm_startup *s;
+	const char *metrics_listen;
+	struct wm_node_metrics metrics;
+};
+
+static int plain_start(void *ctx, struct wm_node *node, char *err, size_t errlen)
+{
+	struct plain *pl = ctx;
+	char why[160];
+	int r;
+
+	pl->metrics.node = node;
+	pl->metrics.start_time = wm_node_metrics_now();
+	r = wm_metrics_server_start(&pl->metrics.listener, node->loop, pl->metrics_listen,
+				    wm_node_metrics_page, &pl->metrics, why, sizeof(why));
+	if (r < 0) {
+		snprintf(err, errlen, "%s: --metrics-listen: %s", pl->s->prog, why);
+		return r;
+	}
+	wm_startup_ready(pl->s, NULL);
+	return 0;
+}
+
+static void plain_stop(void *ctx)
+{
+	struct plain *pl = ctx;
+
+	if (pl->metrics.node)
+		wm_metrics_server_stop(&pl->metrics.listener);
+}
 
 /* `wiremesh IFNAME`'s own options; 0, or 2 once it said what is wrong. */
-static int ifname_option(struct wm_startup *s, int opt, const char *arg)
+static int ifname_option(struct wm_startup *s, struct plain *pl, int opt, const char *arg)
 {
+	struct wm_endpoint ep;
 	int err;
 
+	if (opt == OPT_METRICS_LISTEN) {
+		if (wm_listen_addr_parse(&ep, arg)) {
+			fprintf(stderr, "%s: --metrics-listen takes ADDR:PORT, [V6ADDR]:PORT or :PORT "
+				"(got '%.80s')\n", s->prog, arg);
+			return 2;
+		}
+		pl->metrics_listen = arg;
+		return 0;
+	}
 	if (opt != OPT_RELAY)
 		return 2;	/* '?': wm_cli_getopt said why */
 	if ((err = wm_relays_add(&s->node.relays, arg)) < 0) {
@@ -118,11 +166,15 @@ int main(int argc, char **argv)
 	static const struct option longs[] = {
 		WM_STARTUP_LONG_OPTIONS,
 		{ "relay", required_argument, NULL, OPT_RELAY },
+		{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static const struct wm_startup_mode plain_mode = { .start = plain_start,
+							     .stop = plain_stop };
 	struct wm_startup s;
+	struct plain pl = { .s = &s };
 	const char *prog;
 	int opt, r;
 
@@ -142,7 +194,7 @@ int main(int argc, char **argv)
 		}
 		if ((r = wm_startup_option(&s, opt, optarg)) < 0)
 			return 2;
-		if (!r && ifname_option(&s, opt, optarg))
+		if (!r && ifname_option(&s, &pl, opt, optarg))
 			return 2;
 	}
 	if (optind >= argc) {
@@ -169,5 +221,5 @@ int main(int argc, char **argv)
 	}
 	if ((r = wm_startup_environment(&s)))
 		return r;
-	return wm_startup_run(&s, NULL, NULL);
+	return wm_startup_run(&s, pl.metrics_listen ? &plain_mode : NULL, &pl);
 }

@@ -93,6 +93,7 @@ static void report_ready(struct wm_mesh *m, bool ok, const char *fmt, ...)
 	if (m->ready_reported)
 		return;
 	m->ready_reported = true;
+	m->up = ok;
 	ev_timer_stop(m->node->loop, &m->ready_timer);
 	va_start(ap, fmt);
 	vsnprintf(message, sizeof(message), fmt, ap);
@@ -562,6 +563,16 @@ int wm_mesh_start(struct wm_mesh *m, struct wm_node *node, struct wm_state *stat
 		goto out;
 	}
 	m->control_started = true;
+	if (opt->metrics_listen) {
+		char why[160];
+
+		if ((r = wm_metrics_server_start(&m->metrics, node->loop, opt->metrics_listen,
+						 wm_mesh_metrics_page, m, why, sizeof(why))) < 0) {
+			fail(err, errlen, r, "--metrics-listen: %s", why);
+			goto out;
+		}
+		m->metrics_started = true;
+	}
 
 	if ((r = start_coord(m, opt, key, same_server, err, errlen)) < 0)
 		goto out;
@@ -598,6 +609,10 @@ void wm_mesh_stop(struct wm_mesh *m)
 		m->control_started = false;
 	}
 	m->logout_conn = NULL;
+	if (m->metrics_started) {
+		wm_metrics_server_stop(&m->metrics);
+		m->metrics_started = false;
+	}
 	if (m->dns_started) {
 		wm_dns_server_stop(&m->dns);
 		m->dns_started = false;

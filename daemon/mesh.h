@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common/metrics_server.h"
 #include "coord-client/coord_client.h"
 #include "coord-client/netmap.h"
 #include "daemon/control.h"
@@ -61,6 +62,7 @@ struct wm_mesh_options {
 	enum wm_dns_accept accept_dns;	/* --accept-dns[=false] (docs/dns.md) */
 	const char *exit_node;		/* --exit-node NAME|MESH-IP; NULL: none */
 	bool exit_allow_lan;		/* --exit-node-allow-lan-access */
+	const char *metrics_listen;	/* --metrics-listen ADDR:PORT: /metrics, /healthz; NULL: none */
 	/* While not up yet: a sentence saying what it waits for (ctx: on_ready's). May be NULL. */
 	void (*on_progress)(void *ctx, const char *message);
 };
@@ -108,6 +110,9 @@ struct wm_mesh {
 	bool policy_started;
 	struct wm_dns_server dns;		/* the resolver at 100.100.100.100 */
 	bool dns_started;
+	bool up;				/* reported up (address and netmap from the server) */
+	struct wm_metrics_server metrics;	/* --metrics-listen */
+	bool metrics_started;
 };
 
 /*
@@ -125,6 +130,15 @@ void wm_mesh_stop(struct wm_mesh *m);
 /* The control socket's answers (mesh_control.c): JSON text, malloc'd, NULL on ENOMEM. */
 char *wm_mesh_status_json(struct wm_mesh *m);
 char *wm_mesh_ip_json(struct wm_mesh *m, const char *name);
+
+/* The metrics in the Prometheus text format (mesh_metrics.c): malloc'd, NULL on ENOMEM. */
+char *wm_mesh_metrics_text(struct wm_mesh *m, size_t *len);
+
+/* Up (what /healthz answers 200 to); else false with the reason in *why. */
+bool wm_mesh_healthy(const struct wm_mesh *m, const char **why);
+
+/* The --metrics-listen pages (common/metrics_server.h): /metrics and /healthz. */
+void wm_mesh_metrics_page(void *ctx, const char *path, struct wm_metrics_reply *r);
 
 /* For apply_netmap: the diff d (to the netmap new) to the engine, and new's routes to the
  * interface (mesh_peers.c). */

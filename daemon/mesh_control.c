@@ -378,6 +378,8 @@ void wm_mesh_control_request(void *ctx, struct wm_control_conn *conn, const char
 
 	if (!strcmp(line, "status")) {
 		reply_text(conn, wm_mesh_status_json(m));
+	} else if (!strcmp(line, "metrics")) {
+		reply_text(conn, wm_mesh_metrics_text(m, NULL));
 	} else if (!strcmp(line, "ip")) {
 		reply_text(conn, wm_mesh_ip_json(m, NULL));
 	} else if (!strncmp(line, "ip ", 3)) {
@@ -398,7 +400,7 @@ void wm_mesh_control_request(void *ctx, struct wm_control_conn *conn, const char
 		}
 		m->logout_conn = conn;	/* answered when the server confirms */
 	} else {
-		reply_text(conn, error_json("unknown request (expected status, ip [NODE], ping NODE, "
-					    "netcheck, down or logout)"));
+		reply_text(conn, error_json("unknown request (expected status, metrics, ip [NODE], "
+					    "ping NODE, netcheck, down or logout)"));
 	}
 }

@@ -23,10 +23,13 @@ static void send_datagram(void *ctx, struct wm_peer *peer, const struct wm_endpo
 
 	if (wm_relays_is_relay_endpoint(to, &region)) {
 		/* A cookie reply (no peer) cannot be addressed through a relay; it is dropped. */
-		if (peer)
+		if (peer) {
+			wm_datapath_count(&node->dp, WM_DP_OUT, to, len);
 			wm_relays_send(&node->relays, region, peer->public_key, buf, len);
+		}
 		return;
 	}
+	wm_datapath_count(&node->dp, WM_DP_OUT, to, len);
 	err = wm_udp_send(&node->udp, to, buf, len);
 	if (err == 1 && peer)
 		wm_endpoint_clear_src(&peer->endpoint);	/* our old address is gone */

@@ -229,7 +229,7 @@ static int handle_http(struct wm_relay_conn *c)
 	struct wm_relay_conns *set = c->set;
 	struct wm_derp_http_request req;
 	ssize_t hl = wm_derp_http_request_parse(&req, (const char *)c->rbuf, c->rlen);
-	char out[8192];
+	char out[WBUF_CAP];	/* a page (/metrics the longest) fits the write buffer whole */
 	size_t n;
 
 	if (hl == -EAGAIN)

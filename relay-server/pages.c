@@ -3,10 +3,13 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common/encoding.h"
+#include "common/prom.h"
+#include "relay-server/metrics.h"
 
 #ifndef WM_VERSION
 #define WM_VERSION "0.1.0"
@@ -15,7 +18,7 @@
 static const char home_page[] =
 	"wiremesh-relay " WM_VERSION "\n\n"
 	"A DERP relay (Tailscale's relay protocol) and STUN server.\n"
-	"Clients connect to /derp; counters are at /debug/vars.\n";
+	"Clients connect to /derp; counters are at /debug/vars and /metrics (Prometheus).\n";
 
 static size_t reply(char *out, size_t cap, int status, const char *type,
 		    const struct wm_http_field *fields, size_t n_fields, const char *body,
@@ -117,6 +120,16 @@ size_t wm_relay_page(struct wm_relay *r, const struct wm_derp_http_request *req,
 	if (!strcmp(req->path, "/debug/vars") || !strcmp(req->path, "/status")) {
 		n = wm_relay_status_json(r, body, sizeof(body));
 		return reply(out, cap, 200, "application/json", NULL, 0, body, n, head);
+	}
+	if (!strcmp(req->path, "/metrics")) {
+		char *text = wm_relay_metrics_text(r, &n);
+
+		if (!text)
+			return reply(out, cap, 500, "text/plain", NULL, 0, "out of memory\n", 14,
+				     head);
+		n = reply(out, cap, 200, WM_PROM_CONTENT_TYPE, NULL, 0, text, n, head);
+		free(text);
+		return n;
 	}
 	if (!strcmp(req->path, "/robots.txt")) {
 		static const char robots[] = "User-agent: *\nDisallow: /\n";

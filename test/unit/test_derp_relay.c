@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "relay-client/derp_client.h"
 #include "relay-server/keys.h"
+#include "relay-server/metrics.h"
 #include "relay-server/pktq.h"
 #include "relay-server/registry.h"
 #include "relay-server/pages.h"
@@ -403,6 +404,21 @@ START_TEST(test_exchange_and_peer_gone)
 		ck_assert_uint_gt(wm_relay_status_json(&relay, json, sizeof(json)), 0);
 		ck_assert_ptr_nonnull(strstr(json, "\"packets_received\":3,"));
 		ck_assert_ptr_nonnull(strstr(json, "\"drops_unknown_dest\":1,"));
+	}
+	{
+		/* The same counters in the Prometheus text format (/metrics). */
+		size_t len;
+		char *text = wm_relay_metrics_text(&relay, &len);
+
+		ck_assert_ptr_nonnull(text);
+		ck_assert_uint_eq(len, strlen(text));
+		ck_assert_ptr_nonnull(strstr(text, "\nwiremesh_relay_received_packets_total 3\n"));
+		ck_assert_ptr_nonnull(strstr(text, "\nwiremesh_relay_forwarded_packets_total 2\n"));
+		ck_assert_ptr_nonnull(strstr(text, "\nwiremesh_relay_dropped_packets_total"
+						   "{reason=\"unknown_dest\"} 1\n"));
+		ck_assert_ptr_nonnull(strstr(text, "\nwiremesh_relay_clients 1\n"));	/* b */
+		ck_assert_ptr_nonnull(strstr(text, "# TYPE wiremesh_relay_queued_bytes gauge\n"));
+		free(text);
 	}
 	stop_all();
 }
