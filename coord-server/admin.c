@@ -16,6 +16,7 @@
 #include "common/encoding.h"
 #include "coord-client/coord_msg.h"
 #include "coord-server/admin_print.h"
+#include "coord-server/api.h"
 #include "coord-server/policy.h"
 #include "coord-server/store.h"
 
@@ -185,8 +186,8 @@ static int authkey_create(int argc, char **argv)
 	ko.reusable = o.reusable;
 	ko.ephemeral = o.ephemeral;
 	ko.tag = o.tag;
-	ko.expires = dur ? (int64_t)time(NULL) + dur : 0;
-	if (wm_store_authkey_create(s, &ko, (int64_t)time(NULL), key, &id))
+	ko.expires = dur ? wm_coord_api_now() + dur : 0;
+	if (wm_store_authkey_create(s, &ko, wm_coord_api_now(), key, &id))
 		return admin_db_error(s, "creating the auth key");
 	printf("%s\n", key);
 	wm_store_close(s);
@@ -203,7 +204,7 @@ static int authkey_list(int argc, char **argv)
 		return ret;
 	if (!(s = admin_open_db(o.db)))
 		return 1;
-	ret = wm_coord_print_authkeys(s, o.json, (int64_t)time(NULL));
+	ret = wm_coord_print_authkeys(s, o.json, wm_coord_api_now());
 	if (ret)
 		return admin_db_error(s, "listing auth keys");
 	wm_store_close(s);
@@ -284,7 +285,7 @@ static int nodes_list(int argc, char **argv)
 		return ret;
 	if (!(s = admin_open_db(o.db)))
 		return 1;
-	ret = wm_coord_print_nodes(s, o.json, (int64_t)time(NULL));
+	ret = wm_coord_print_nodes(s, o.json, wm_coord_api_now());
 	if (ret)
 		return admin_db_error(s, "listing nodes");
 	wm_store_close(s);
@@ -313,9 +314,9 @@ static int node_change(int argc, char **argv, const char *cmd, int nargs)
 	if (ret)
 		return admin_db_error(s, "finding the node");
 	if (!strcmp(cmd, "nodes remove"))
-		ret = wm_store_node_delete(s, node.id, (int64_t)time(NULL));
+		ret = wm_store_node_delete(s, node.id, wm_coord_api_now());
 	else if (!strcmp(cmd, "nodes expire"))
-		ret = wm_store_node_expire(s, node.id, (int64_t)time(NULL));
+		ret = wm_store_node_expire(s, node.id, wm_coord_api_now());
 	else
 		ret = wm_store_node_rename(s, node.id, o.args[1]);
 	if (ret == -EINVAL || ret == -EEXIST) {
@@ -420,7 +421,7 @@ static int relays_set(int argc, char **argv)
 		free(canon);
 		return 1;
 	}
-	ret = wm_store_relays_set(s, canon, (int64_t)time(NULL));
+	ret = wm_store_relays_set(s, canon, wm_coord_api_now());
 	free(canon);
 	if (ret)
 		return admin_db_error(s, "storing the relay map");
