@@ -169,6 +169,10 @@ $(BUILD)/test/test_dns: $(BUILD)/test/unit/test_dns.o $(BUILD)/daemon/dns.o \
 $(BUILD)/test/test_exit: $(BUILD)/test/unit/test_exit.o $(BUILD)/daemon/exit.o $(LIB)
 	$(call quiet,LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(DEPS_LIBS)
 
+$(BUILD)/test/test_key_expiry: $(BUILD)/test/unit/test_key_expiry.o \
+		$(BUILD)/daemon/key_expiry.o $(LIB)
+	$(call quiet,LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(DEPS_LIBS)
+
 $(DEMO): $(BUILD)/test/demo.o $(INPROC_OBJS) $(LIB)
 	$(call quiet,LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPS_LIBS)
 

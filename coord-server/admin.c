@@ -266,13 +266,14 @@ static void usage_nodes(FILE *f)
 {
 	fprintf(f,
 		"Usage: wiremesh-coord nodes list --db PATH [--json]\n"
-		"       wiremesh-coord nodes remove --db PATH NODE\n"
+		"       wiremesh-coord nodes remove|delete --db PATH NODE\n"
 		"       wiremesh-coord nodes rename --db PATH NODE NEW-NAME\n"
 		"       wiremesh-coord nodes expire --db PATH NODE\n"
 		"\n"
 		"NODE is a node's ID, name or base64 node key. remove takes it out of the mesh (its\n"
 		"addresses are never given to another node); expire ends its key now, so it must\n"
-		"register again with an auth key; rename sets the DNS label peers see.\n");
+		"register again with an auth key; rename sets the DNS label peers see. delete is\n"
+		"another name for remove. Peers drop a removed or expired node at their next netmap.\n");
 }
 
 static int nodes_list(int argc, char **argv)
@@ -313,7 +314,7 @@ static int node_change(int argc, char **argv, const char *cmd, int nargs)
 	}
 	if (ret)
 		return admin_db_error(s, "finding the node");
-	if (!strcmp(cmd, "nodes remove"))
+	if (!strcmp(cmd, "nodes remove") || !strcmp(cmd, "nodes delete"))
 		ret = wm_store_node_delete(s, node.id, wm_coord_api_now());
 	else if (!strcmp(cmd, "nodes expire"))
 		ret = wm_store_node_expire(s, node.id, wm_coord_api_now());
@@ -338,6 +339,12 @@ static int nodes_remove(int argc, char **argv)
 	return node_change(argc, argv, "nodes remove", 1);
 }
 
+/* Headscale's word for it. */
+static int nodes_delete(int argc, char **argv)
+{
+	return node_change(argc, argv, "nodes delete", 1);
+}
+
 static int nodes_rename(int argc, char **argv)
 {
 	return node_change(argc, argv, "nodes rename", 2);
@@ -350,9 +357,9 @@ static int nodes_expire(int argc, char **argv)
 
 int wm_coord_admin_nodes(int argc, char **argv)
 {
-	static const char *const subs[] = { "list", "remove", "rename", "expire", NULL };
-	static int (*const fns[])(int, char **) = { nodes_list, nodes_remove, nodes_rename,
-						    nodes_expire };
+	static const char *const subs[] = { "list", "remove", "delete", "rename", "expire", NULL };
+	static int (*const fns[])(int, char **) = { nodes_list, nodes_remove, nodes_delete,
+						    nodes_rename, nodes_expire };
 
 	return admin_group(argc, argv, "nodes", usage_nodes, subs, fns);
 }

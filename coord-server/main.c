@@ -19,7 +19,7 @@ static void usage(FILE *f)
 		"Commands:\n"
 		"  serve --db PATH [--listen ADDR:PORT] (--cert FILE --key FILE | --plain)\n"
 		"  authkey create|list|revoke   keys that let nodes join\n"
-		"  nodes list|remove|rename|expire\n"
+		"  nodes list|remove|delete|rename|expire\n"
 		"  relays set FILE|get          the relay (DERP) map nodes receive\n"
 		"  policy check|set FILE|get|history|clear|explain\n"
 		"                               who may reach whom (docs/policy.md)\n"

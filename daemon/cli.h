@@ -48,6 +48,7 @@ int wm_cli_status(int argc, char **argv);
 int wm_cli_ip(int argc, char **argv);
 int wm_cli_ping(int argc, char **argv);
 int wm_cli_netcheck(int argc, char **argv);
+int wm_cli_rotate_key(int argc, char **argv);
 
 /* `wiremesh status`'s text form of a status JSON reply (cli_status.c): 0, or 1 when the reply
  * is not one. */

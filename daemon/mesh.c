@@ -198,6 +198,7 @@ static void on_netmap(void *ctx, const struct wm_netmap *nm)
 	m->netmap_from_server = true;
 	if ((err = wm_state_save_netmap(m->state, &m->applied)) < 0)
 		wm_log_error("cannot save the netmap in the state directory: %s", strerror(-err));
+	wm_mesh_reauth_after_register(m);
 	report_up_once_reachable(m);
 }
 
@@ -226,6 +227,7 @@ static void on_coord_state(void *ctx, enum wm_coord_state state, const char *why
 	switch (state) {
 	case WM_COORD_REJECTED:
 		m->rejected = true;
+		wm_mesh_on_rotated(m, -EPERM, m->coord_why);
 		wm_log_error("the coordination server refused this node: %s", m->coord_why);
 		clear_netmap(m);
 		report_ready(m, false, "the coordination server refused this node: %s", m->coord_why);
@@ -447,6 +449,7 @@ static int start_coord(struct wm_mesh *m, const struct wm_mesh_options *opt,
 	cfg.on_netmap = on_netmap;
 	cfg.on_state = on_coord_state;
 	cfg.on_server_key = on_server_key;
+	cfg.on_rotated = wm_mesh_on_rotated;
 	cfg.ctx = m;
 	m->coord = wm_coord_client_create(m->node->loop, &cfg, &r, err, errlen);
 	wm_crypto_wipe(cfg.node_private_key, sizeof(cfg.node_private_key));
@@ -479,6 +482,7 @@ int wm_mesh_start(struct wm_mesh *m, struct wm_node *node, struct wm_state *stat
 	m->ready_deadline = m->started_at + (uint64_t)((opt->ready_timeout_s > 0 ?
 		opt->ready_timeout_s : WM_MESH_READY_TIMEOUT_S) * 1e9);
 	m->coord_state = WM_COORD_AWAY;
+	m->force_reauth = opt->force_reauth;
 	snprintf(m->url, sizeof(m->url), "%s", opt->coord_url);
 	ev_init(&m->refresh_timer, on_refresh);
 	ev_init(&m->ready_timer, on_ready_timeout);
@@ -598,6 +602,8 @@ void wm_mesh_stop(struct wm_mesh *m)
 		m->control_started = false;
 	}
 	m->logout_conn = NULL;
+	m->rotate_conn = NULL;
+	wm_crypto_wipe(m->next_key, sizeof(m->next_key));
 	if (m->dns_started) {
 		wm_dns_server_stop(&m->dns);
 		m->dns_started = false;
