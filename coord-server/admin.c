@@ -31,6 +31,7 @@ int admin_parse(int argc, char **argv, const char *cmd, const char *allowed, int
 		{ "db", required_argument, NULL, 'd' },	  { "json", no_argument, NULL, 'j' },
 		{ "reusable", no_argument, NULL, 'r' },	  { "ephemeral", no_argument, NULL, 'e' },
 		{ "expiry", required_argument, NULL, 'x' }, { "tag", required_argument, NULL, 't' },
+		{ "tags", required_argument, NULL, 't' },
 		{ "proto", required_argument, NULL, 'P' }, { "id", required_argument, NULL, 'i' },
 		{ "file", required_argument, NULL, 'f' },   { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -143,12 +144,37 @@ static bool tag_valid(const char *t)
 	return true;
 }
 
+/* "tag:a,tag:b": 1 to WM_STORE_TAGS_MAX valid tags, none twice. */
+static bool tags_valid(const char *list)
+{
+	char one[WM_STORE_TAG_MAX + 2], seen[WM_STORE_TAGS_MAX][WM_STORE_TAG_MAX + 1];
+	size_t n = 0;
+
+	for (;;) {
+		size_t len = strcspn(list, ",");
+
+		if (n == WM_STORE_TAGS_MAX || len > WM_STORE_TAG_MAX)
+			return false;
+		snprintf(one, sizeof(one), "%.*s", (int)len, list);
+		if (!tag_valid(one))
+			return false;
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(seen[i], one))
+				return false;
+		snprintf(seen[n++], sizeof(seen[0]), "%s", one);
+		if (!list[len])
+			return true;
+		list += len + 1;
+	}
+}
+
 /* --- authkey ---------------------------------------------------------------------------- */
 
 static void usage_authkey(FILE *f)
 {
 	fprintf(f,
-		"Usage: wiremesh-coord authkey create --db PATH [--reusable] [--ephemeral] [--expiry DUR] [--tag TAG]\n"
+		"Usage: wiremesh-coord authkey create --db PATH [--reusable] [--ephemeral] [--expiry DUR]\n"
+		"                                     [--tags TAG,...]\n"
 		"       wiremesh-coord authkey list --db PATH [--json]\n"
 		"       wiremesh-coord authkey revoke --db PATH KEY|ID\n"
 		"\n"
@@ -157,7 +183,9 @@ static void usage_authkey(FILE *f)
 		"  --reusable    any number of nodes may join with it (default: one)\n"
 		"  --ephemeral   its nodes are removed after 2 minutes offline\n"
 		"  --expiry DUR  it stops working after DUR (90s, 30m, 12h, 7d; default: never)\n"
-		"  --tag TAG     nodes joining with it carry TAG ([A-Za-z0-9:_.-], at most 64)\n");
+		"  --tags TAG,...  (or --tag) nodes joining with it carry these tags (1-4, each\n"
+		"                [A-Za-z0-9:_.-], at most 64; tag:ci,tag:server); their keys never\n"
+		"                expire (docs/identity.md)\n");
 }
 
 static int authkey_create(int argc, char **argv)
@@ -176,9 +204,9 @@ static int authkey_create(int argc, char **argv)
 			o.expiry);
 		return 2;
 	}
-	if (o.tag && !tag_valid(o.tag)) {
-		fprintf(stderr, "wiremesh-coord authkey create: --tag '%s': use 1-64 of A-Z a-z 0-9 : _ . -\n",
-			o.tag);
+	if (o.tag && !tags_valid(o.tag)) {
+		fprintf(stderr, "wiremesh-coord authkey create: --tags '%s': give 1-4 different tags "
+			"joined by ',', each 1-64 of A-Z a-z 0-9 : _ . -\n", o.tag);
 		return 2;
 	}
 	if (!(s = admin_open_db(o.db)))

@@ -9,14 +9,15 @@
 #      +----------------+--------------+--------------+--------------+
 #   ns hub 192.0.2.100  ns a .1        ns b .2        ns t .3        ns e .5
 #   wiremesh-coord      plain key      plain key      tag:server     ephemeral key, then
-#   wiremesh-relay                                                   the revoked key
+#   wiremesh-relay                    (tags server, web)             the revoked key
 #
 # The server's clock is moved with the test-only WIREMESH_COORD_TEST_TIME_OFFSET (never by
 # sleeping): first 177 days back, so that the plain nodes join with 3 days left; then the
 # server restarts 4 days ahead, past their expiry.
 #
 # Checks:
-#   tagged     t (tag:server key) has no key expiry (nodes list: 0); a and b have one
+#   tagged     t (key with tags tag:server,tag:web) carries both and has no key expiry (nodes
+#              list: 0); a and b have one; --tags refuses a bad list
 #   warning    a's status warns that its key expires in 2 days and names rotate-key; t's does not
 #   rotation   a rotate-key while a pings b 5 times a second: a's key changes (its status, the
 #              key file, b's netmap, nodes list), the node keeps its id and address, pings go
@@ -112,7 +113,7 @@ start_servers() {
 	  "relays": [{"url": "http://$HUB:$RELAY_PORT/derp", "stun": "$HUB:3478"}]}]}
 	EOF
 	AUTHKEY=$(coord_admin authkey create --reusable 2>/dev/null) &&
-		TAGKEY=$(coord_admin authkey create --reusable --tag tag:server 2>/dev/null) &&
+		TAGKEY=$(coord_admin authkey create --reusable --tags tag:server,tag:web 2>/dev/null) &&
 		EPHKEY=$(coord_admin authkey create --reusable --ephemeral 2>/dev/null) &&
 		[[ $AUTHKEY == wmauth-* && $TAGKEY == wmauth-* && $EPHKEY == wmauth-* ]]
 }
@@ -155,8 +156,11 @@ status_says() { wm "$1" status 2>&1 | grep -F -- "$2"; }
 # ---- the checks ----------------------------------------------------------------------------------
 
 tagged() {
-	check "tagged: t (tag:server) has no key expiry; a and b have one" \
-		eval 'node_is t "r[\"key_expiry\"] == 0 and r[\"tag\"] == \"tag:server\"" &&
+	check "tagged: authkey create --tags refuses a repeated tag and a bad one (exit 2)" \
+		eval 'coord_admin authkey create --tags tag:a,tag:a; [[ $? == 2 ]] &&
+		      { coord_admin authkey create --tags "tag:a,b c"; [[ $? == 2 ]]; }'
+	check "tagged: t (tags tag:server,tag:web) has no key expiry; a and b have one" \
+		eval 'node_is t "r[\"key_expiry\"] == 0 and r[\"tag\"] == \"tag:server,tag:web\"" &&
 		      node_is a "r[\"key_expiry\"] > 0" && node_is b "r[\"key_expiry\"] > 0"'
 }
 
