@@ -29,7 +29,10 @@ static void usage(FILE *f)
 		"                               (docs/dns.md)\n"
 		"  key                          the server's public key (hex), for ?key= in URLs\n"
 		"\n"
-		"Every command takes --db PATH and --help. The admin commands work while serve runs.\n");
+		"Every command takes --db PATH and --help. The admin commands work while serve runs.\n"
+		"\n"
+		"For tests only: WIREMESH_COORD_TEST_TIME_OFFSET=SECONDS moves the clock used for\n"
+		"key expiry, presence and ephemeral nodes (docs/identity.md).\n");
 }
 
 int main(int argc, char **argv)
