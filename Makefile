@@ -83,6 +83,7 @@ COORD := $(BUILD)/wiremesh-coord
 COORD_TOOL := $(BUILD)/test/coord-tool
 COORD_LOAD := $(BUILD)/bench/coord_load
 COORD_UNIT_BINS := $(BUILD)/test/test_coord_store $(BUILD)/test/test_coord_server \
+	$(BUILD)/test/test_coord_admin \
 	$(BUILD)/test/test_coord_policy
 
 # FUZZ_BUILD=DIR builds the harnesses elsewhere (while build-fuzz/ is busy with long runs).
