@@ -174,7 +174,7 @@ warning() {
 
 # rotation: a pings b five times a second while it rotates its key.
 rotation() {
-	local old new id addr out lost sent got
+	local old new id addr out lost sent got max
 	old=$(own_key a)
 	id=$(node_field a id)
 	addr=${MESH_IP[a]}
@@ -191,7 +191,9 @@ rotation() {
 	sent=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$out")
 	got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$out")
 	lost=$(( ${sent:-0} - ${got:-0} ))
-	echo "# rotation: $lost of ${sent:-?} pings lost at 5 per second (target 0)"
+	max=$(sed -n 's|^rtt [^=]*= [0-9.]*/[0-9.]*/\([0-9.]*\)/.*|\1|p' "$out")
+	echo "# rotation: $lost of ${sent:-?} pings lost at 5 per second (target 0); longest" \
+		"round trip ${max:-?} ms (packets wait for the new session)"
 	[[ -n $id ]] || id=unknown
 	check "rotation: a's key changed (status and key file), same id ($id) and address" \
 		eval '[[ -n $new && $new != "$old" ]] &&
