@@ -54,7 +54,6 @@ static void apply_netmap(struct wm_mesh *m, const struct wm_netmap *nm)
 	wm_log_verbose("netmap %llu: %zu peer(s); %zu joined, %zu left, %zu changed",
 		       (unsigned long long)fresh.version, fresh.n_peers, d.n_added, d.n_removed,
 		       d.n_changed);
-	wm_netmap_diff_free(&d);
 	old = m->applied;
 	m->applied = fresh;
 	if (m->have_netmap)
@@ -62,6 +61,8 @@ static void apply_netmap(struct wm_mesh *m, const struct wm_netmap *nm)
 	m->have_netmap = true;
 	if (m->paths_started)
 		wm_paths_sync(&m->paths, &m->applied);
+	wm_mesh_greet_rekeyed(m, &d);	/* its new_peer pointers are into fresh: still valid */
+	wm_netmap_diff_free(&d);
 	if (m->policy_started)
 		wm_policy_apply(&m->policy, m->applied.packet_filter);
 	if (m->dns_started)

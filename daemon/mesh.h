@@ -148,6 +148,9 @@ void wm_mesh_control_request(void *ctx, struct wm_control_conn *conn, const char
 int wm_mesh_rotate_key(struct wm_mesh *m, struct wm_control_conn *conn, char *why, size_t cap);
 /* The coordination client's on_rotated: switches to the new key, or keeps the old one. */
 void wm_mesh_on_rotated(void *ctx, int err, const char *why);
+/* Call after a netmap's peers and paths are applied: a peer whose key rotated gets a
+ * handshake at once, rather than when traffic or a timer asks for one. */
+void wm_mesh_greet_rekeyed(struct wm_mesh *m, const struct wm_netmap_diff *d);
 /* Call after a netmap from the server: --force-reauth's rotation starts the first time. */
 void wm_mesh_reauth_after_register(struct wm_mesh *m);
 

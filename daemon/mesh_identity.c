@@ -11,13 +11,16 @@
 #include "daemon/mesh.h"
 
 #include <errno.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/encoding.h"
 #include "common/log.h"
 #include "common/rng.h"
 #include "engine/crypto.h"
+#include "engine/send.h"
 
 static void answer(struct wm_mesh *m, const char *text)
 {
@@ -104,6 +107,27 @@ void wm_mesh_on_rotated(void *ctx, int err, const char *why)
 	wm_log_verbose("node key rotated: now %s", text);
 	snprintf(reply, sizeof(reply), "{\"ok\":true,\"public_key\":\"%s\"}\n", text);
 	answer(m, reply);
+}
+
+/*
+ * The rotated node switched to its new key when the server answered, before the server told
+ * anyone: its first initiation under that key may reach a peer that does not know the key yet
+ * and be dropped, and it tries again only after REKEY_TIMEOUT. The peer, now that it knows,
+ * starts the session itself; the packets the rotated node staged go out once it completes.
+ */
+void wm_mesh_greet_rekeyed(struct wm_mesh *m, const struct wm_netmap_diff *d)
+{
+	uint64_t now = wm_clock_monotonic_ns();
+
+	for (size_t i = 0; i < d->n_changed; i++) {
+		struct wm_peer *peer;
+
+		if (!(d->changed[i].what & WM_NETMAP_CHANGED_NODE_KEY))
+			continue;
+		peer = wm_device_lookup_peer(m->node->dev, d->changed[i].new_peer->node_key);
+		if (peer && peer->endpoint.addr.sa.sa_family != AF_UNSPEC)
+			wm_send_handshake_initiation(peer, now, false);
+	}
 }
 
 void wm_mesh_reauth_after_register(struct wm_mesh *m)

@@ -193,7 +193,7 @@ rotation() {
 	lost=$(( ${sent:-0} - ${got:-0} ))
 	max=$(sed -n 's|^rtt [^=]*= [0-9.]*/[0-9.]*/\([0-9.]*\)/.*|\1|p' "$out")
 	echo "# rotation: $lost of ${sent:-?} pings lost at 5 per second (target 0); longest" \
-		"round trip ${max:-?} ms (packets wait for the new session)"
+		"round trip ${max:-?} ms"
 	[[ -n $id ]] || id=unknown
 	check "rotation: a's key changed (status and key file), same id ($id) and address" \
 		eval '[[ -n $new && $new != "$old" ]] &&
