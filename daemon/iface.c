@@ -55,8 +55,11 @@ void wm_iface_sync_routes(const struct wm_iface *ifc, struct wm_netmap_prefix *o
 	size_t i = 0, k = 0;
 	int c;
 
-	qsort(old, n_old, sizeof(*old), compare_prefixes);
-	qsort(new, n_new, sizeof(*new), compare_prefixes);
+	/* qsort must not be given NULL, even for nothing (UBSan stops the node on it). */
+	if (n_old)
+		qsort(old, n_old, sizeof(*old), compare_prefixes);
+	if (n_new)
+		qsort(new, n_new, sizeof(*new), compare_prefixes);
 	while (i < n_old || k < n_new) {
 		if (i < n_old && i > 0 && !compare_prefixes(&old[i], &old[i - 1])) {
 			i++;
