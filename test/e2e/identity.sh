@@ -31,6 +31,8 @@
 #              `wiremesh up --force-reauth --authkey KEY`; t (tagged) stays
 #   reauth     up --force-reauth --authkey on a (still running, refused): same id and address,
 #              a new key, a fresh expiry; t reaches a again
+#   tags       a policy letting a ping tag:web, then one for tag:server, lets a reach t (which
+#              carries both); one naming neither does not
 #   expire     nodes expire t: a drops it (the time it took is printed), no longer reaches
 #              it; t's status says its key expired; t up --force-reauth gets "never" back
 #   delete     nodes delete t: a drops it (time printed) and no longer reaches it
@@ -249,6 +251,27 @@ reauth() {
 	check "reauth: t reaches a again" ping_within 15 "$(ns_of t)" "${MESH_IP[a]}"
 }
 
+# set_policy JSON: policy set from a file.
+set_policy() {
+	echo "$1" >"$WORKDIR/policy.json"
+	coord_admin policy set "$WORKDIR/policy.json"
+}
+
+# Each of t's two tags opens it to a; an ACL naming neither does not.
+tags_in_policy() {
+	local tag
+	for tag in tag:web tag:server; do
+		check "tags: a policy letting a ping $tag reaches t (which carries both tags)" \
+			eval 'set_policy "{\"acls\":[{\"action\":\"accept\",\"src\":[\"a\"],\"proto\":\"icmp\",\"dst\":[\"$tag:*\"]}]}" &&
+			      ping_within 10 "$(ns_of a)" "${MESH_IP[t]}"'
+	done
+	check "tags: with a policy naming neither of t's tags, a no longer reaches t" \
+		eval 'set_policy "{\"acls\":[{\"action\":\"accept\",\"src\":[\"a\"],\"proto\":\"icmp\",\"dst\":[\"b:*\"]}]}" &&
+		      wait_for 10 eval "! pings \"$(ns_of a)\" \"${MESH_IP[t]}\"" &&
+		      ! pings_for_a_while "$(ns_of a)" "${MESH_IP[t]}"'
+	coord_admin policy clear >/dev/null
+}
+
 expire_and_delete() {
 	check "expire: a reaches t first" ping_within 10 "$(ns_of a)" "${MESH_IP[t]}"
 	coord_admin nodes expire t >/dev/null
@@ -301,7 +324,7 @@ then
 		start_coord "$AHEAD"
 	then
 		expiry
-		reauth && expire_and_delete
+		reauth && tags_in_policy && expire_and_delete
 	fi
 fi
 
