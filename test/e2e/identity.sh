@@ -161,6 +161,8 @@ tagged() {
 	check "tagged: authkey create --tags refuses a repeated tag and a bad one (exit 2)" \
 		eval 'coord_admin authkey create --tags tag:a,tag:a; [[ $? == 2 ]] &&
 		      { coord_admin authkey create --tags "tag:a,b c"; [[ $? == 2 ]]; }'
+	check "tagged: nodes list shows t's tags and its expiry as never" \
+		eval 'coord_admin nodes list | grep -E "^[0-9]+ +t .* never .*tag:server,tag:web$"'
 	check "tagged: t (tags tag:server,tag:web) has no key expiry; a and b have one" \
 		eval 'node_is t "r[\"key_expiry\"] == 0 and r[\"tag\"] == \"tag:server,tag:web\"" &&
 		      node_is a "r[\"key_expiry\"] > 0" && node_is b "r[\"key_expiry\"] > 0"'
