@@ -83,6 +83,7 @@ COORD := $(BUILD)/wiremesh-coord
 COORD_TOOL := $(BUILD)/test/coord-tool
 COORD_LOAD := $(BUILD)/bench/coord_load
 COORD_UNIT_BINS := $(BUILD)/test/test_coord_store $(BUILD)/test/test_coord_server \
+	$(BUILD)/test/test_coord_admin \
 	$(BUILD)/test/test_coord_policy
 
 # FUZZ_BUILD=DIR builds the harnesses elsewhere (while build-fuzz/ is busy with long runs).
@@ -167,6 +168,10 @@ $(BUILD)/test/test_dns: $(BUILD)/test/unit/test_dns.o $(BUILD)/daemon/dns.o \
 	$(call quiet,LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(DEPS_LIBS)
 
 $(BUILD)/test/test_exit: $(BUILD)/test/unit/test_exit.o $(BUILD)/daemon/exit.o $(LIB)
+	$(call quiet,LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(DEPS_LIBS)
+
+$(BUILD)/test/test_key_expiry: $(BUILD)/test/unit/test_key_expiry.o \
+		$(BUILD)/daemon/key_expiry.o $(LIB)
 	$(call quiet,LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(DEPS_LIBS)
 
 $(DEMO): $(BUILD)/test/demo.o $(INPROC_OBJS) $(LIB)

@@ -16,6 +16,7 @@
 #include "common/encoding.h"
 #include "coord-client/coord_msg.h"
 #include "coord-server/admin_print.h"
+#include "coord-server/api.h"
 #include "coord-server/policy.h"
 #include "coord-server/store.h"
 
@@ -30,6 +31,7 @@ int admin_parse(int argc, char **argv, const char *cmd, const char *allowed, int
 		{ "db", required_argument, NULL, 'd' },	  { "json", no_argument, NULL, 'j' },
 		{ "reusable", no_argument, NULL, 'r' },	  { "ephemeral", no_argument, NULL, 'e' },
 		{ "expiry", required_argument, NULL, 'x' }, { "tag", required_argument, NULL, 't' },
+		{ "tags", required_argument, NULL, 't' },
 		{ "proto", required_argument, NULL, 'P' }, { "id", required_argument, NULL, 'i' },
 		{ "file", required_argument, NULL, 'f' },   { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -142,12 +144,37 @@ static bool tag_valid(const char *t)
 	return true;
 }
 
+/* "tag:a,tag:b": 1 to WM_STORE_TAGS_MAX valid tags, none twice. */
+static bool tags_valid(const char *list)
+{
+	char one[WM_STORE_TAG_MAX + 2], seen[WM_STORE_TAGS_MAX][WM_STORE_TAG_MAX + 1];
+	size_t n = 0;
+
+	for (;;) {
+		size_t len = strcspn(list, ",");
+
+		if (n == WM_STORE_TAGS_MAX || len > WM_STORE_TAG_MAX)
+			return false;
+		snprintf(one, sizeof(one), "%.*s", (int)len, list);
+		if (!tag_valid(one))
+			return false;
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(seen[i], one))
+				return false;
+		snprintf(seen[n++], sizeof(seen[0]), "%s", one);
+		if (!list[len])
+			return true;
+		list += len + 1;
+	}
+}
+
 /* --- authkey ---------------------------------------------------------------------------- */
 
 static void usage_authkey(FILE *f)
 {
 	fprintf(f,
-		"Usage: wiremesh-coord authkey create --db PATH [--reusable] [--ephemeral] [--expiry DUR] [--tag TAG]\n"
+		"Usage: wiremesh-coord authkey create --db PATH [--reusable] [--ephemeral] [--expiry DUR]\n"
+		"                                     [--tags TAG,...]\n"
 		"       wiremesh-coord authkey list --db PATH [--json]\n"
 		"       wiremesh-coord authkey revoke --db PATH KEY|ID\n"
 		"\n"
@@ -156,7 +183,9 @@ static void usage_authkey(FILE *f)
 		"  --reusable    any number of nodes may join with it (default: one)\n"
 		"  --ephemeral   its nodes are removed after 2 minutes offline\n"
 		"  --expiry DUR  it stops working after DUR (90s, 30m, 12h, 7d; default: never)\n"
-		"  --tag TAG     nodes joining with it carry TAG ([A-Za-z0-9:_.-], at most 64)\n");
+		"  --tags TAG,...  (or --tag) nodes joining with it carry these tags (1-4, each\n"
+		"                [A-Za-z0-9:_.-], at most 64; tag:ci,tag:server); their keys never\n"
+		"                expire (docs/identity.md)\n");
 }
 
 static int authkey_create(int argc, char **argv)
@@ -175,9 +204,9 @@ static int authkey_create(int argc, char **argv)
 			o.expiry);
 		return 2;
 	}
-	if (o.tag && !tag_valid(o.tag)) {
-		fprintf(stderr, "wiremesh-coord authkey create: --tag '%s': use 1-64 of A-Z a-z 0-9 : _ . -\n",
-			o.tag);
+	if (o.tag && !tags_valid(o.tag)) {
+		fprintf(stderr, "wiremesh-coord authkey create: --tags '%s': give 1-4 different tags "
+			"joined by ',', each 1-64 of A-Z a-z 0-9 : _ . -\n", o.tag);
 		return 2;
 	}
 	if (!(s = admin_open_db(o.db)))
@@ -185,8 +214,8 @@ static int authkey_create(int argc, char **argv)
 	ko.reusable = o.reusable;
 	ko.ephemeral = o.ephemeral;
 	ko.tag = o.tag;
-	ko.expires = dur ? (int64_t)time(NULL) + dur : 0;
-	if (wm_store_authkey_create(s, &ko, (int64_t)time(NULL), key, &id))
+	ko.expires = dur ? wm_coord_api_now() + dur : 0;
+	if (wm_store_authkey_create(s, &ko, wm_coord_api_now(), key, &id))
 		return admin_db_error(s, "creating the auth key");
 	printf("%s\n", key);
 	wm_store_close(s);
@@ -203,7 +232,7 @@ static int authkey_list(int argc, char **argv)
 		return ret;
 	if (!(s = admin_open_db(o.db)))
 		return 1;
-	ret = wm_coord_print_authkeys(s, o.json, (int64_t)time(NULL));
+	ret = wm_coord_print_authkeys(s, o.json, wm_coord_api_now());
 	if (ret)
 		return admin_db_error(s, "listing auth keys");
 	wm_store_close(s);
@@ -265,13 +294,14 @@ static void usage_nodes(FILE *f)
 {
 	fprintf(f,
 		"Usage: wiremesh-coord nodes list --db PATH [--json]\n"
-		"       wiremesh-coord nodes remove --db PATH NODE\n"
+		"       wiremesh-coord nodes remove|delete --db PATH NODE\n"
 		"       wiremesh-coord nodes rename --db PATH NODE NEW-NAME\n"
 		"       wiremesh-coord nodes expire --db PATH NODE\n"
 		"\n"
 		"NODE is a node's ID, name or base64 node key. remove takes it out of the mesh (its\n"
 		"addresses are never given to another node); expire ends its key now, so it must\n"
-		"register again with an auth key; rename sets the DNS label peers see.\n");
+		"register again with an auth key; rename sets the DNS label peers see. delete is\n"
+		"another name for remove. Peers drop a removed or expired node at their next netmap.\n");
 }
 
 static int nodes_list(int argc, char **argv)
@@ -284,7 +314,7 @@ static int nodes_list(int argc, char **argv)
 		return ret;
 	if (!(s = admin_open_db(o.db)))
 		return 1;
-	ret = wm_coord_print_nodes(s, o.json, (int64_t)time(NULL));
+	ret = wm_coord_print_nodes(s, o.json, wm_coord_api_now());
 	if (ret)
 		return admin_db_error(s, "listing nodes");
 	wm_store_close(s);
@@ -312,10 +342,10 @@ static int node_change(int argc, char **argv, const char *cmd, int nargs)
 	}
 	if (ret)
 		return admin_db_error(s, "finding the node");
-	if (!strcmp(cmd, "nodes remove"))
-		ret = wm_store_node_delete(s, node.id, (int64_t)time(NULL));
+	if (!strcmp(cmd, "nodes remove") || !strcmp(cmd, "nodes delete"))
+		ret = wm_store_node_delete(s, node.id, wm_coord_api_now());
 	else if (!strcmp(cmd, "nodes expire"))
-		ret = wm_store_node_expire(s, node.id, (int64_t)time(NULL));
+		ret = wm_store_node_expire(s, node.id, wm_coord_api_now());
 	else
 		ret = wm_store_node_rename(s, node.id, o.args[1]);
 	if (ret == -EINVAL || ret == -EEXIST) {
@@ -337,6 +367,12 @@ static int nodes_remove(int argc, char **argv)
 	return node_change(argc, argv, "nodes remove", 1);
 }
 
+/* Headscale's word for it. */
+static int nodes_delete(int argc, char **argv)
+{
+	return node_change(argc, argv, "nodes delete", 1);
+}
+
 static int nodes_rename(int argc, char **argv)
 {
 	return node_change(argc, argv, "nodes rename", 2);
@@ -349,9 +385,9 @@ static int nodes_expire(int argc, char **argv)
 
 int wm_coord_admin_nodes(int argc, char **argv)
 {
-	static const char *const subs[] = { "list", "remove", "rename", "expire", NULL };
-	static int (*const fns[])(int, char **) = { nodes_list, nodes_remove, nodes_rename,
-						    nodes_expire };
+	static const char *const subs[] = { "list", "remove", "delete", "rename", "expire", NULL };
+	static int (*const fns[])(int, char **) = { nodes_list, nodes_remove, nodes_delete,
+						    nodes_rename, nodes_expire };
 
 	return admin_group(argc, argv, "nodes", usage_nodes, subs, fns);
 }
@@ -420,7 +456,7 @@ static int relays_set(int argc, char **argv)
 		free(canon);
 		return 1;
 	}
-	ret = wm_store_relays_set(s, canon, (int64_t)time(NULL));
+	ret = wm_store_relays_set(s, canon, wm_coord_api_now());
 	free(canon);
 	if (ret)
 		return admin_db_error(s, "storing the relay map");

@@ -71,9 +71,10 @@ static void node_row(const struct wm_store_node *n, int64_t now)
 	key[10] = '\0';
 	fmt_time(seen, n->last_seen, "never");
 	fmt_time(expiry, n->key_expiry, "never");
-	printf("%-5lld %-20s %-15s %-26s %-7s %-19s %-19s%s %-8s %-10s %s…\n", (long long)n->id,
+	printf("%-5lld %-20s %-15s %-26s %-7s %-19s %-19s%s %-8s %-10s %s…  %s\n", (long long)n->id,
 	       n->name, v4, v6, n->online ? "online" : "offline", seen, expiry,
-	       expired ? "!" : " ", n->os, n->ephemeral ? "ephemeral" : "-", key);
+	       expired ? "!" : " ", n->os, n->ephemeral ? "ephemeral" : "-", key,
+	       n->tag[0] ? n->tag : "-");
 }
 
 int wm_coord_print_nodes(struct wm_store *s, bool json, int64_t now)
@@ -94,9 +95,9 @@ int wm_coord_print_nodes(struct wm_store *s, bool json, int64_t now)
 		printf("\n");
 		json_decref(arr);
 	} else {
-		printf("%-5s %-20s %-15s %-26s %-7s %-19s %-19s  %-8s %-10s %s\n", "ID", "NAME", "IPV4",
-		       "IPV6", "STATUS", "LAST SEEN (UTC)", "KEY EXPIRY (UTC)", "OS", "KIND",
-		       "NODE KEY");
+		printf("%-5s %-20s %-15s %-26s %-7s %-19s %-19s  %-8s %-10s %-13s %s\n", "ID", "NAME",
+		       "IPV4", "IPV6", "STATUS", "LAST SEEN (UTC)", "KEY EXPIRY (UTC)", "OS", "KIND",
+		       "NODE KEY", "TAGS");
 		for (size_t i = 0; i < n; i++)
 			node_row(&nodes[i], now);
 		if (!n)

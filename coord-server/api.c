@@ -20,9 +20,46 @@
 
 #define CACHE_MIN_AGE_S 0.1	/* a stale cache is rebuilt for an answer at most this often */
 
-int64_t wm_coord_api_now(void)
+/*
+ * Tests move the server's clock for key expiry instead of sleeping for days: the offset (signed
+ * seconds) is read once from WM_COORD_TEST_TIME_OFFSET_ENV. Request timestamps are still checked
+ * against the real clock (wm_coord_api_real_now), so nodes keep talking to a moved server.
+ */
+static int64_t test_time_offset(void)
+{
+	static bool read;
+	static int64_t offset;
+	const char *v;
+	char *end;
+	long long x;
+
+	if (read)
+		return offset;
+	read = true;
+	v = getenv(WM_COORD_TEST_TIME_OFFSET_ENV);
+	if (!v || !*v)
+		return 0;
+	errno = 0;
+	x = strtoll(v, &end, 10);
+	if (errno || *end || x < -WM_COORD_TEST_TIME_OFFSET_MAX || x > WM_COORD_TEST_TIME_OFFSET_MAX) {
+		wm_log_error("coord: ignoring %s=%.40s (want whole seconds within +-%lld)",
+			     WM_COORD_TEST_TIME_OFFSET_ENV, v, (long long)WM_COORD_TEST_TIME_OFFSET_MAX);
+		return 0;
+	}
+	offset = x;
+	wm_log_error("coord: FOR TESTS ONLY: the clock for key expiry is moved by %lld s (%s)",
+		     x, WM_COORD_TEST_TIME_OFFSET_ENV);
+	return offset;
+}
+
+int64_t wm_coord_api_real_now(void)
 {
 	return (int64_t)time(NULL);
+}
+
+int64_t wm_coord_api_now(void)
+{
+	return wm_coord_api_real_now() + test_time_offset();
 }
 
 void wm_coord_api_error(struct wm_coord_sconn *c, int status, const char *code,
@@ -343,11 +380,13 @@ static bool open_request(struct wm_coord_api *a, struct wm_coord_sconn *c,
 		wm_coord_api_error(c, 400, "bad_request", "%s", err);
 		return false;
 	}
-	ret = wm_coord_replay_check(&a->replay, req->id, req->ts, now);
+	(void)now;
+	ret = wm_coord_replay_check(&a->replay, req->id, req->ts, wm_coord_api_real_now());
 	if (ret == -ETIME) {
 		wm_coord_api_error(c, 401, "stale",
 				   "request timestamp %lld is not within %d s of the server's clock (%lld)",
-				   (long long)req->ts, WM_COORD_MAX_SKEW, (long long)now);
+				   (long long)req->ts, WM_COORD_MAX_SKEW,
+				   (long long)wm_coord_api_real_now());
 		return false;
 	}
 	if (ret) {

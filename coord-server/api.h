@@ -41,8 +41,14 @@ struct wm_coord_api {
 	void *ctx;
 };
 
-/* Unix time now (the protocol's clock). */
+/* Test-only: signed seconds added to the server's clock for key expiry (docs/identity.md). */
+#define WM_COORD_TEST_TIME_OFFSET_ENV "WIREMESH_COORD_TEST_TIME_OFFSET"
+#define WM_COORD_TEST_TIME_OFFSET_MAX (20LL * 365 * 86400)
+
+/* Unix time now for expiry and presence: the real clock plus the test-only offset. */
 int64_t wm_coord_api_now(void);
+/* Unix time now, never moved: request timestamps and replay windows. */
+int64_t wm_coord_api_real_now(void);
 
 /* The store's auto-approver (wm_store_set_auto_approver, ctx the api): the policy in force's
  * autoApprovers, as compiled for the netmaps. */

@@ -19,7 +19,7 @@ static void usage(FILE *f)
 		"Commands:\n"
 		"  serve --db PATH [--listen ADDR:PORT] (--cert FILE --key FILE | --plain)\n"
 		"  authkey create|list|revoke   keys that let nodes join\n"
-		"  nodes list|remove|rename|expire\n"
+		"  nodes list|remove|delete|rename|expire\n"
 		"  relays set FILE|get          the relay (DERP) map nodes receive\n"
 		"  policy check|set FILE|get|history|clear|explain\n"
 		"                               who may reach whom (docs/policy.md)\n"
@@ -29,7 +29,10 @@ static void usage(FILE *f)
 		"                               (docs/dns.md)\n"
 		"  key                          the server's public key (hex), for ?key= in URLs\n"
 		"\n"
-		"Every command takes --db PATH and --help. The admin commands work while serve runs.\n");
+		"Every command takes --db PATH and --help. The admin commands work while serve runs.\n"
+		"\n"
+		"For tests only: WIREMESH_COORD_TEST_TIME_OFFSET=SECONDS moves the clock used for\n"
+		"key expiry, presence and ephemeral nodes (docs/identity.md).\n");
 }
 
 int main(int argc, char **argv)

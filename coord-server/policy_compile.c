@@ -57,13 +57,35 @@ void pol_compiled_free(struct wm_policy *p)
 
 /* --- nodes and names ---------------------------------------------------------------------- */
 
-/* A stored tag as aliases name it: "web" and "tag:web" both give "tag:web". */
-static void tag_normal(char out[POL_TAG_MAX + 1], const char *tag)
+/*
+ * The tags of a stored list ("web,tag:db"), as aliases name them ("tag:web", "tag:db"), in
+ * out: at most WM_STORE_TAGS_MAX, empty ones skipped. How many.
+ */
+static size_t tags_split(char out[WM_STORE_TAGS_MAX][POL_TAG_MAX + 1], const char *list)
 {
-	if (!tag[0])
-		out[0] = '\0';
-	else
-		snprintf(out, POL_TAG_MAX + 1, "%s%s", strncmp(tag, "tag:", 4) ? "tag:" : "", tag);
+	size_t n = 0;
+
+	while (*list && n < WM_STORE_TAGS_MAX) {
+		size_t len = strcspn(list, ",");
+
+		if (len && len <= WM_STORE_TAG_MAX)
+			snprintf(out[n++], POL_TAG_MAX + 1, "%s%.*s",
+				 strncmp(list, "tag:", 4) ? "tag:" : "", (int)len, list);
+		list += len + (list[len] == ',');
+	}
+	return n;
+}
+
+/* A stored list as aliases name its tags: "web,tag:db" gives "tag:web,tag:db". */
+static void tag_normal(char out[POL_TAGS_LEN + 1], const char *list)
+{
+	char tags[WM_STORE_TAGS_MAX][POL_TAG_MAX + 1];
+	size_t n = tags_split(tags, list), at = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		at += (size_t)snprintf(out + at, POL_TAGS_LEN + 1 - at, "%s%s", i ? "," : "",
+				       tags[i]);
 }
 
 static void node_from_store(struct pol_node *pn, const struct wm_store_node *n)
@@ -75,7 +97,6 @@ static void node_from_store(struct pol_node *pn, const struct wm_store_node *n)
 	pn->id = n->id;
 	snprintf(pn->name, sizeof(pn->name), "%s", n->name);
 	tag_normal(pn->tag, n->tag);
-	pn->tag_idx = -1;
 	memcpy(pn->v4, &a, 4);
 	wm_coord_ipv6_for(&a6, a);
 	memcpy(pn->v6, &a6, 16);
@@ -149,15 +170,21 @@ static int tag_table(struct wm_policy *p)
 {
 	size_t n = 0;
 
-	p->tags = calloc(p->n + p->n_tagdefs + 1, sizeof(*p->tags));
+	char tags[WM_STORE_TAGS_MAX][POL_TAG_MAX + 1];
+
+	p->tags = calloc(p->n * WM_STORE_TAGS_MAX + p->n_tagdefs + 1, sizeof(*p->tags));
 	if (!p->tags)
 		return -ENOMEM;
 	for (size_t i = 0; i < p->n_tagdefs; i++)
 		if (!(p->tags[n++] = strdup(p->tagdefs[i].name)))
 			goto nomem;
-	for (size_t i = 0; i < p->n; i++)
-		if (p->nodes[i].tag[0] && !(p->tags[n++] = strdup(p->nodes[i].tag)))
-			goto nomem;
+	for (size_t i = 0; i < p->n; i++) {
+		size_t k = tags_split(tags, p->nodes[i].tag);
+
+		for (size_t j = 0; j < k; j++)
+			if (!(p->tags[n++] = strdup(tags[j])))
+				goto nomem;
+	}
 	qsort(p->tags, n, sizeof(*p->tags), cmp_str);
 	for (size_t i = 0; i < n; i++) {
 		if (p->n_tags && !strcmp(p->tags[p->n_tags - 1], p->tags[i]))
@@ -165,8 +192,18 @@ static int tag_table(struct wm_policy *p)
 		else
 			p->tags[p->n_tags++] = p->tags[i];
 	}
-	for (size_t i = 0; i < p->n; i++)
-		p->nodes[i].tag_idx = p->nodes[i].tag[0] ? find_tag(p, p->nodes[i].tag) : -1;
+	for (size_t i = 0; i < p->n; i++) {
+		struct pol_node *pn = &p->nodes[i];
+		size_t k = tags_split(tags, pn->tag);
+
+		pn->n_tag_idx = 0;
+		for (size_t j = 0; j < k; j++) {
+			int t = find_tag(p, tags[j]);
+
+			if (t >= 0)
+				pn->tag_idx[pn->n_tag_idx++] = t;
+		}
+	}
 	return 0;
 nomem:
 	p->n_tags = n;
@@ -175,12 +212,14 @@ nomem:
 
 static bool known_tag(const struct wm_policy *p, const char *tag)
 {
-	char norm[POL_TAG_MAX + 1];
+	char tags[WM_STORE_TAGS_MAX][POL_TAG_MAX + 1];
 
 	for (size_t i = 0; i < p->n_known; i++) {
-		tag_normal(norm, p->known[i] ? p->known[i] : "");
-		if (!strcmp(norm, tag))
-			return true;
+		size_t k = tags_split(tags, p->known[i] ? p->known[i] : "");
+
+		for (size_t j = 0; j < k; j++)
+			if (!strcmp(tags[j], tag))
+				return true;
 	}
 	return false;
 }
@@ -221,8 +260,10 @@ bool pol_alias_has(const struct wm_policy *p, const struct pol_alias *a, size_t 
 	case AL_NODE:
 		return a->node == (int)i;
 	case AL_TAG:
-		return (a->tag >= 0 && n->tag_idx == a->tag) ||
-		       (a->group >= 0 && pol_bit(p->tagdefs[a->group].bits, i));
+		for (size_t t = 0; a->tag >= 0 && t < n->n_tag_idx; t++)
+			if (n->tag_idx[t] == a->tag)
+				return true;
+		return a->group >= 0 && pol_bit(p->tagdefs[a->group].bits, i);
 	case AL_GROUP:
 		return pol_bit(p->groups[a->group].bits, i);
 	case AL_PREFIX:

@@ -8,6 +8,7 @@
 #include "coord-server/policy.h"
 
 #define POL_TAG_MAX (4 + WM_STORE_TAG_MAX)	/* "tag:" + a stored tag */
+#define POL_TAGS_LEN (WM_STORE_TAGS_MAX * (POL_TAG_MAX + 1))	/* a node's, joined by "," */
 
 enum pol_kind {
 	AL_ALL,			/* "*" */
@@ -96,8 +97,9 @@ struct pol_test {
 struct pol_node {
 	int64_t id;
 	char name[WM_NETMAP_NAME_MAX + 1];
-	char tag[POL_TAG_MAX + 1];	/* "tag:X" from its auth key, or "" */
-	int tag_idx;			/* in the tag table, -1 for none */
+	char tag[POL_TAGS_LEN + 1];	/* "tag:X,tag:Y" from its auth key, or "" */
+	int tag_idx[WM_STORE_TAGS_MAX];	/* each in the tag table */
+	size_t n_tag_idx;
 	uint8_t v4[4], v6[16];
 	/* Its approved, advertised routes: subnets, and the default routes of an exit node. */
 	struct wm_netmap_prefix routes[WM_NETMAP_MAX_ROUTES];

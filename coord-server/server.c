@@ -329,7 +329,7 @@ static int setup(struct wm_coord_server *srv, const struct serve_opts *o)
 		fprintf(stderr, "wiremesh-coord: --listen: %s\n", err);
 		return 1;
 	}
-	if (wm_coord_replay_init(&srv->api.replay, 0, wm_coord_api_now()) ||
+	if (wm_coord_replay_init(&srv->api.replay, 0, wm_coord_api_real_now()) ||
 	    wm_coord_ratelimit_init(&srv->api.rl, 0, 0, 0)) {
 		fprintf(stderr, "wiremesh-coord: out of memory\n");
 		return 1;

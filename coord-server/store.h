@@ -20,7 +20,10 @@
 
 #define WM_STORE_SCHEMA_VERSION 4
 #define WM_STORE_NODE_KEY_LIFETIME (180 * 86400)	/* node keys expire after 180 days */
-#define WM_STORE_TAG_MAX 64
+#define WM_STORE_TAG_MAX 64		/* one tag */
+#define WM_STORE_TAGS_MAX 4		/* tags of one auth key (and its nodes) */
+/* The stored list: the tags joined with ",", as `authkey create --tags` gave them. */
+#define WM_STORE_TAGS_LEN (WM_STORE_TAGS_MAX * (WM_STORE_TAG_MAX + 1) - 1)
 #define WM_STORE_AUTHKEY_PREFIX "wmauth-"
 #define WM_STORE_AUTHKEY_LEN 39				/* prefix + 32 hex digits */
 #define WM_STORE_POLICY_HISTORY 100			/* policies kept, the current included */
@@ -39,7 +42,7 @@ struct wm_store_node {
 	uint32_t ipv4;				/* host order, in 100.64.0.0/10 */
 	int64_t auth_key_id;			/* 0: the key was deleted */
 	bool ephemeral;
-	char tag[WM_STORE_TAG_MAX + 1];
+	char tag[WM_STORE_TAGS_LEN + 1];	/* "tag:a,tag:b", or "" */
 	int64_t created, key_expiry, last_seen;
 	bool online;
 	struct wm_endpoint endpoints[WM_NETMAP_MAX_ENDPOINTS];
@@ -51,7 +54,7 @@ struct wm_store_authkey {
 	int64_t id;
 	char prefix[24];			/* "wmauth-1a2b3c4d": enough to recognise it */
 	bool reusable, ephemeral, revoked;
-	char tag[WM_STORE_TAG_MAX + 1];
+	char tag[WM_STORE_TAGS_LEN + 1];	/* "tag:a,tag:b", or "" */
 	int64_t created, expires;		/* expires 0: never */
 	int64_t uses;
 };

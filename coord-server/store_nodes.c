@@ -229,6 +229,16 @@ static int take_address(struct wm_store *s, uint32_t *addr)
 	return wm_store_step_done(s, st);
 }
 
+/*
+ * The key expiry a node gets when it joins, renews or rotates: tagged nodes are servers owned by
+ * the admin, not by a person who logs in again, so their keys do not expire (as in Tailscale);
+ * `nodes expire` still ends one at once.
+ */
+static int64_t fresh_expiry(const char *tag, int64_t now)
+{
+	return tag[0] ? 0 : now + WM_STORE_NODE_KEY_LIFETIME;
+}
+
 static int insert_node(struct wm_store *s, const uint8_t key[WM_KEY_LEN],
 		       const struct wm_coord_register_req *req, const struct wm_store_authkey *ak,
 		       int64_t now, int64_t *id)
@@ -256,7 +266,7 @@ static int insert_node(struct wm_store *s, const uint8_t key[WM_KEY_LEN],
 	sqlite3_bind_int(st, 9, ak->ephemeral);
 	sqlite3_bind_text(st, 10, ak->tag, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 11, now);
-	sqlite3_bind_int64(st, 12, now + WM_STORE_NODE_KEY_LIFETIME);
+	sqlite3_bind_int64(st, 12, fresh_expiry(ak->tag, now));
 	sqlite3_bind_int64(st, 13, now);
 	ret = wm_store_step_done(s, st);
 	*id = sqlite3_last_insert_rowid(s->db);
@@ -312,7 +322,7 @@ static int register_locked(struct wm_store *s, const uint8_t key[WM_KEY_LEN],
 		return ret;
 	/* An expired router renewed: its approved routes count again. */
 	if (known)
-		ret = refresh_node(s, node, req, now + WM_STORE_NODE_KEY_LIFETIME) ?:
+		ret = refresh_node(s, node, req, fresh_expiry(node->tag, now)) ?:
 		      wm_store_routes_elect(s, now, NULL);
 	else
 		ret = insert_node(s, key, req, &ak, now, &id) ?: wm_store_bump(s);
@@ -373,7 +383,7 @@ static int rotate_locked(struct wm_store *s, const uint8_t old_key[WM_KEY_LEN],
 	if (!st)
 		return -EIO;
 	sqlite3_bind_blob(st, 1, new_key, WM_KEY_LEN, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, now + WM_STORE_NODE_KEY_LIFETIME);
+	sqlite3_bind_int64(st, 2, fresh_expiry(node->tag, now));
 	sqlite3_bind_int64(st, 3, node->id);
 	return wm_store_step_done(s, st) ?: wm_store_bump(s) ?: node_by_id(s, node->id, node);
 }

@@ -6,6 +6,7 @@
 #include <grp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "common/tcp_listener.h"
@@ -114,6 +115,10 @@ static void print_up_usage(FILE *out)
 		"                         serve Prometheus metrics at /metrics and readiness at\n"
 		"                         /healthz (200 once up, 503 before) over plain HTTP;\n"
 		"                         e.g. 127.0.0.1:9101 (docs/metrics.md)\n"
+		"      --force-reauth     register again (with --authkey, an expired node gets a\n"
+		"                         fresh expiry) and then move to a new node key; the\n"
+		"                         node keeps its name and addresses. A node already\n"
+		"                         up with this state directory is stopped first\n"
 		"      --coord-ca FILE    trust this CA (or self-signed certificate) for https://\n"
 		"      --operator-group G members of group G may run status/ip/down too\n"
 		"      --timeout SECONDS  how long to wait for the coordination server (default\n"
@@ -232,8 +237,7 @@ enum {
 	OPT_COORD = 0x2100, OPT_AUTHKEY, OPT_HOSTNAME, OPT_IFNAME, OPT_PORT, OPT_COORD_CA,
 	OPT_OPERATOR_GROUP, OPT_TIMEOUT, OPT_MTU, OPT_ADVERTISE_ROUTES, OPT_ACCEPT_ROUTES,
 	OPT_SNAT_SUBNET_ROUTES, OPT_ACCEPT_DNS, OPT_ADVERTISE_EXIT_NODE, OPT_EXIT_NODE,
-	OPT_EXIT_NODE_ALLOW_LAN,
-	OPT_METRICS_LISTEN,
+	OPT_EXIT_NODE_ALLOW_LAN, OPT_FORCE_REAUTH, OPT_METRICS_LISTEN,
 };
 
 /* One of up's own options (not a node option); 0, or 2 once it said what is wrong. */
@@ -303,6 +307,7 @@ static int up_option(struct up *u, int opt, const char *arg)
 		u->mesh_opt.metrics_listen = arg;
 		break;
 	}
+	case OPT_FORCE_REAUTH: u->mesh_opt.force_reauth = true; break;
 	case OPT_SNAT_SUBNET_ROUTES:
 		if (strcmp(arg, "true") && strcmp(arg, "false")) {
 			fprintf(stderr, "%s: --snat-subnet-routes takes true or false (got '%s')\n",
@@ -364,6 +369,7 @@ static int parse_up(struct up *u, int argc, char **argv)
 		{ "exit-node", required_argument, NULL, OPT_EXIT_NODE },
 		{ "exit-node-allow-lan-access", no_argument, NULL, OPT_EXIT_NODE_ALLOW_LAN },
 		{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
+		{ "force-reauth", no_argument, NULL, OPT_FORCE_REAUTH },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -410,6 +416,23 @@ static int parse_up(struct up *u, int argc, char **argv)
 	return -1;	/* go on */
 }
 
+/* --force-reauth on a running node (typically one whose key expired): it goes down first. */
+static bool stop_running_node(const char *path)
+{
+	char *reply = NULL;
+	size_t len;
+
+	if (wm_control_request(path, "down", 10.0, &reply, &len) < 0)
+		return false;
+	free(reply);
+	for (int i = 0; i < 200; i++) {	/* the socket goes as the daemon exits */
+		if (access(path, F_OK) < 0)
+			return true;
+		usleep(50 * 1000);
+	}
+	return false;
+}
+
 /* Errors about the state directory are the user's to fix: said before detaching. */
 static int open_state(struct up *u)
 {
@@ -424,6 +447,8 @@ static int open_state(struct up *u)
 	if (wm_cli_socket_path(u->state_dir, path, sizeof(path)) == 0 &&
 	    wm_control_request(path, "ip", 2.0, &reply, &reply_len) == 0) {
 		free(reply);
+		if (u->mesh_opt.force_reauth && stop_running_node(path))
+			return 0;
 		fprintf(stderr, "%s: a node is already up with the state directory %s "
 			"(`%s status` shows it; `%s down` stops it)\n", wm_cli_prog, u->state_dir,
 			wm_cli_prog, wm_cli_prog);
@@ -469,6 +494,7 @@ static const struct {
 	{ "netcheck", wm_cli_netcheck },
 	{ "up", cmd_up },
 	{ "down", wm_cli_down },
+	{ "rotate-key", wm_cli_rotate_key },
 	{ "status", wm_cli_status },
 	{ "metrics", wm_cli_metrics },
 	{ "ip", wm_cli_ip },

@@ -52,6 +52,7 @@ int wm_cli_metrics(int argc, char **argv);
 
 /* `wiremesh wait` (cli_wait.c): until the node is up, or the timeout. */
 int wm_cli_wait(int argc, char **argv);
+int wm_cli_rotate_key(int argc, char **argv);
 
 /* `wiremesh status`'s text form of a status JSON reply (cli_status.c): 0, or 1 when the reply
  * is not one. */

@@ -186,6 +186,40 @@ int wm_cli_down(int argc, char **argv)
 	return i < 100 ? 0 : 1;
 }
 
+/* rotate-key */
+
+static void print_rotate_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: %s rotate-key [--state DIR]\n"
+		"\n"
+		"Gives this node a new node key (docs/identity.md): the coordination server moves\n"
+		"the node (name, addresses) to it and renews its key expiry; peers learn the new\n"
+		"key from their next netmap while traffic goes on. The key file in the state\n"
+		"directory is replaced once the server took the new key.\n",
+		wm_cli_prog);
+}
+
+int wm_cli_rotate_key(int argc, char **argv)
+{
+	static const struct option longs[] = { QUERY_COMMON_OPTIONS };
+	struct query q;
+	char *reply;
+	json_t *o;
+	int r;
+
+	if ((r = parse_query(argc, argv, "h", longs, print_rotate_usage, false, &q, NULL,
+			     NULL)) >= 0)
+		return r;
+	if (ask(q.state_dir, "rotate-key", 2 * 20.0 + 5, &reply, &o))
+		return 1;
+	printf("rotated: the node key is now %s\n",
+	       json_string_value(json_object_get(o, "public_key")) ?: "?");
+	free(reply);
+	json_decref(o);
+	return 0;
+}
+
 /* status */
 
 static void print_status_usage(FILE *out)

@@ -9,6 +9,8 @@
 
 #include <jansson.h>
 
+#include "daemon/key_expiry.h"
+
 static const char *str(const json_t *o, const char *field)
 {
 	const char *s = json_string_value(json_object_get(o, field));
@@ -135,6 +137,18 @@ static void print_exit_node(const json_t *e)
 	       json_is_true(json_object_get(e, "allow_lan_access")) ? "; LAN access allowed" : "");
 }
 
+/* A week before the key expires, and after: what happens and what to run. */
+static void print_key_expiry(const json_t *self, const char *state, const char *message)
+{
+	char note[512];
+	enum wm_key_expiry_state k;
+
+	k = wm_key_expiry_note(note, sizeof(note), num(self, "key_expiry"), (int64_t)time(NULL),
+			       wm_key_expiry_refusal(state, message));
+	if (k != WM_KEY_FINE)
+		printf("  %s: %s\n", k == WM_KEY_EXPIRED ? "error" : "warning", note);
+}
+
 static void print_self(const json_t *o)
 {
 	const json_t *self = json_object_get(o, "self"), *coord = json_object_get(o, "coordination");
@@ -156,6 +170,7 @@ static void print_self(const json_t *o)
 
 	printf("  coordination: %s (%s)%s%s\n", state, str(coord, "url"), say ? ": " : "",
 	       say ? message : "");
+	print_key_expiry(self, state, message);
 	if (!strcmp(str(coord, "netmap_from"), "saved state"))
 		printf("  using the netmap saved before the last restart\n");
 	json_array_foreach(relays, i, r)

@@ -36,6 +36,7 @@ static void print_usage(FILE *out)
 		"       %s up --coord URL --authkey KEY [options]   (join a mesh; see %s up --help)\n"
 		"       %s status | ip | ping | netcheck | wait | metrics | down\n"
 		"                                    (a node in a mesh; each has --help)\n"
+		"       %s rotate-key                    (a new node key, same node)\n"
 		"\n"
 		"A userspace WireGuard implementation: creates the TUN interface IFNAME and serves\n"
 		"its configuration socket %s/IFNAME.sock, so that `wg` configures it\n"
@@ -67,7 +68,7 @@ static void print_usage(FILE *out)
 		"  %s wg0 && wg setconf wg0 wg0.conf && ip addr add 10.0.0.1/24 dev wg0 && ip link set wg0 up\n"
 		"Without root: setcap cap_net_admin+ep %s, or attach to a persistent TUN made with\n"
 		"  ip tuntap add IFNAME mode tun user USER (see the README).\n",
-		prog, prog, prog, prog, WM_UAPI_SOCKET_DIR, prog, prog, prog);
+		prog, prog, prog, prog, prog, WM_UAPI_SOCKET_DIR, prog, prog, prog);
 }
 
 static void print_version(void)

@@ -54,7 +54,6 @@ static void apply_netmap(struct wm_mesh *m, const struct wm_netmap *nm)
 	wm_log_verbose("netmap %llu: %zu peer(s); %zu joined, %zu left, %zu changed",
 		       (unsigned long long)fresh.version, fresh.n_peers, d.n_added, d.n_removed,
 		       d.n_changed);
-	wm_netmap_diff_free(&d);
 	old = m->applied;
 	m->applied = fresh;
 	if (m->have_netmap)
@@ -62,6 +61,8 @@ static void apply_netmap(struct wm_mesh *m, const struct wm_netmap *nm)
 	m->have_netmap = true;
 	if (m->paths_started)
 		wm_paths_sync(&m->paths, &m->applied);
+	wm_mesh_greet_rekeyed(m, &d);	/* its new_peer pointers are into fresh: still valid */
+	wm_netmap_diff_free(&d);
 	if (m->policy_started)
 		wm_policy_apply(&m->policy, m->applied.packet_filter);
 	if (m->dns_started)
@@ -199,6 +200,7 @@ static void on_netmap(void *ctx, const struct wm_netmap *nm)
 	m->netmap_from_server = true;
 	if ((err = wm_state_save_netmap(m->state, &m->applied)) < 0)
 		wm_log_error("cannot save the netmap in the state directory: %s", strerror(-err));
+	wm_mesh_reauth_after_register(m);
 	report_up_once_reachable(m);
 }
 
@@ -227,6 +229,7 @@ static void on_coord_state(void *ctx, enum wm_coord_state state, const char *why
 	switch (state) {
 	case WM_COORD_REJECTED:
 		m->rejected = true;
+		wm_mesh_on_rotated(m, -EPERM, m->coord_why);
 		wm_log_error("the coordination server refused this node: %s", m->coord_why);
 		clear_netmap(m);
 		report_ready(m, false, "the coordination server refused this node: %s", m->coord_why);
@@ -448,6 +451,7 @@ static int start_coord(struct wm_mesh *m, const struct wm_mesh_options *opt,
 	cfg.on_netmap = on_netmap;
 	cfg.on_state = on_coord_state;
 	cfg.on_server_key = on_server_key;
+	cfg.on_rotated = wm_mesh_on_rotated;
 	cfg.ctx = m;
 	m->coord = wm_coord_client_create(m->node->loop, &cfg, &r, err, errlen);
 	wm_crypto_wipe(cfg.node_private_key, sizeof(cfg.node_private_key));
@@ -480,6 +484,7 @@ int wm_mesh_start(struct wm_mesh *m, struct wm_node *node, struct wm_state *stat
 	m->ready_deadline = m->started_at + (uint64_t)((opt->ready_timeout_s > 0 ?
 		opt->ready_timeout_s : WM_MESH_READY_TIMEOUT_S) * 1e9);
 	m->coord_state = WM_COORD_AWAY;
+	m->force_reauth = opt->force_reauth;
 	snprintf(m->url, sizeof(m->url), "%s", opt->coord_url);
 	ev_init(&m->refresh_timer, on_refresh);
 	ev_init(&m->ready_timer, on_ready_timeout);
@@ -613,6 +618,8 @@ void wm_mesh_stop(struct wm_mesh *m)
 		wm_metrics_server_stop(&m->metrics);
 		m->metrics_started = false;
 	}
+	m->rotate_conn = NULL;
+	wm_crypto_wipe(m->next_key, sizeof(m->next_key));
 	if (m->dns_started) {
 		wm_dns_server_stop(&m->dns);
 		m->dns_started = false;

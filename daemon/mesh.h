@@ -22,6 +22,7 @@
 #include "daemon/dns_server.h"
 #include "daemon/exit.h"
 #include "daemon/iface.h"
+#include "daemon/key_expiry.h"
 #include "daemon/node.h"
 #include "daemon/paths.h"
 #include "daemon/policy.h"
@@ -63,6 +64,7 @@ struct wm_mesh_options {
 	const char *exit_node;		/* --exit-node NAME|MESH-IP; NULL: none */
 	bool exit_allow_lan;		/* --exit-node-allow-lan-access */
 	const char *metrics_listen;	/* --metrics-listen ADDR:PORT: /metrics, /healthz; NULL: none */
+	bool force_reauth;		/* --force-reauth: a new node key once registered */
 	/* While not up yet: a sentence saying what it waits for (ctx: on_ready's). May be NULL. */
 	void (*on_progress)(void *ctx, const char *message);
 };
@@ -104,6 +106,11 @@ struct wm_mesh {
 	uint64_t started_at, ready_deadline, last_progress;	/* monotonic ns */
 	ev_timer refresh_timer, ready_timer, exit_timer, relay_wait_timer, progress_timer;
 	struct wm_control_conn *logout_conn;	/* a `logout` waiting for the server */
+	/* Key rotation (mesh_identity.c): the key offered until the server takes it. */
+	bool rotating, force_reauth;
+	uint8_t next_key[WM_KEY_LEN];
+	struct wm_control_conn *rotate_conn;	/* a `rotate-key` waiting for the server */
+	uint64_t rotations;
 	struct wm_paths paths;			/* NAT traversal: disco, path managers, STUN */
 	bool paths_started;
 	struct wm_policy policy;		/* access policy: the filter and the flows */
@@ -147,6 +154,19 @@ void wm_mesh_apply_peers(struct wm_mesh *m, const struct wm_netmap_diff *d,
 
 /* Serves one control request (mesh_control.c). */
 void wm_mesh_control_request(void *ctx, struct wm_control_conn *conn, const char *line);
+
+/*
+ * Offers the server a fresh node key (mesh_identity.c); conn (may be NULL) is answered once
+ * the server took or refused it. 0, or -errno with a sentence in why.
+ */
+int wm_mesh_rotate_key(struct wm_mesh *m, struct wm_control_conn *conn, char *why, size_t cap);
+/* The coordination client's on_rotated: switches to the new key, or keeps the old one. */
+void wm_mesh_on_rotated(void *ctx, int err, const char *why);
+/* Call after a netmap's peers and paths are applied: a peer whose key rotated gets a
+ * handshake at once, rather than when traffic or a timer asks for one. */
+void wm_mesh_greet_rekeyed(struct wm_mesh *m, const struct wm_netmap_diff *d);
+/* Call after a netmap from the server: --force-reauth's rotation starts the first time. */
+void wm_mesh_reauth_after_register(struct wm_mesh *m);
 
 /* For mesh_control.c: leave the event loop shortly (after replies drain). */
 void wm_mesh_exit_soon(struct wm_mesh *m);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The control socket's requests in mesh mode, answered in JSON (docs/mesh.md, "Control
- * socket"): status, ip [NODE], down, logout. The CLI formats the answers for people.
+ * socket"): status, ip [NODE], down, logout, rotate-key. The CLI formats the answers for
+ * people.
  */
 #include "daemon/mesh.h"
 
@@ -399,8 +400,13 @@ void wm_mesh_control_request(void *ctx, struct wm_control_conn *conn, const char
 			return;
 		}
 		m->logout_conn = conn;	/* answered when the server confirms */
+	} else if (!strcmp(line, "rotate-key")) {
+		char why[400];
+
+		if (wm_mesh_rotate_key(m, conn, why, sizeof(why)) < 0)
+			reply_text(conn, error_json(why));	/* else answered by on_rotated */
 	} else {
 		reply_text(conn, error_json("unknown request (expected status, metrics, ip [NODE], "
-					    "ping NODE, netcheck, down or logout)"));
+					    "ping NODE, netcheck, down, logout or rotate-key)"));
 	}
 }

@@ -27,7 +27,8 @@ static const char *const route_text[5] = { "192.168.50.0/24", "10.0.0.0/8", "0.0
 static void make_nodes(void)
 {
 	static const char *const names[N] = { "web", "db", "laptop", "ci1", "ci2", "printer" };
-	static const char *const tags[N] = { "web", "", "", "tag:ci", "ci", "" };
+	/* printer carries two tags, as a node of an auth key made with --tags does. */
+	static const char *const tags[N] = { "web", "", "", "tag:ci", "ci", "tag:ci,print" };
 
 	for (int i = 0; i < N; i++) {
 		memset(&nodes[i], 0, sizeof(nodes[i]));

@@ -322,6 +322,36 @@ static int decide(struct wm_policy *p, const char *src, const char *dst,
 	return acl;
 }
 
+/* A node of an auth key with several tags (--tags tag:ci,server) is every one of them; a known
+ * tag list of an unused key makes each of its tags usable. */
+START_TEST(several_tags)
+{
+	struct wm_store_node mine[3] = { mk(1, "runner", "tag:ci,server"), mk(2, "db", "db"),
+					 mk(3, "laptop", "") };
+	const char *text = "{\"acls\":["
+		"{\"action\":\"accept\",\"src\":[\"tag:ci\"],\"proto\":\"tcp\",\"dst\":[\"tag:db:5432\"]},"
+		"{\"action\":\"accept\",\"src\":[\"laptop\"],\"proto\":\"tcp\",\"dst\":[\"tag:server:22\"]},"
+		"{\"action\":\"accept\",\"src\":[\"tag:later\"],\"proto\":\"tcp\",\"dst\":[\"db:1\"]}]}";
+	const char *known[] = { "tag:soon,tag:later" };
+	char err[ERR_LEN] = "";
+	struct wm_policy *p = NULL;
+
+	ck_assert_int_eq(wm_policy_parse(&p, text, strlen(text), err, sizeof(err)), 0);
+	ck_assert_int_eq(wm_policy_compile(p, mine, 3, NULL, 0, NULL, 0, true, err, sizeof(err)),
+			 -EBADMSG);
+	ck_assert_ptr_nonnull(strstr(err, "unknown tag \"tag:later\""));
+	ck_assert_int_eq(wm_policy_compile(p, mine, 3, NULL, 0, known, 1, true, err, sizeof(err)), 0);
+	ck_assert_int_eq(decide(p, "runner", "db:5432", WM_POLICY_TCP), 0);	/* as tag:ci */
+	ck_assert_int_eq(decide(p, "laptop", "runner:22", WM_POLICY_TCP), 1);	/* as tag:server */
+	ck_assert_int_eq(decide(p, "laptop", "db:5432", WM_POLICY_TCP), -1);
+	ck_assert_int_eq(decide(p, "db", "runner:22", WM_POLICY_TCP), -1);
+	ck_assert(wm_policy_same_nodes(p, mine, 3, NULL, 0));
+	snprintf(mine[0].tag, sizeof(mine[0].tag), "tag:ci");
+	ck_assert(!wm_policy_same_nodes(p, mine, 3, NULL, 0));	/* a tag less: recompile */
+	wm_policy_free(p);
+}
+END_TEST
+
 START_TEST(decision)
 {
 	struct wm_policy *p = load_ok(base_policy);
@@ -1224,6 +1254,7 @@ int main(void)
 	tcase_add_loop_test(tc, refused, 0, sizeof(bad_files) / sizeof(bad_files[0]));
 	tcase_add_loop_test(tc, unknown_name, 0, sizeof(unknown_names) / sizeof(unknown_names[0]));
 	tcase_add_test(tc, known_tags_and_limits);
+	tcase_add_test(tc, several_tags);
 	tcase_add_loop_test(tc, decision, 0, sizeof(decisions) / sizeof(decisions[0]));
 	tcase_add_test(tc, explain_lines_and_errors);
 	tcase_add_loop_test(tc, tests_section, 0, sizeof(test_sections) / sizeof(test_sections[0]));

@@ -69,15 +69,20 @@ static void node_key(uint8_t k[WM_KEY_LEN], int n)
 	k[31] = 0x40;
 }
 
-static char *new_authkey(bool reusable, bool ephemeral, int64_t expires)
+static char *new_authkey_tagged(bool reusable, bool ephemeral, int64_t expires, const char *tag)
 {
 	struct wm_store_authkey_opts o = { .reusable = reusable, .ephemeral = ephemeral,
-					   .expires = expires, .tag = "tag:t" };
+					   .expires = expires, .tag = tag };
 	static char key[WM_STORE_AUTHKEY_LEN + 1];
 
 	ck_assert_int_eq(wm_store_authkey_create(s, &o, NOW, key, NULL), 0);
 	ck_assert_uint_eq(strlen(key), WM_STORE_AUTHKEY_LEN);
 	return key;
+}
+
+static char *new_authkey(bool reusable, bool ephemeral, int64_t expires)
+{
+	return new_authkey_tagged(reusable, ephemeral, expires, "tag:t");
 }
 
 /* Registers node n; returns 0 (node filled), or the refusal code's first letter. */
@@ -208,7 +213,7 @@ START_TEST(versions_and_changes)
 	struct wm_store_refusal why;
 	struct wm_store *other;
 	struct wm_coord_poll_req poll = { 0 };
-	char err[256], *k = new_authkey(true, false, 0);
+	char err[256], *k = new_authkey_tagged(true, false, 0, NULL);
 	uint64_t v0 = wm_store_netmap_version(s), v;
 	bool urgent, lazy;
 
@@ -269,6 +274,56 @@ START_TEST(rotation)
 	ck_assert_int_eq(wm_store_node_by_key(s, k1, &node), -ENOENT);
 	ck_assert_int_eq(wm_store_node_by_key(s, k9, &node), 0);
 	ck_assert_int_eq(node.id, 1);
+}
+END_TEST
+
+/* Untagged keys expire after the lifetime and rotate to a fresh one; tagged ones never do. */
+START_TEST(tagged_nodes_never_expire)
+{
+	struct wm_store_node node;
+	struct wm_store_refusal why;
+	uint8_t k1[32], k3[32], k8[32], k9[32];
+	char untagged[WM_STORE_AUTHKEY_LEN + 1], tagged[WM_STORE_AUTHKEY_LEN + 1];
+
+	strcpy(untagged, new_authkey_tagged(true, false, 0, ""));
+	strcpy(tagged, new_authkey_tagged(true, false, 0, "tag:server"));
+	ck_assert_int_eq(join(1, untagged, "laptop", &node, &why), 0);
+	ck_assert_int_eq(node.key_expiry, NOW + WM_STORE_NODE_KEY_LIFETIME);
+	ck_assert_int_eq(join(3, tagged, "server", &node, &why), 0);
+	ck_assert_str_eq(node.tag, "tag:server");
+	ck_assert_int_eq(node.key_expiry, 0);
+	/* Years later the tagged node registers again without a key; the other one cannot. */
+	node_key(k1, 1);
+	node_key(k3, 3);
+	node_key(k8, 8);
+	node_key(k9, 9);
+	{
+		struct wm_coord_register_req r = reg(NULL, "server");
+
+		ck_assert_int_eq(wm_store_node_register(s, k3, &r, NOW + 10 * WM_STORE_NODE_KEY_LIFETIME,
+							&node, &why), 0);
+		ck_assert_int_eq(node.key_expiry, 0);
+		r = reg(NULL, "laptop");
+		ck_assert_int_eq(wm_store_node_register(s, k1, &r, NOW + WM_STORE_NODE_KEY_LIFETIME,
+							&node, &why), 1);
+		ck_assert_str_eq(why.code, "auth_key_required");
+	}
+	/* A rotation keeps the tagged node's "never" and gives the other a fresh lifetime. */
+	ck_assert_int_eq(wm_store_node_rotate(s, k3, k9, NOW + 5, &node, &why), 0);
+	ck_assert_int_eq(node.key_expiry, 0);
+	ck_assert_int_eq(wm_store_node_rotate(s, k1, k8, NOW + 7, &node, &why), 0);
+	ck_assert_int_eq(node.key_expiry, NOW + 7 + WM_STORE_NODE_KEY_LIFETIME);
+	/* The admin can still end a tagged node's key; an auth key renews it to "never". */
+	ck_assert_int_eq(wm_store_node_expire(s, 2, NOW + 8), 0);
+	{
+		struct wm_coord_register_req r = reg(NULL, "server");
+
+		ck_assert_int_eq(wm_store_node_register(s, k9, &r, NOW + 9, &node, &why), 1);
+		ck_assert_str_eq(why.code, "auth_key_required");
+		r = reg(tagged, "server");
+		ck_assert_int_eq(wm_store_node_register(s, k9, &r, NOW + 9, &node, &why), 0);
+		ck_assert_int_eq(node.key_expiry, 0);
+	}
 }
 END_TEST
 
@@ -786,6 +841,7 @@ int main(void)
 	tcase_add_test(tc, auth_keys);
 	tcase_add_test(tc, addresses_and_names);
 	tcase_add_test(tc, versions_and_changes);
+	tcase_add_test(tc, tagged_nodes_never_expire);
 	tcase_add_test(tc, rotation);
 	tcase_add_test(tc, sweep);
 	tcase_add_test(tc, touch_and_relays);
