@@ -112,14 +112,7 @@ link() {
 }
 
 create_topology() {
-	local node
-	create_namespace "$NS_SW" &&
-		ip -n "$NS_SW" link add br0 type bridge &&
-		ip -n "$NS_SW" link set br0 up &&
-		attach "$NS_HUB" "$HUB" || return 1
-	for node in "${NODES[@]}"; do
-		attach "$(ns_of "$node")" "${ADDR[$node]}" || return 1
-	done
+	create_switch || return 1
 	create_namespace "$(ns_of i)" && create_namespace "$(ns_of l)" &&
 		link "$(ns_of x)" "$X_NET" eth1 "$(ns_of i)" "$NET_HOST" eth0 &&
 		link "$(ns_of a)" "$A_LAN" eth1 "$(ns_of l)" "$LAN_HOST" eth0 &&

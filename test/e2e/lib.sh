@@ -403,6 +403,18 @@ wm() {
 # coord_admin ARGS...: wiremesh-coord's admin commands on the scenario's database.
 coord_admin() { "$COORD_BIN" "$@" --db "$(db)"; }
 
+# create_switch: the underlay: namespace $NS_SW with the bridge br0, and attached to it the hub
+# ($NS_HUB at $HUB) and every node of NODES (namespace `ns_of NODE`, address ADDR[NODE]).
+create_switch() {
+	local node
+	create_namespace "$NS_SW" && ip -n "$NS_SW" link add br0 type bridge &&
+		ip -n "$NS_SW" link set br0 up && attach "$NS_HUB" "$HUB" || return 1
+	for node in "${NODES[@]}"; do
+		# shellcheck disable=SC2153 # ADDR and NODES are the scenario's
+		attach "$(ns_of "$node")" "${ADDR[$node]}" || return 1
+	done
+}
+
 # up NODE ARGS...: `wiremesh up` for NODE (its output in $WORKDIR/NODE.up), logging verbosely
 # to $WORKDIR/NODE.log. For a scenario that defines ns_of, if_of and state_of (a node's
 # namespace, interface and state directory) and sets URL and AUTHKEY; one with other needs

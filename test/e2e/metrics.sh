@@ -72,14 +72,7 @@ print_diagnostics() {
 }
 
 create_topology() {
-	local node
-	create_namespace "$NS_SW" &&
-		ip -n "$NS_SW" link add br0 type bridge &&
-		ip -n "$NS_SW" link set br0 up &&
-		attach "$NS_HUB" "$HUB" || return 1
-	for node in "${NODES[@]}"; do
-		attach "$(ns_of "$node")" "${ADDR[$node]}" || return 1
-	done
+	create_switch || return 1
 	wait_for 5 n "$(ns_of a)" ping -n -q -c 1 -W 1 "$HUB" &&
 		wait_for 5 n "$(ns_of c)" ping -n -q -c 1 -W 1 "${ADDR[a]}"
 }

@@ -106,13 +106,7 @@ attach_lan() {
 
 create_topology() {
 	local node
-	create_namespace "$NS_SW" &&
-		ip -n "$NS_SW" link add br0 type bridge &&
-		ip -n "$NS_SW" link set br0 up &&
-		attach "$NS_HUB" "$HUB" || return 1
-	for node in "${NODES[@]}"; do
-		attach "$(ns_of "$node")" "${ADDR[$node]}" || return 1
-	done
+	create_switch || return 1
 	create_namespace "$NS_LAN" &&
 		ip -n "$NS_LAN" link add br1 type bridge &&
 		ip -n "$NS_LAN" link set br1 up &&
