@@ -172,7 +172,7 @@ void wm_prom_gauge(struct wm_prom *p, const char *name, const char *help, double
 	wm_prom_sample(p, name, NULL, 0, value);
 }
 
-static uint64_t resident_bytes(void)
+uint64_t wm_prom_resident_bytes(void)
 {
 	unsigned long size, resident;
 	FILE *f = fopen("/proc/self/statm", "re");
@@ -188,7 +188,7 @@ static uint64_t resident_bytes(void)
 void wm_prom_process(struct wm_prom *p, double start_time)
 {
 	wm_prom_gauge(p, "process_resident_memory_bytes", "Resident memory size in bytes.",
-		      (double)resident_bytes());
+		      (double)wm_prom_resident_bytes());
 	wm_prom_gauge(p, "process_start_time_seconds",
 		      "Start time of the process since the UNIX epoch in seconds.", start_time);
 }

@@ -66,4 +66,7 @@ void wm_prom_histogram_observe(struct wm_prom_histogram *h, double value);
 void wm_prom_histogram_write(struct wm_prom *p, const char *name, const char *help,
 			     const struct wm_prom_histogram *h);
 
+/* This process's resident memory in bytes (from /proc/self/statm), 0 when unknown. */
+uint64_t wm_prom_resident_bytes(void);
+
 #endif

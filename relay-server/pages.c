@@ -35,19 +35,6 @@ static size_t reply(char *out, size_t cap, int status, const char *type,
 	return (size_t)n;
 }
 
-static uint64_t rss_bytes(void)
-{
-	unsigned long size, resident;
-	FILE *f = fopen("/proc/self/statm", "re");
-	int ok;
-
-	if (!f)
-		return 0;
-	ok = fscanf(f, "%lu %lu", &size, &resident) == 2;
-	fclose(f);
-	return ok ? (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE) : 0;
-}
-
 size_t wm_relay_status_json(const struct wm_relay *r, char *out, size_t cap)
 {
 	const struct wm_relay_counters *n = &r->n;
@@ -75,7 +62,7 @@ size_t wm_relay_status_json(const struct wm_relay *r, char *out, size_t cap)
 		"\"keepalives\":%" PRIu64 ",\"unknown_frames\":%" PRIu64 ",\"home_moves\":%" PRIu64 ","
 		"\"untracked_sources\":%" PRIu64 ","
 		"\"stun_requests\":%" PRIu64 ",\"stun_replies\":%" PRIu64 ",\"stun_bad\":%" PRIu64 "}\n",
-		hex, ev_now(r->loop) - r->started, rss_bytes(), r->conns.count, r->nclients, r->nhome,
+		hex, ev_now(r->loop) - r->started, wm_prom_resident_bytes(), r->conns.count, r->nclients, r->nhome,
 		r->pool.bytes_used, cn->accepts, n->refused_full, cn->http_requests, cn->upgrades,
 		cn->handshake_timeouts, cn->handshake_failures, n->not_allowed, n->protocol_errors,
 		cn->write_timeouts, n->replaced, n->packets_recv, n->bytes_recv, n->packets_sent,
