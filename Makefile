@@ -220,7 +220,8 @@ $(FUZZ_BUILD)/fuzz_policy: test/fuzz/fuzz_policy.c $(FUZZ_LIB_OBJS) $(FUZZ_POLIC
 
 # The control socket's request framing (daemon/control.c) and the status reply's printer
 # (daemon/cli_status.c), linked in alone.
-FUZZ_CONTROL_OBJS := $(FUZZ_BUILD)/daemon/control.o $(FUZZ_BUILD)/daemon/cli_status.o
+FUZZ_CONTROL_OBJS := $(FUZZ_BUILD)/daemon/control.o $(FUZZ_BUILD)/daemon/cli_status.o \
+	$(FUZZ_BUILD)/daemon/key_expiry.o
 $(FUZZ_BUILD)/fuzz_control: test/fuzz/fuzz_control.c $(FUZZ_LIB_OBJS) $(FUZZ_CONTROL_OBJS) config.mk
 	$(call quiet,CCLD)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJS) \
 		$(FUZZ_CONTROL_OBJS) $(DEPS_LIBS)
