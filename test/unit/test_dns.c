@@ -341,6 +341,21 @@ START_TEST(malformed_queries_dropped)
 			q[2] = 1, q[4] = 0, q[5] = 1;
 		wm_dns_answer(&names, q, n, out, sizeof(out), &out_len, &why);
 	}
+	/* Two additional records (here two TSIGs, which libldns would leak one of): refused
+	 * before ldns reads them, as is SERVFAIL for such a query. */
+	len = query(q, "beta.mesh.internal.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, false);
+	for (int k = 0; k < 2; k++) {
+		static const uint8_t tsig[] = { 0, 0, 250, 0, 255, 0, 0, 0, 0, 0, 0 };
+
+		memcpy(q + len, tsig, sizeof(tsig));
+		len += sizeof(tsig);
+	}
+	q[10] = 0;
+	q[11] = 2;
+	ck_assert_int_eq(wm_dns_answer(&names, q, len, out, sizeof(out), &out_len, &why),
+			 WM_DNS_DROP);
+	ck_assert_str_eq(why, "more than one additional record");
+	ck_assert(!wm_dns_servfail(q, len, out, sizeof(out), &out_len));
 }
 END_TEST
 
