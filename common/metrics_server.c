@@ -2,6 +2,7 @@
 #include "common/metrics_server.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -58,6 +59,23 @@ void wm_metrics_reply_text(struct wm_metrics_reply *r, int status, const char *t
 	r->content_type = "text/plain; charset=utf-8";
 	r->body = strdup(text);
 	r->len = r->body ? strlen(text) : 0;
+}
+
+bool wm_metrics_route(const char *path, const char *unhealthy, struct wm_metrics_reply *r)
+{
+	char text[192];
+
+	if (!strcmp(path, "/metrics"))
+		return true;
+	if (strcmp(path, "/healthz")) {
+		wm_metrics_reply_text(r, 404, "not found (try /metrics or /healthz)\n");
+	} else if (unhealthy) {
+		snprintf(text, sizeof(text), "not up: %s\n", unhealthy);
+		wm_metrics_reply_text(r, 503, text);
+	} else {
+		wm_metrics_reply_text(r, 200, "ok\n");
+	}
+	return false;
 }
 
 /* The reply to the head just read, laid out in c->out. False when memory ran out. */

@@ -60,4 +60,11 @@ void wm_metrics_server_stop(struct wm_metrics_server *srv);
 /* A plain-text reply (body copied) for page functions: "ok\n", "not found\n", … */
 void wm_metrics_reply_text(struct wm_metrics_reply *r, int status, const char *text);
 
+/*
+ * The pages every listener has, for page functions: answers /healthz (200 "ok" when unhealthy
+ * is NULL, else 503 "not up: UNHEALTHY") and every path but /metrics (404). True when path is
+ * /metrics, which the caller then fills in.
+ */
+bool wm_metrics_route(const char *path, const char *unhealthy, struct wm_metrics_reply *r);
+
 #endif

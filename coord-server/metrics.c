@@ -80,14 +80,8 @@ static void page(void *ctx, const char *path, struct wm_metrics_reply *r)
 	struct wm_coord_metrics *m = ctx;
 	struct wm_prom p;
 
-	if (!strcmp(path, "/healthz")) {
-		wm_metrics_reply_text(r, 200, "ok\n");
+	if (!wm_metrics_route(path, NULL, r))
 		return;
-	}
-	if (strcmp(path, "/metrics")) {
-		wm_metrics_reply_text(r, 404, "not found (try /metrics or /healthz)\n");
-		return;
-	}
 	wm_prom_init(&p);
 	write_nodes(&p, &m->api->cache);
 	write_requests(&p, m);

@@ -179,22 +179,12 @@ void wm_mesh_metrics_page(void *ctx, const char *path, struct wm_metrics_reply *
 {
 	struct wm_mesh *m = ctx;
 	const char *why = NULL;
-	char text[160];
 
-	if (!strcmp(path, "/metrics")) {
-		r->status = 200;
-		r->content_type = WM_PROM_CONTENT_TYPE;
-		r->body = wm_mesh_metrics_text(m, &r->len);
-		if (!r->body)
-			wm_metrics_reply_text(r, 500, "out of memory\n");
-	} else if (!strcmp(path, "/healthz")) {
-		if (wm_mesh_healthy(m, &why)) {
-			wm_metrics_reply_text(r, 200, "ok\n");
-		} else {
-			snprintf(text, sizeof(text), "not up: %s\n", why);
-			wm_metrics_reply_text(r, 503, text);
-		}
-	} else {
-		wm_metrics_reply_text(r, 404, "not found (try /metrics or /healthz)\n");
-	}
+	if (!wm_metrics_route(path, wm_mesh_healthy(m, &why) ? NULL : why, r))
+		return;
+	r->status = 200;
+	r->content_type = WM_PROM_CONTENT_TYPE;
+	r->body = wm_mesh_metrics_text(m, &r->len);
+	if (!r->body)
+		wm_metrics_reply_text(r, 500, "out of memory\n");
 }

@@ -171,14 +171,8 @@ void wm_node_metrics_page(void *ctx, const char *path, struct wm_metrics_reply *
 	struct wm_node *node = nm->node;
 	struct wm_prom p;
 
-	if (!strcmp(path, "/healthz")) {
-		wm_metrics_reply_text(r, 200, "ok\n");
+	if (!wm_metrics_route(path, NULL, r))
 		return;
-	}
-	if (strcmp(path, "/metrics")) {
-		wm_metrics_reply_text(r, 404, "not found (try /metrics or /healthz)\n");
-		return;
-	}
 	wm_prom_init(&p);
 	wm_node_metrics_traffic(&p, &node->dp);
 	wm_prom_family(&p, WM_NODE_DROPS_IN, "counter", "Packets dropped on the way in, by reason.");

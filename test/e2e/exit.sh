@@ -238,16 +238,6 @@ not_reached() {
 	[[ $(wc -l <"$WORKDIR/http-$1.log") == "$before" ]]
 }
 
-# fails_with_2_saying PATTERN CMD...: CMD exits 2, and its output matches PATTERN (grep -Ei).
-fails_with_2_saying() {
-	local pattern=$1 out rc
-	shift
-	out=$("$@" 2>&1)
-	rc=$?
-	echo "exit status $rc: $out"
-	[[ $rc == 2 ]] && grep -Eqi -- "$pattern" <<<"$out"
-}
-
 bad_up() {
 	n "$(ns_of a)" "$WM_BIN" up --coord "$URL" --state "$WORKDIR/state-bad" \
 		--ifname "$(if_of z)" --timeout 10 --authkey "$AUTHKEY" "$@"

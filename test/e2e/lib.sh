@@ -403,6 +403,16 @@ wm() {
 # coord_admin ARGS...: wiremesh-coord's admin commands on the scenario's database.
 coord_admin() { "$COORD_BIN" "$@" --db "$(db)"; }
 
+# fails_with_2_saying PATTERN CMD...: CMD exits 2, and its output matches PATTERN (grep -Ei).
+fails_with_2_saying() {
+	local pattern=$1 out rc
+	shift
+	out=$("$@" 2>&1)
+	rc=$?
+	echo "exit status $rc: $out"
+	[[ $rc == 2 ]] && grep -Eqi -- "$pattern" <<<"$out"
+}
+
 # create_switch: the underlay: namespace $NS_SW with the bridge br0, and attached to it the hub
 # ($NS_HUB at $HUB) and every node of NODES (namespace `ns_of NODE`, address ADDR[NODE]).
 create_switch() {

@@ -183,16 +183,6 @@ h_saw() {
 	[[ $last == "$1 "* ]]
 }
 
-# fails_with_2_saying PATTERN CMD...: CMD exits 2, and its output matches PATTERN (grep -Ei).
-fails_with_2_saying() {
-	local pattern=$1 out rc
-	shift
-	out=$("$@" 2>&1)
-	rc=$?
-	echo "exit status $rc: $out"
-	[[ $rc == 2 ]] && grep -Eqi -- "$pattern" <<<"$out"
-}
-
 # bad_up PREFIX: `up --advertise-routes PREFIX` on a state directory of its own.
 bad_up() {
 	n "$(ns_of b)" "$WM_BIN" up --coord "$URL" --state "$WORKDIR/state-bad" \
